@@ -1,0 +1,232 @@
+//! The seven `authenticate_with_*` grants: one endpoint, one body shape
+//! (`client_id`, `client_secret`, `grant_type` + the grant's fields).
+
+use serde::Serialize;
+
+use super::{AuthenticationResponse, Call, Error, UserManagement};
+use crate::Secret;
+
+/// Parameters of [`UserManagement::authenticate_with_password`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithPassword {
+    /// The user's email address.
+    pub email: String,
+    /// The user's password.
+    pub password: Secret,
+    /// Invitation to accept while signing in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_token: Option<Secret>,
+    /// The client's IP address, for WorkOS's session records and Radar.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_code`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithCode {
+    /// The code AuthKit sent to the redirect URI.
+    pub code: Secret,
+    /// The PKCE verifier, when the authorization URL carried a challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<Secret>,
+    /// Invitation to accept while signing in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_token: Option<Secret>,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_refresh_token`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithRefreshToken {
+    /// The refresh token (single use).
+    pub refresh_token: Secret,
+    /// Switch the session to this organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_magic_auth`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithMagicAuth {
+    /// The one-time code from the email.
+    pub code: Secret,
+    /// The user's email address.
+    pub email: String,
+    /// Invitation to accept while signing in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_token: Option<Secret>,
+    /// Links the sign-in to an earlier authorization code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_authorization_code: Option<Secret>,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_email_verification`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithEmailVerification {
+    /// The one-time code from the verification email.
+    pub code: Secret,
+    /// From [`Error::EmailVerificationRequired`].
+    pub pending_authentication_token: Secret,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_totp`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithTotp {
+    /// The six-digit code from the authenticator app.
+    pub code: Secret,
+    /// The challenge being answered.
+    pub authentication_challenge_id: String,
+    /// From [`Error::MfaChallenge`] or [`Error::MfaEnrollment`].
+    pub pending_authentication_token: Secret,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Parameters of [`UserManagement::authenticate_with_organization_selection`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthenticateWithOrganizationSelection {
+    /// The organization the user picked.
+    pub organization_id: String,
+    /// From [`Error::OrganizationSelectionRequired`].
+    pub pending_authentication_token: Secret,
+    /// The client's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Grant<'a, P: Serialize> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    grant_type: &'static str,
+    #[serde(flatten)]
+    params: &'a P,
+}
+
+impl UserManagement {
+    async fn authenticate<P: Serialize>(
+        &self,
+        grant_type: &'static str,
+        params: &P,
+        replay_safe: bool,
+    ) -> Result<AuthenticationResponse, Error> {
+        let body = Grant {
+            client_id: self.client_id(),
+            client_secret: self.api_key().expose(),
+            grant_type,
+            params,
+        };
+        let mut call = Call::post(&["user_management", "authenticate"]).json(&body);
+        if replay_safe {
+            call = call.idempotent();
+        }
+        self.send(call).await
+    }
+
+    /// Signs a user in with email and password.
+    pub async fn authenticate_with_password(
+        &self,
+        params: &AuthenticateWithPassword,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate("password", params, false).await
+    }
+
+    /// Exchanges the code AuthKit sent to your redirect URI (with the PKCE
+    /// verifier, when the flow used one).
+    pub async fn authenticate_with_code(
+        &self,
+        params: &AuthenticateWithCode,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate("authorization_code", params, false).await
+    }
+
+    /// Exchanges a refresh token for a new access/refresh pair, optionally
+    /// switching organization.
+    ///
+    /// Retried like a GET: WorkOS answers a replay of the same refresh token
+    /// within its replay window with the same new pair, so repeating after a
+    /// lost answer does not burn the session.
+    pub async fn authenticate_with_refresh_token(
+        &self,
+        params: &AuthenticateWithRefreshToken,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate("refresh_token", params, true).await
+    }
+
+    /// Signs a user in with a magic-auth code.
+    pub async fn authenticate_with_magic_auth(
+        &self,
+        params: &AuthenticateWithMagicAuth,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate("urn:workos:oauth:grant-type:magic-auth:code", params, false)
+            .await
+    }
+
+    /// Completes a sign-in that answered `email_verification_required`.
+    pub async fn authenticate_with_email_verification(
+        &self,
+        params: &AuthenticateWithEmailVerification,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate(
+            "urn:workos:oauth:grant-type:email-verification:code",
+            params,
+            false,
+        )
+        .await
+    }
+
+    /// Completes a sign-in that answered `mfa_challenge` / `mfa_enrollment`.
+    pub async fn authenticate_with_totp(
+        &self,
+        params: &AuthenticateWithTotp,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate("urn:workos:oauth:grant-type:mfa-totp", params, false)
+            .await
+    }
+
+    /// Completes a sign-in that answered `organization_selection_required`.
+    pub async fn authenticate_with_organization_selection(
+        &self,
+        params: &AuthenticateWithOrganizationSelection,
+    ) -> Result<AuthenticationResponse, Error> {
+        self.authenticate(
+            "urn:workos:oauth:grant-type:organization-selection",
+            params,
+            false,
+        )
+        .await
+    }
+}

@@ -1,0 +1,540 @@
+//! The client's one error type.
+//!
+//! WorkOS answers failures in three shapes: API errors (`{code, message,
+//! errors[]}`), OAuth errors (`{error, error_description}`) and the
+//! authentication challenges (`email_verification_required`, `mfa_challenge`,
+//! …), which are not failures so much as "here is the next step". Each gets its
+//! own variant carrying what the caller needs; none carries a secret in its
+//! `Display` or `Debug`.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use super::types::{User, string_enum};
+use crate::Secret;
+
+/// Everything a User Management call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request did not complete within the configured timeout.
+    #[error("request to WorkOS timed out")]
+    Timeout,
+    /// WorkOS could not be reached (DNS, connection refused, TLS, reset).
+    #[error("could not reach WorkOS: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// WorkOS answered 429 and the retry budget is spent.
+    #[error("WorkOS rate limit exceeded{}", retry_after_text(*.retry_after))]
+    RateLimited {
+        /// How long WorkOS asked to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+        /// The `X-Request-ID` of the last attempt.
+        request_id: Option<String>,
+    },
+    /// An API error (`entity_not_found`, 422 validation, 401, 5xx, …).
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// An OAuth error from the authenticate endpoint (`invalid_grant`, …).
+    #[error("{0}")]
+    OAuth(Box<OAuthError>),
+    /// The user must verify their email address before signing in.
+    #[error("authentication challenge: email verification required")]
+    EmailVerificationRequired(Box<EmailVerificationRequired>),
+    /// The user must enroll a second factor before signing in.
+    #[error("authentication challenge: MFA enrollment required")]
+    MfaEnrollment(Box<MfaEnrollment>),
+    /// The user must answer a second-factor challenge.
+    #[error("authentication challenge: MFA challenge")]
+    MfaChallenge(Box<MfaChallenge>),
+    /// The user belongs to several organizations and must pick one.
+    #[error("authentication challenge: organization selection required")]
+    OrganizationSelectionRequired(Box<OrganizationSelectionRequired>),
+    /// The user's organization requires single sign-on.
+    #[error("authentication challenge: SSO required")]
+    SsoRequired(Box<SsoRequired>),
+    /// WorkOS answered with a body this crate could not read.
+    #[error("could not decode WorkOS response (status {status}): {source}")]
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// The `X-Request-ID`.
+        request_id: Option<String>,
+        /// What went wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The call was refused before any request, because its arguments are
+    /// inconsistent (e.g. `role_slug` and `role_slugs` together).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+fn retry_after_text(d: Option<Duration>) -> String {
+    d.map(|d| format!(" (retry after {}s)", d.as_secs()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// The HTTP status WorkOS answered with, if it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        let code = match self {
+            Error::RateLimited { .. } => 429,
+            Error::Api(e) => e.status,
+            Error::OAuth(e) => e.status,
+            Error::EmailVerificationRequired(e) => e.status,
+            Error::MfaEnrollment(e) => e.status,
+            Error::MfaChallenge(e) => e.status,
+            Error::OrganizationSelectionRequired(e) => e.status,
+            Error::SsoRequired(e) => e.status,
+            Error::Decode { status, .. } => *status,
+            Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => return None,
+        };
+        StatusCode::from_u16(code).ok()
+    }
+
+    /// The `X-Request-ID` WorkOS sent, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::RateLimited { request_id, .. } | Error::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::OAuth(e) => e.request_id.as_deref(),
+            Error::EmailVerificationRequired(e) => e.request_id.as_deref(),
+            Error::MfaEnrollment(e) => e.request_id.as_deref(),
+            Error::MfaChallenge(e) => e.request_id.as_deref(),
+            Error::OrganizationSelectionRequired(e) => e.request_id.as_deref(),
+            Error::SsoRequired(e) => e.request_id.as_deref(),
+            Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => None,
+        }
+    }
+
+    /// The machine-readable error code (`entity_not_found`, `invalid_grant`,
+    /// `mfa_challenge`, …), if WorkOS sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.code.as_deref(),
+            Error::OAuth(e) => Some(e.error.as_str()),
+            Error::EmailVerificationRequired(_) => Some("email_verification_required"),
+            Error::MfaEnrollment(_) => Some("mfa_enrollment"),
+            Error::MfaChallenge(_) => Some("mfa_challenge"),
+            Error::OrganizationSelectionRequired(_) => Some("organization_selection_required"),
+            Error::SsoRequired(_) => Some("sso_required"),
+            Error::RateLimited { .. } => Some("rate_limit_exceeded"),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed: timeouts, transport errors,
+    /// 408, 429 and 5xx. Everything else is the caller's or the user's to fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout | Error::Transport(_) | Error::RateLimited { .. } => true,
+            Error::Api(e) => e.status == 408 || e.status >= 500,
+            Error::OAuth(e) => e.status >= 500,
+            Error::Decode { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// How long WorkOS asked to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The pending authentication token of a challenge: what the next
+    /// `authenticate_with_*` call takes.
+    pub fn pending_authentication_token(&self) -> Option<&Secret> {
+        match self {
+            Error::EmailVerificationRequired(e) => Some(&e.pending_authentication_token),
+            Error::MfaEnrollment(e) => Some(&e.pending_authentication_token),
+            Error::MfaChallenge(e) => Some(&e.pending_authentication_token),
+            Error::OrganizationSelectionRequired(e) => Some(&e.pending_authentication_token),
+            Error::SsoRequired(e) => e.pending_authentication_token.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of a 422 validation error's `errors[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FieldError {
+    /// Machine-readable code, e.g. `email_string_required`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The field at fault, when WorkOS names it.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+/// An API error answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("WorkOS API error {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// Machine-readable code (`entity_not_found`, `invalid_request_parameters`, …).
+    pub code: Option<String>,
+    /// Human-readable message.
+    pub message: String,
+    /// Validation errors, for 422.
+    pub errors: Vec<FieldError>,
+    /// The entity that was not found, for 404.
+    pub entity_id: Option<String>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+string_enum! {
+    /// OAuth error codes (RFC 6749 §5.2).
+    pub enum OAuthErrorCode {
+        /// The code, refresh token or pending token is invalid, expired or used.
+        InvalidGrant => "invalid_grant",
+        /// The client id or secret is wrong.
+        InvalidClient => "invalid_client",
+        /// A parameter is missing or malformed.
+        InvalidRequest => "invalid_request",
+        /// The client may not use this grant.
+        UnauthorizedClient => "unauthorized_client",
+        /// The grant type is not supported.
+        UnsupportedGrantType => "unsupported_grant_type",
+        /// The requested scope is invalid.
+        InvalidScope => "invalid_scope",
+    }
+}
+
+/// An OAuth error answer (`{error, error_description}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("WorkOS OAuth error {status} ({error}){}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+pub struct OAuthError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The OAuth error code.
+    pub error: OAuthErrorCode,
+    /// WorkOS's description.
+    pub description: Option<String>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// `email_verification_required`: send the user a code, then call
+/// `authenticate_with_email_verification`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailVerificationRequired {
+    /// The HTTP status (403).
+    pub status: u16,
+    /// WorkOS's message.
+    pub message: String,
+    /// The token the next call takes.
+    pub pending_authentication_token: Secret,
+    /// The address to verify.
+    pub email: Option<String>,
+    /// The verification WorkOS created.
+    pub email_verification_id: Option<String>,
+    /// The user, when WorkOS includes it.
+    pub user: Option<User>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// `mfa_enrollment`: enroll a factor, then `authenticate_with_totp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfaEnrollment {
+    /// The HTTP status.
+    pub status: u16,
+    /// WorkOS's message.
+    pub message: String,
+    /// The token the next call takes.
+    pub pending_authentication_token: Secret,
+    /// The user.
+    pub user: Option<User>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// A factor offered by an `mfa_challenge`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChallengeFactor {
+    /// The factor's id.
+    pub id: String,
+    /// The factor's type.
+    #[serde(rename = "type")]
+    pub kind: super::types::AuthenticationFactorType,
+}
+
+/// `mfa_challenge`: challenge one of the factors, then `authenticate_with_totp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfaChallenge {
+    /// The HTTP status.
+    pub status: u16,
+    /// WorkOS's message.
+    pub message: String,
+    /// The token the next call takes.
+    pub pending_authentication_token: Secret,
+    /// The user.
+    pub user: Option<User>,
+    /// The factors the user can answer with.
+    pub authentication_factors: Vec<ChallengeFactor>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// An organization offered by `organization_selection_required`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrganizationChoice {
+    /// The organization's id.
+    pub id: String,
+    /// The organization's name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `organization_selection_required`: let the user pick, then
+/// `authenticate_with_organization_selection`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationSelectionRequired {
+    /// The HTTP status.
+    pub status: u16,
+    /// WorkOS's message.
+    pub message: String,
+    /// The token the next call takes.
+    pub pending_authentication_token: Secret,
+    /// The user.
+    pub user: Option<User>,
+    /// The organizations to choose from.
+    pub organizations: Vec<OrganizationChoice>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// `sso_required`: send the user through one of the connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SsoRequired {
+    /// The HTTP status.
+    pub status: u16,
+    /// WorkOS's message.
+    pub message: String,
+    /// The token, when WorkOS sends one.
+    pub pending_authentication_token: Option<Secret>,
+    /// The user's email address.
+    pub email: Option<String>,
+    /// The SSO connections that can sign the user in.
+    pub connection_ids: Vec<String>,
+    /// The `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+/// Every field any WorkOS error body carries; which ones are set decides the variant.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    code: Option<String>,
+    message: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    #[serde(default)]
+    errors: Vec<FieldError>,
+    entity_id: Option<String>,
+    pending_authentication_token: Option<Secret>,
+    email: Option<String>,
+    email_verification_id: Option<String>,
+    user: Option<User>,
+    #[serde(default)]
+    authentication_factors: Vec<ChallengeFactor>,
+    #[serde(default)]
+    organizations: Vec<OrganizationChoice>,
+    #[serde(default)]
+    connection_ids: Vec<String>,
+}
+
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+impl Error {
+    /// Turns a non-2xx answer into the matching variant.
+    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+        let request_id = request_id(headers);
+        let status_u16 = status.as_u16();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Error::RateLimited {
+                retry_after: retry_after(headers),
+                request_id,
+            };
+        }
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let message = parsed
+            .message
+            .clone()
+            .or_else(|| parsed.error_description.clone())
+            .unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("unknown error")
+                    .to_owned()
+            });
+        // Challenges are named by `code`, except `sso_required`, which can come as `error`.
+        let discriminant = parsed.code.as_deref().or(parsed.error.as_deref());
+        let pending = parsed.pending_authentication_token.clone();
+        match (discriminant, pending) {
+            (Some("email_verification_required"), Some(token)) => {
+                return Error::EmailVerificationRequired(Box::new(EmailVerificationRequired {
+                    status: status_u16,
+                    message,
+                    pending_authentication_token: token,
+                    email: parsed.email,
+                    email_verification_id: parsed.email_verification_id,
+                    user: parsed.user,
+                    request_id,
+                }));
+            }
+            (Some("mfa_enrollment"), Some(token)) => {
+                return Error::MfaEnrollment(Box::new(MfaEnrollment {
+                    status: status_u16,
+                    message,
+                    pending_authentication_token: token,
+                    user: parsed.user,
+                    request_id,
+                }));
+            }
+            (Some("mfa_challenge"), Some(token)) => {
+                return Error::MfaChallenge(Box::new(MfaChallenge {
+                    status: status_u16,
+                    message,
+                    pending_authentication_token: token,
+                    user: parsed.user,
+                    authentication_factors: parsed.authentication_factors,
+                    request_id,
+                }));
+            }
+            (Some("organization_selection_required"), Some(token)) => {
+                return Error::OrganizationSelectionRequired(Box::new(
+                    OrganizationSelectionRequired {
+                        status: status_u16,
+                        message,
+                        pending_authentication_token: token,
+                        user: parsed.user,
+                        organizations: parsed.organizations,
+                        request_id,
+                    },
+                ));
+            }
+            (Some("sso_required"), token) => {
+                return Error::SsoRequired(Box::new(SsoRequired {
+                    status: status_u16,
+                    message,
+                    pending_authentication_token: token,
+                    email: parsed.email,
+                    connection_ids: parsed.connection_ids,
+                    request_id,
+                }));
+            }
+            _ => {}
+        }
+        if parsed.code.is_none() {
+            if let Some(error) = parsed.error.as_deref() {
+                return Error::OAuth(Box::new(OAuthError {
+                    status: status_u16,
+                    error: OAuthErrorCode::from(error),
+                    description: parsed.error_description,
+                    request_id,
+                }));
+            }
+        }
+        Error::Api(Box::new(ApiError {
+            status: status_u16,
+            code: parsed.code,
+            message,
+            errors: parsed.errors,
+            entity_id: parsed.entity_id,
+            request_id,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(status: u16, body: serde_json::Value) -> Error {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", "req_1".parse().unwrap());
+        Error::from_response(
+            StatusCode::from_u16(status).unwrap(),
+            &headers,
+            body.to_string().as_bytes(),
+        )
+    }
+
+    #[test]
+    fn sso_required_is_recognised_under_error_as_well_as_code() {
+        let e = parse(
+            403,
+            serde_json::json!({"error": "sso_required", "error_description": "Use SSO",
+                "email": "a@b.c", "connection_ids": ["conn_1"], "pending_authentication_token": "pat"}),
+        );
+        let Error::SsoRequired(sso) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(sso.connection_ids, ["conn_1"]);
+        assert_eq!(e.pending_authentication_token().unwrap().expose(), "pat");
+        assert_eq!(e.request_id(), Some("req_1"));
+    }
+
+    #[test]
+    fn challenge_debug_and_display_do_not_show_the_pending_token() {
+        let e = parse(
+            403,
+            serde_json::json!({"code": "mfa_challenge", "message": "m",
+                "pending_authentication_token": "very-secret-pending", "authentication_factors": [{"id": "f", "type": "totp"}]}),
+        );
+        assert!(matches!(e, Error::MfaChallenge(_)));
+        assert!(!format!("{e:?} {e}").contains("very-secret-pending"));
+    }
+
+    #[test]
+    fn non_json_bodies_become_api_errors_with_the_status_reason() {
+        let e = Error::from_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>");
+        let Error::Api(api) = &e else { panic!() };
+        assert_eq!(api.status, 502);
+        assert_eq!(api.message, "Bad Gateway");
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        h.insert(
+            "retry-after",
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
+    }
+}

@@ -1,0 +1,535 @@
+//! A client for the WorkOS User Management API.
+//!
+//! Every operation of the WorkOS SDKs' `UserManagement` module is one async
+//! method on [`UserManagement`]; all of them go through one request path
+//! (base URL, `Authorization: Bearer`, `User-Agent`, timeout, retries, error
+//! mapping), so a method is just its path, its body type and its answer type.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_axum::client::{UserManagement, ListUsers};
+//! use futures_util::TryStreamExt;
+//!
+//! let workos = UserManagement::from_env()?; // WORKOS_API_KEY, WORKOS_CLIENT_ID
+//! let user = workos.get_user("user_01H7WRJBPAAHX1BYRQHEK7QC4A").await?;
+//! println!("{}", user.email);
+//!
+//! // Every list also walks all its pages for you.
+//! let everyone: Vec<_> = workos.list_users_stream(ListUsers::default()).try_collect().await?;
+//! # let _ = everyone; Ok(()) }
+//! ```
+
+mod auth_factors;
+mod authenticate;
+mod email_verification;
+mod error;
+mod invitations;
+mod magic_auth;
+mod memberships;
+mod pagination;
+mod password_reset;
+mod retry;
+mod sessions;
+mod types;
+mod urls;
+mod users;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use auth_factors::{EnrollAuthFactor, ListAuthFactors};
+pub use authenticate::{
+    AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
+    AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
+    AuthenticateWithTotp,
+};
+pub use email_verification::VerifyEmail;
+pub use error::{
+    ApiError, ChallengeFactor, EmailVerificationRequired, Error, FieldError, MfaChallenge,
+    MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice, OrganizationSelectionRequired,
+    SsoRequired,
+};
+pub use invitations::{ListInvitations, SendInvitation};
+pub use magic_auth::CreateMagicAuth;
+pub use memberships::{
+    CreateOrganizationMembership, ListOrganizationMemberships, UpdateOrganizationMembership,
+};
+pub use pagination::{Order, PaginationParams};
+pub use password_reset::{ResetPassword, SendPasswordResetEmail};
+pub use retry::RetryPolicy;
+pub use sessions::ListSessions;
+pub use types::*;
+pub use urls::{AuthorizationUrl, Provider, ScreenHint};
+pub use users::{CreateUser, ListUsers, UpdateUser};
+
+use crate::Secret;
+use crate::config::{ConfigError, optional_var, parse_bool, required_var};
+
+/// The WorkOS API's default base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.workos.com";
+
+/// A WorkOS User Management client. Cheap to clone (one shared connection pool).
+#[derive(Clone)]
+pub struct UserManagement {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: Url,
+    api_key: Secret,
+    client_id: String,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for UserManagement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserManagement")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("api_key", &self.inner.api_key)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+impl UserManagement {
+    /// Starts a builder with the two things every client needs.
+    pub fn builder(api_key: impl Into<Secret>, client_id: impl Into<String>) -> UserManagementBuilder {
+        UserManagementBuilder {
+            api_key: api_key.into(),
+            client_id: client_id.into(),
+            base_url: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            http: None,
+        }
+    }
+
+    /// A client configured from the environment, as the other WorkOS SDKs read it:
+    /// `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, and optionally `WORKOS_API_HOSTNAME`,
+    /// `WORKOS_API_PORT`, `WORKOS_API_HTTPS` (`false` for plain HTTP).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let api_key = required_var("WORKOS_API_KEY")?;
+        let client_id = required_var("WORKOS_CLIENT_ID")?;
+        Self::builder(api_key, client_id)
+            .with_base_url(base_url_from_env()?)
+            .build()
+    }
+
+    /// The client id (`client_…`).
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The API base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn api_key(&self) -> &Secret {
+        &self.inner.api_key
+    }
+
+    /// A URL under the base URL, with the path segments escaped.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base_url.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .expect("base URL was checked to be a base in build()");
+            path.pop_if_empty();
+            for segment in segments {
+                path.push(segment);
+            }
+        }
+        url
+    }
+
+    /// The one request path every method goes through.
+    pub(crate) async fn send<R: DeserializeOwned>(&self, call: Call<'_>) -> Result<R, Error> {
+        let mut url = self.url(call.path);
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&call.query);
+        }
+        let body = match &call.body {
+            Some(body) => Some(serde_json::to_vec(body).map_err(|source| Error::Decode {
+                status: 0,
+                request_id: None,
+                source,
+            })?),
+            None => None,
+        };
+        let mut attempt: u32 = 0;
+        loop {
+            let mut request = self
+                .inner
+                .http
+                .request(call.method.clone(), url.clone())
+                .bearer_auth(self.inner.api_key.expose())
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(body) = &body {
+                request = request
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Ok(bytes) if status.is_success() => {
+                            let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+                                b"null"
+                            } else {
+                                &bytes
+                            };
+                            return serde_json::from_slice(bytes).map_err(|source| Error::Decode {
+                                status: status.as_u16(),
+                                request_id: error::request_id(&headers),
+                                source,
+                            });
+                        }
+                        Ok(bytes) => Error::from_response(status, &headers, &bytes),
+                        Err(e) => transport_error(e),
+                    }
+                }
+                Err(e) => transport_error(e),
+            };
+            match self.inner.retry.delay_before_retry(attempt, &outcome, call.retry) {
+                Some(delay) => {
+                    tracing::debug!(
+                        method = %call.method,
+                        path = url.path(),
+                        attempt = attempt + 1,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %outcome,
+                        "retrying WorkOS request"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::debug!(method = %call.method, path = url.path(), error = %outcome, "WorkOS request failed");
+                    return Err(outcome);
+                }
+            }
+        }
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else {
+        Error::Transport(e.without_url())
+    }
+}
+
+/// Which failures a call may be repeated after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Safe to repeat whatever happened (GET, PUT, DELETE, and POSTs whose
+    /// repetition WorkOS answers the same way).
+    Idempotent,
+    /// Repeat only when WorkOS certainly did not act: 429 and failed connects.
+    NotIdempotent,
+}
+
+/// One API call: method, path, query, body.
+pub(crate) struct Call<'a> {
+    method: Method,
+    path: &'a [&'a str],
+    query: Vec<(String, String)>,
+    body: Option<serde_json::Value>,
+    retry: Idempotency,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(method: Method, path: &'a [&'a str]) -> Self {
+        let retry = if method == Method::POST || method == Method::PATCH {
+            Idempotency::NotIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        Call {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            retry,
+        }
+    }
+
+    pub(crate) fn get(path: &'a [&'a str]) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub(crate) fn post(path: &'a [&'a str]) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    pub(crate) fn put(path: &'a [&'a str]) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    pub(crate) fn delete(path: &'a [&'a str]) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Query parameters from a serializable value: nulls are left out,
+    /// arrays are joined with commas (as WorkOS expects `statuses=a,b`).
+    pub(crate) fn query(mut self, params: &impl Serialize) -> Self {
+        self.query = to_query(params);
+        self
+    }
+
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = Some(serde_json::to_value(body).expect("request types serialize to JSON"));
+        self
+    }
+
+    /// Marks a POST as safe to repeat.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.retry = Idempotency::Idempotent;
+        self
+    }
+}
+
+pub(crate) fn to_query(params: &impl Serialize) -> Vec<(String, String)> {
+    let value = serde_json::to_value(params).expect("query types serialize to JSON");
+    let serde_json::Value::Object(map) = value else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => out.push((key, s)),
+            serde_json::Value::Array(items) => {
+                let joined: Vec<String> = items.iter().map(scalar).collect();
+                out.push((key, joined.join(",")));
+            }
+            other => out.push((key, scalar(&other))),
+        }
+    }
+    out
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Builds a [`UserManagement`] client.
+#[derive(Debug)]
+#[must_use]
+pub struct UserManagementBuilder {
+    api_key: Secret,
+    client_id: String,
+    base_url: Option<String>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    http: Option<reqwest::Client>,
+}
+
+impl UserManagementBuilder {
+    /// The API base URL (default `https://api.workos.com`), e.g. an emulator's.
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The timeout for one attempt of a request (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The timeout for opening a connection (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default: 3 retries, 500 ms base, 10 s cap).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, custom TLS roots, …); the
+    /// builder's timeouts are then the client's business.
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<UserManagement, ConfigError> {
+        if self.api_key.is_empty() {
+            return Err(ConfigError::Missing {
+                var: "WORKOS_API_KEY",
+            });
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::Missing {
+                var: "WORKOS_CLIENT_ID",
+            });
+        }
+        let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base_url = Url::parse(raw)
+            .map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", format!("base URL {raw:?}: {e}")))?;
+        if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
+            return Err(ConfigError::invalid(
+                "WORKOS_API_HOSTNAME",
+                format!("base URL {raw:?} is not an http(s) URL"),
+            ));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .user_agent(concat!("authkit-axum/", env!("CARGO_PKG_VERSION")))
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|e| ConfigError::invalid("http client", e.to_string()))?,
+        };
+        Ok(UserManagement {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                api_key: self.api_key,
+                client_id: self.client_id,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+/// The API base URL from `WORKOS_API_HOSTNAME`, `WORKOS_API_PORT` and
+/// `WORKOS_API_HTTPS`, defaulting to `https://api.workos.com`.
+pub fn base_url_from_env() -> Result<String, ConfigError> {
+    let host = optional_var("WORKOS_API_HOSTNAME")?;
+    let port = optional_var("WORKOS_API_PORT")?;
+    let https = match optional_var("WORKOS_API_HTTPS")? {
+        Some(v) => parse_bool("WORKOS_API_HTTPS", &v)?,
+        None => true,
+    };
+    base_url_from_parts(host.as_deref(), port.as_deref(), https)
+}
+
+/// Builds a base URL from a hostname, an optional port and the scheme, as the
+/// WorkOS SDKs do.
+pub fn base_url_from_parts(
+    host: Option<&str>,
+    port: Option<&str>,
+    https: bool,
+) -> Result<String, ConfigError> {
+    let host = host.unwrap_or("api.workos.com");
+    if host.contains('/') || host.contains(':') && !host.starts_with('[') {
+        return Err(ConfigError::invalid(
+            "WORKOS_API_HOSTNAME",
+            "expected a bare hostname such as api.workos.com (no scheme, port or path)",
+        ));
+    }
+    let scheme = if https { "https" } else { "http" };
+    let url = match port {
+        Some(port) => {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::invalid("WORKOS_API_PORT", "expected a port number"))?;
+            format!("{scheme}://{host}:{port}")
+        }
+        None => format!("{scheme}://{host}"),
+    };
+    Url::parse(&url)
+        .map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", e.to_string()))?;
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_api_key() {
+        let c = UserManagement::builder("sk_test_very_secret", "client_1")
+            .build()
+            .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("sk_test_very_secret"), "{dbg}");
+        assert!(dbg.contains("client_1"));
+    }
+
+    #[test]
+    fn base_url_parts_follow_the_sdks() {
+        assert_eq!(base_url_from_parts(None, None, true).unwrap(), "https://api.workos.com");
+        assert_eq!(
+            base_url_from_parts(Some("localhost"), Some("8080"), false).unwrap(),
+            "http://localhost:8080"
+        );
+        let err = base_url_from_parts(Some("localhost"), Some("eighty"), false).unwrap_err();
+        assert_eq!(err.var(), "WORKOS_API_PORT");
+        let err = base_url_from_parts(Some("https://x"), None, true).unwrap_err();
+        assert_eq!(err.var(), "WORKOS_API_HOSTNAME");
+    }
+
+    #[test]
+    fn build_refuses_empty_credentials_naming_the_variable() {
+        let err = UserManagement::builder("", "client").build().unwrap_err();
+        assert_eq!(err.var(), "WORKOS_API_KEY");
+        let err = UserManagement::builder("sk", " ").build().unwrap_err();
+        assert_eq!(err.var(), "WORKOS_CLIENT_ID");
+    }
+
+    #[test]
+    fn urls_escape_path_segments() {
+        let c = UserManagement::builder("sk", "client")
+            .with_base_url("http://127.0.0.1:1/prefix/")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.url(&["user_management", "users", "a/b?c"]).as_str(),
+            "http://127.0.0.1:1/prefix/user_management/users/a%2Fb%3Fc"
+        );
+    }
+
+    #[test]
+    fn query_leaves_out_nulls_and_joins_arrays() {
+        #[derive(Serialize)]
+        struct Q {
+            a: Option<String>,
+            b: Vec<&'static str>,
+            limit: u32,
+        }
+        let q = to_query(&Q {
+            a: None,
+            b: vec!["x", "y"],
+            limit: 5,
+        });
+        assert_eq!(
+            q,
+            vec![
+                ("b".to_owned(), "x,y".to_owned()),
+                ("limit".to_owned(), "5".to_owned())
+            ]
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! When to repeat a failed request, and how long to wait first.
+
+use std::time::Duration;
+
+use super::{Error, Idempotency};
+
+/// Bounded retries with exponential backoff and jitter.
+///
+/// Retried: 429 (waiting what `Retry-After` says), and for requests that are
+/// safe to repeat also 5xx, 408, timeouts and connection errors. A POST that
+/// is not safe to repeat is retried only when WorkOS certainly did not act on
+/// it: a 429 or a connection that never opened.
+///
+/// ```
+/// use std::time::Duration;
+/// use authkit_axum::client::RetryPolicy;
+/// let policy = RetryPolicy::default()
+///     .with_max_retries(5)
+///     .with_base_delay(Duration::from_millis(200));
+/// assert_eq!(policy.max_retries(), 5);
+/// assert_eq!(RetryPolicy::none().max_retries(), 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// How many times a request may be repeated after its first attempt.
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// The first backoff; each further retry doubles it.
+    pub fn with_base_delay(mut self, base_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self
+    }
+
+    /// The longest single wait. A `Retry-After` longer than this is not waited
+    /// out: the call fails with [`Error::RateLimited`] carrying it instead.
+    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// The retry bound.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `attempt + 1`, or `None` to give up.
+    pub(crate) fn delay_before_retry(
+        &self,
+        attempt: u32,
+        error: &Error,
+        idempotency: Idempotency,
+    ) -> Option<Duration> {
+        if attempt >= self.max_retries {
+            return None;
+        }
+        let idempotent = idempotency == Idempotency::Idempotent;
+        let retryable = match error {
+            Error::RateLimited { retry_after, .. } => {
+                return match retry_after {
+                    Some(wait) if *wait > self.max_delay => None,
+                    Some(wait) => Some(*wait),
+                    None => Some(self.backoff(attempt)),
+                };
+            }
+            Error::Transport(e) => idempotent || e.is_connect(),
+            Error::Timeout => idempotent,
+            Error::Api(e) => idempotent && (e.status >= 500 || e.status == 408),
+            Error::OAuth(e) => idempotent && e.status >= 500,
+            Error::Decode { status, .. } => idempotent && *status >= 500,
+            _ => false,
+        };
+        retryable.then(|| self.backoff(attempt))
+    }
+
+    /// Exponential backoff with "equal jitter": a uniform wait in [d/2, d].
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter_nanos = half.as_nanos() as u64;
+        let random = getrandom::u64().unwrap_or(0);
+        let extra = if jitter_nanos == 0 {
+            0
+        } else {
+            random % (jitter_nanos + 1)
+        };
+        half + Duration::from_nanos(extra)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ApiError;
+
+    fn api(status: u16) -> Error {
+        Error::Api(Box::new(ApiError {
+            status,
+            code: None,
+            message: String::new(),
+            errors: vec![],
+            entity_id: None,
+            request_id: None,
+        }))
+    }
+
+    #[test]
+    fn backoff_grows_stays_jittered_and_capped() {
+        let p = RetryPolicy::default()
+            .with_max_retries(10)
+            .with_base_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(1));
+        for attempt in 0..10 {
+            let d = p
+                .delay_before_retry(attempt, &api(503), Idempotency::Idempotent)
+                .unwrap();
+            let full = (Duration::from_millis(100) * 2u32.pow(attempt)).min(Duration::from_secs(1));
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+        assert!(p.delay_before_retry(10, &api(503), Idempotency::Idempotent).is_none());
+    }
+
+    #[test]
+    fn unsafe_posts_are_not_repeated_after_a_5xx_but_are_after_a_429() {
+        let p = RetryPolicy::default();
+        assert!(p.delay_before_retry(0, &api(500), Idempotency::NotIdempotent).is_none());
+        let limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+            request_id: None,
+        };
+        assert_eq!(
+            p.delay_before_retry(0, &limited, Idempotency::NotIdempotent),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn client_errors_and_long_retry_afters_are_not_retried() {
+        let p = RetryPolicy::default();
+        assert!(p.delay_before_retry(0, &api(404), Idempotency::Idempotent).is_none());
+        let long = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(3600)),
+            request_id: None,
+        };
+        assert!(p.delay_before_retry(0, &long, Idempotency::Idempotent).is_none());
+    }
+}

@@ -1,0 +1,538 @@
+//! The objects WorkOS User Management returns.
+//!
+//! Unknown fields are ignored (WorkOS adds fields over time), and every enum
+//! has an `Other` variant so a value this crate does not know yet parses
+//! instead of failing.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+
+/// Declares a string enum that serializes to its wire name and parses
+/// unknown names into `Other(String)`.
+macro_rules! string_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A value this version of the crate does not know.
+            Other(String),
+        }
+
+        impl $name {
+            /// The name WorkOS uses on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $( $wire => $name::$variant, )*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Ok($name::from(&*s))
+            }
+        }
+    };
+}
+pub(crate) use string_enum;
+
+string_enum! {
+    /// How a user signed in (`authentication_method` / `authenticationMethod`).
+    pub enum AuthenticationMethod {
+        /// Enterprise single sign-on.
+        Sso => "SSO",
+        /// Email and password.
+        Password => "Password",
+        /// A passkey.
+        Passkey => "Passkey",
+        /// Sign in with Apple.
+        AppleOAuth => "AppleOAuth",
+        /// Sign in with GitHub.
+        GitHubOAuth => "GitHubOAuth",
+        /// Sign in with Google.
+        GoogleOAuth => "GoogleOAuth",
+        /// Sign in with Microsoft.
+        MicrosoftOAuth => "MicrosoftOAuth",
+        /// A magic-auth code sent by email.
+        MagicAuth => "MagicAuth",
+        /// An admin impersonating the user.
+        Impersonation => "Impersonation",
+    }
+}
+
+string_enum! {
+    /// An organization membership's status.
+    pub enum OrganizationMembershipStatus {
+        /// The membership is in force.
+        Active => "active",
+        /// The membership was deactivated.
+        Inactive => "inactive",
+        /// The user was invited and has not accepted yet.
+        Pending => "pending",
+    }
+}
+
+string_enum! {
+    /// An invitation's state.
+    pub enum InvitationState {
+        /// Sent, not yet accepted.
+        Pending => "pending",
+        /// Accepted by the invitee.
+        Accepted => "accepted",
+        /// Past its expiry.
+        Expired => "expired",
+        /// Revoked by an admin.
+        Revoked => "revoked",
+    }
+}
+
+string_enum! {
+    /// An authentication factor's type.
+    pub enum AuthenticationFactorType {
+        /// Time-based one-time passwords (RFC 6238).
+        Totp => "totp",
+        /// SMS codes.
+        Sms => "sms",
+        /// Generic one-time passwords.
+        GenericOtp => "generic_otp",
+    }
+}
+
+string_enum! {
+    /// A session's status.
+    pub enum SessionStatus {
+        /// The session is live.
+        Active => "active",
+        /// The session ran out.
+        Expired => "expired",
+        /// The session was revoked or signed out.
+        Revoked => "revoked",
+    }
+}
+
+string_enum! {
+    /// The algorithm of an imported password hash.
+    pub enum PasswordHashType {
+        /// bcrypt.
+        Bcrypt => "bcrypt",
+        /// Firebase's scrypt variant.
+        FirebaseScrypt => "firebase-scrypt",
+        /// Salted SHA-1.
+        Ssha => "ssha",
+        /// scrypt.
+        Scrypt => "scrypt",
+        /// PBKDF2.
+        Pbkdf2 => "pbkdf2",
+        /// Argon2.
+        Argon2 => "argon2",
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Always `"user"`.
+    #[serde(default = "user_object")]
+    pub object: String,
+    /// The user's id (`user_…`).
+    pub id: String,
+    /// The user's email address.
+    pub email: String,
+    /// Whether the email address was verified.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// First name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Profile picture URL.
+    #[serde(default)]
+    pub profile_picture_url: Option<String>,
+    /// When the user last signed in (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in_at: Option<String>,
+    /// Your own identifier for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Key-value metadata.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub metadata: HashMap<String, String>,
+    /// Preferred locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+    /// Fields this crate does not model, kept so a user object read from a
+    /// session cookie is written back unchanged.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn user_object() -> String {
+    "user".to_owned()
+}
+
+/// The admin impersonating a user, when a session is an impersonation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impersonator {
+    /// The admin's email address.
+    pub email: String,
+    /// The reason the admin gave.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Tokens from the upstream OAuth provider (Google, GitHub, …), when requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokens {
+    /// The provider's access token.
+    pub access_token: Secret,
+    /// The provider's refresh token.
+    #[serde(default)]
+    pub refresh_token: Secret,
+    /// Granted scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Expiry, seconds since the epoch.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// The answer to every `authenticate_with_*` call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationResponse {
+    /// The signed-in user.
+    pub user: User,
+    /// The organization the session is scoped to.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// The access token (a JWT).
+    pub access_token: Secret,
+    /// The refresh token (single use).
+    pub refresh_token: Secret,
+    /// Who is impersonating the user, if anyone.
+    #[serde(default)]
+    pub impersonator: Option<Impersonator>,
+    /// How the user signed in.
+    #[serde(default)]
+    pub authentication_method: Option<AuthenticationMethod>,
+    /// Upstream OAuth tokens, when the provider scopes asked for them.
+    #[serde(default)]
+    pub oauth_tokens: Option<OAuthTokens>,
+}
+
+/// A role reference on a membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRef {
+    /// The role's slug.
+    pub slug: String,
+}
+
+/// A user's membership in an organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationMembership {
+    /// The membership's id (`om_…`).
+    pub id: String,
+    /// The member.
+    pub user_id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// The organization's name, when WorkOS includes it.
+    #[serde(default)]
+    pub organization_name: Option<String>,
+    /// Active, inactive or pending.
+    pub status: OrganizationMembershipStatus,
+    /// The primary role.
+    pub role: RoleRef,
+    /// All roles, when the membership has several.
+    #[serde(default)]
+    pub roles: Option<Vec<RoleRef>>,
+    /// Whether a directory manages the membership.
+    #[serde(default)]
+    pub directory_managed: bool,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// An invitation to sign up (and join an organization).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The invitation's id.
+    pub id: String,
+    /// The invitee's email address.
+    pub email: String,
+    /// Pending, accepted, expired or revoked.
+    pub state: InvitationState,
+    /// When it was accepted.
+    #[serde(default)]
+    pub accepted_at: Option<String>,
+    /// When it was revoked.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    /// When it expires.
+    pub expires_at: String,
+    /// The organization it invites to.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Who sent it.
+    #[serde(default)]
+    pub inviter_user_id: Option<String>,
+    /// The user who accepted it.
+    #[serde(default)]
+    pub accepted_user_id: Option<String>,
+    /// The invitation token.
+    pub token: Secret,
+    /// The URL the invitee opens to accept.
+    pub accept_invitation_url: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A magic-auth code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MagicAuth {
+    /// The magic-auth id.
+    pub id: String,
+    /// The user it signs in.
+    pub user_id: String,
+    /// The email address it was sent to.
+    pub email: String,
+    /// The one-time code.
+    pub code: Secret,
+    /// When the code expires.
+    pub expires_at: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A password reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    /// The password reset's id.
+    pub id: String,
+    /// The user whose password it resets.
+    pub user_id: String,
+    /// The user's email address.
+    pub email: String,
+    /// The token that [`reset_password`](crate::client::UserManagement::reset_password) takes.
+    pub password_reset_token: Secret,
+    /// The link to send the user.
+    pub password_reset_url: String,
+    /// When it expires.
+    pub expires_at: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// An email verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailVerification {
+    /// The email verification's id.
+    pub id: String,
+    /// The user being verified.
+    pub user_id: String,
+    /// The email address being verified.
+    pub email: String,
+    /// The one-time code.
+    pub code: Secret,
+    /// When the code expires.
+    pub expires_at: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// TOTP details of an authentication factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totp {
+    /// The issuer shown in authenticator apps.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The account name shown in authenticator apps.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// A QR code as a `data:` URL (only right after enrollment).
+    #[serde(default)]
+    pub qr_code: Option<String>,
+    /// The shared secret (only right after enrollment).
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The `otpauth://` URI (only right after enrollment).
+    #[serde(default)]
+    pub uri: Option<Secret>,
+}
+
+/// A second factor enrolled for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationFactor {
+    /// The factor's id.
+    pub id: String,
+    /// The user it belongs to.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The factor's type.
+    #[serde(rename = "type")]
+    pub kind: AuthenticationFactorType,
+    /// TOTP details, for TOTP factors.
+    #[serde(default)]
+    pub totp: Option<Totp>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A challenge issued against an authentication factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationChallenge {
+    /// The challenge's id (what `authenticate_with_totp` takes).
+    pub id: String,
+    /// The factor it challenges.
+    pub authentication_factor_id: String,
+    /// When it expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// The answer to [`enroll_auth_factor`](crate::client::UserManagement::enroll_auth_factor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolledAuthFactor {
+    /// The new factor.
+    pub authentication_factor: AuthenticationFactor,
+    /// A first challenge for it.
+    pub authentication_challenge: AuthenticationChallenge,
+}
+
+/// A user's session, as listed by [`list_sessions`](crate::client::UserManagement::list_sessions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session's id (the access token's `sid`).
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// The organization it is scoped to.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Active, expired or revoked.
+    pub status: SessionStatus,
+    /// How the user signed in.
+    #[serde(default)]
+    pub auth_method: Option<AuthenticationMethod>,
+    /// The client's IP address at sign-in.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// The client's user agent at sign-in.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Who is impersonating the user, if anyone.
+    #[serde(default)]
+    pub impersonator: Option<Impersonator>,
+    /// When it expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// When it ended.
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Cursors of a list page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListMetadata {
+    /// Cursor for the previous page.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Cursor for the next page; `None` on the last page.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct List<T> {
+    /// The items.
+    pub data: Vec<T>,
+    /// The cursors.
+    #[serde(default)]
+    pub list_metadata: ListMetadata,
+}
+
+/// A response that wraps a user (`{"user": …}`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserEnvelope {
+    pub(crate) user: User,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_parse_into_other() {
+        let m: AuthenticationMethod = serde_json::from_str("\"CrossAppAuth\"").unwrap();
+        assert_eq!(m, AuthenticationMethod::Other("CrossAppAuth".into()));
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"CrossAppAuth\"");
+        let s: OrganizationMembershipStatus = serde_json::from_str("\"active\"").unwrap();
+        assert_eq!(s, OrganizationMembershipStatus::Active);
+    }
+
+    #[test]
+    fn user_keeps_unknown_fields_for_round_trips() {
+        let json = serde_json::json!({
+            "object": "user", "id": "user_1", "email": "a@b.c", "email_verified": true,
+            "first_name": null, "last_name": null, "profile_picture_url": null,
+            "created_at": "t", "updated_at": "t", "user_type": "managed"
+        });
+        let user: User = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(user.extra["user_type"], "managed");
+        assert_eq!(serde_json::to_value(&user).unwrap(), json);
+    }
+}

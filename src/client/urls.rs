@@ -1,0 +1,178 @@
+//! URLs the browser is sent to: AuthKit's authorization page, the logout
+//! endpoint, and the JWKS document that signs access tokens.
+
+use std::collections::BTreeMap;
+
+use super::{Error, UserManagement};
+
+/// An OAuth provider to sign in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Provider {
+    /// AuthKit's hosted login page (email/password, social, SSO, …).
+    AuthKit,
+    /// Sign in with Apple.
+    Apple,
+    /// Sign in with GitHub.
+    GitHub,
+    /// Sign in with Google.
+    Google,
+    /// Sign in with Microsoft.
+    Microsoft,
+}
+
+impl Provider {
+    /// The wire name (`authkit`, `GoogleOAuth`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Provider::AuthKit => "authkit",
+            Provider::Apple => "AppleOAuth",
+            Provider::GitHub => "GitHubOAuth",
+            Provider::Google => "GoogleOAuth",
+            Provider::Microsoft => "MicrosoftOAuth",
+        }
+    }
+}
+
+/// Which AuthKit screen to open first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenHint {
+    /// The sign-up form.
+    SignUp,
+    /// The sign-in form.
+    SignIn,
+}
+
+impl ScreenHint {
+    fn as_str(self) -> &'static str {
+        match self {
+            ScreenHint::SignUp => "sign-up",
+            ScreenHint::SignIn => "sign-in",
+        }
+    }
+}
+
+/// Parameters of [`UserManagement::authorization_url`]. At least one of
+/// `provider`, `connection_id` and `organization_id` is required.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationUrl {
+    /// Where AuthKit sends the user back with a code (required).
+    pub redirect_uri: String,
+    /// An OAuth provider, or AuthKit itself.
+    pub provider: Option<Provider>,
+    /// An SSO connection.
+    pub connection_id: Option<String>,
+    /// An organization (its SSO connection, or AuthKit scoped to it).
+    pub organization_id: Option<String>,
+    /// Opaque value returned to the redirect URI unchanged.
+    pub state: Option<String>,
+    /// Pre-selects the organization's domain.
+    pub domain_hint: Option<String>,
+    /// Pre-fills the email address.
+    pub login_hint: Option<String>,
+    /// Sign-up or sign-in screen (AuthKit only).
+    pub screen_hint: Option<ScreenHint>,
+    /// Extra scopes to request from the OAuth provider.
+    pub provider_scopes: Vec<String>,
+    /// Extra query parameters for the OAuth provider.
+    pub provider_query_params: BTreeMap<String, String>,
+    /// The PKCE S256 challenge; sends `code_challenge_method=S256` with it.
+    pub code_challenge: Option<String>,
+    /// `prompt`, e.g. `consent` or `login`.
+    pub prompt: Option<String>,
+}
+
+impl UserManagement {
+    /// Builds the URL that starts a sign-in. No request is made; the
+    /// arguments are checked first (a provider, connection or organization is
+    /// required; a screen hint needs the AuthKit provider).
+    ///
+    /// ```
+    /// use authkit_axum::client::{AuthorizationUrl, Provider, UserManagement};
+    /// let workos = UserManagement::builder("sk_test", "client_123").build().unwrap();
+    /// let url = workos.authorization_url(&AuthorizationUrl {
+    ///     redirect_uri: "https://example.com/auth/callback".into(),
+    ///     provider: Some(Provider::AuthKit),
+    ///     state: Some("xyz".into()),
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// assert!(url.starts_with("https://api.workos.com/user_management/authorize?"));
+    /// assert!(url.contains("client_id=client_123") && url.contains("provider=authkit"));
+    /// ```
+    pub fn authorization_url(&self, params: &AuthorizationUrl) -> Result<String, Error> {
+        if params.provider.is_none()
+            && params.connection_id.is_none()
+            && params.organization_id.is_none()
+        {
+            return Err(Error::InvalidRequest(
+                "authorization_url needs a provider, connection_id or organization_id".into(),
+            ));
+        }
+        if params.screen_hint.is_some() && params.provider != Some(Provider::AuthKit) {
+            return Err(Error::InvalidRequest(
+                "screen_hint is only supported with the AuthKit provider".into(),
+            ));
+        }
+        if params.redirect_uri.is_empty() {
+            return Err(Error::InvalidRequest(
+                "authorization_url needs a redirect_uri".into(),
+            ));
+        }
+        // Sorted keys, as the Node SDK's query strings are.
+        let mut query: Vec<(String, String)> = Vec::new();
+        let mut push = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                query.push((k.to_owned(), v.to_owned()));
+            }
+        };
+        push("client_id", Some(self.client_id()));
+        push("code_challenge", params.code_challenge.as_deref());
+        push(
+            "code_challenge_method",
+            params.code_challenge.as_ref().map(|_| "S256"),
+        );
+        push("connection_id", params.connection_id.as_deref());
+        push("domain_hint", params.domain_hint.as_deref());
+        push("login_hint", params.login_hint.as_deref());
+        push("organization_id", params.organization_id.as_deref());
+        push("prompt", params.prompt.as_deref());
+        push("provider", params.provider.as_ref().map(Provider::as_str));
+        for (k, v) in &params.provider_query_params {
+            query.push((format!("provider_query_params[{k}]"), v.clone()));
+        }
+        for scope in &params.provider_scopes {
+            query.push(("provider_scopes".to_owned(), scope.clone()));
+        }
+        let mut push = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                query.push((k.to_owned(), v.to_owned()));
+            }
+        };
+        push("redirect_uri", Some(&params.redirect_uri));
+        push("response_type", Some("code"));
+        push("screen_hint", params.screen_hint.map(ScreenHint::as_str));
+        push("state", params.state.as_deref());
+        let mut url = self.url(&["user_management", "authorize"]);
+        url.query_pairs_mut().extend_pairs(query);
+        Ok(url.into())
+    }
+
+    /// The URL that ends a session at WorkOS and then sends the browser to
+    /// `return_to` (or the dashboard's default logout redirect).
+    pub fn get_logout_url(&self, session_id: &str, return_to: Option<&str>) -> String {
+        let mut url = self.url(&["user_management", "sessions", "logout"]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("session_id", session_id);
+            if let Some(return_to) = return_to {
+                q.append_pair("return_to", return_to);
+            }
+        }
+        url.into()
+    }
+
+    /// The JWKS document whose keys sign this client's access tokens.
+    pub fn get_jwks_url(&self) -> String {
+        self.url(&["sso", "jwks", self.client_id()]).into()
+    }
+}

@@ -1,0 +1,40 @@
+//! # authkit-axum
+//!
+//! WorkOS AuthKit for axum: what `@workos-inc/authkit-nextjs` is to Next.js.
+//!
+//! This release carries the foundation: a complete, typed client for the
+//! WorkOS User Management API ([`client::UserManagement`]), with typed errors
+//! (authentication challenges included), retries with backoff, and
+//! auto-paginating lists.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_axum::client::{AuthenticateWithPassword, Error, UserManagement};
+//!
+//! let workos = UserManagement::from_env()?;
+//! match workos
+//!     .authenticate_with_password(&AuthenticateWithPassword {
+//!         email: "alice@example.com".into(),
+//!         password: "correct horse battery staple".into(),
+//!         ..Default::default()
+//!     })
+//!     .await
+//! {
+//!     Ok(auth) => println!("signed in as {}", auth.user.email),
+//!     Err(Error::EmailVerificationRequired(challenge)) => {
+//!         println!("check {:?} for a code", challenge.email)
+//!     }
+//!     Err(other) => return Err(other.into()),
+//! }
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod client;
+pub mod config;
+mod secret;
+
+pub use config::ConfigError;
+pub use secret::Secret;
