@@ -34,7 +34,14 @@
 
 pub mod client;
 pub mod config;
+pub mod seal;
 mod secret;
+pub mod session;
 
 pub use config::ConfigError;
 pub use secret::Secret;
+
+// Compiles the README's Rust examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

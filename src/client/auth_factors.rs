@@ -80,8 +80,7 @@ impl UserManagement {
             )));
         }
         self.send(
-            Call::post(&["user_management", "users", &params.user_id, "auth_factors"])
-                .json(params),
+            Call::post(&["user_management", "users", &params.user_id, "auth_factors"]).json(params),
         )
         .await
     }
@@ -93,8 +92,7 @@ impl UserManagement {
         params: &ListAuthFactors,
     ) -> Result<List<AuthenticationFactor>, Error> {
         self.send(
-            Call::get(&["user_management", "users", &params.user_id, "auth_factors"])
-                .query(params),
+            Call::get(&["user_management", "users", &params.user_id, "auth_factors"]).query(params),
         )
         .await
     }
@@ -105,6 +103,9 @@ impl UserManagement {
         params: ListAuthFactors,
     ) -> impl Stream<Item = Result<AuthenticationFactor, Error>> + Send + 'static + use<> {
         let user_id = params.user_id.clone();
-        self.list_stream(&["user_management", "users", &user_id, "auth_factors"], params)
+        self.list_stream(
+            &["user_management", "users", &user_id, "auth_factors"],
+            params,
+        )
     }
 }

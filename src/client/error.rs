@@ -363,7 +363,11 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -454,15 +458,15 @@ impl Error {
             }
             _ => {}
         }
-        if parsed.code.is_none() {
-            if let Some(error) = parsed.error.as_deref() {
-                return Error::OAuth(Box::new(OAuthError {
-                    status: status_u16,
-                    error: OAuthErrorCode::from(error),
-                    description: parsed.error_description,
-                    request_id,
-                }));
-            }
+        if parsed.code.is_none()
+            && let Some(error) = parsed.error.as_deref()
+        {
+            return Error::OAuth(Box::new(OAuthError {
+                status: status_u16,
+                error: OAuthErrorCode::from(error),
+                description: parsed.error_description,
+                request_id,
+            }));
         }
         Error::Api(Box::new(ApiError {
             status: status_u16,

@@ -50,8 +50,12 @@ impl UserManagement {
 
     /// Gets an invitation. `GET /user_management/invitations/{id}`
     pub async fn get_invitation(&self, invitation_id: &str) -> Result<Invitation, Error> {
-        self.send(Call::get(&["user_management", "invitations", invitation_id]))
-            .await
+        self.send(Call::get(&[
+            "user_management",
+            "invitations",
+            invitation_id,
+        ]))
+        .await
     }
 
     /// Finds an invitation by its token.

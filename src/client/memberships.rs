@@ -4,7 +4,9 @@ use futures_util::Stream;
 use serde::Serialize;
 
 use super::pagination::{PaginationParams, paginated};
-use super::{Call, Error, List, OrganizationMembership, OrganizationMembershipStatus, UserManagement};
+use super::{
+    Call, Error, List, OrganizationMembership, OrganizationMembershipStatus, UserManagement,
+};
 
 /// Parameters of [`UserManagement::create_organization_membership`].
 /// Give `role_slug` or `role_slugs`, not both.

@@ -101,7 +101,10 @@ impl fmt::Debug for UserManagement {
 
 impl UserManagement {
     /// Starts a builder with the two things every client needs.
-    pub fn builder(api_key: impl Into<Secret>, client_id: impl Into<String>) -> UserManagementBuilder {
+    pub fn builder(
+        api_key: impl Into<Secret>,
+        client_id: impl Into<String>,
+    ) -> UserManagementBuilder {
         UserManagementBuilder {
             api_key: api_key.into(),
             client_id: client_id.into(),
@@ -208,7 +211,11 @@ impl UserManagement {
                 }
                 Err(e) => transport_error(e),
             };
-            match self.inner.retry.delay_before_retry(attempt, &outcome, call.retry) {
+            match self
+                .inner
+                .retry
+                .delay_before_retry(attempt, &outcome, call.retry)
+            {
                 Some(delay) => {
                     tracing::debug!(
                         method = %call.method,
@@ -393,8 +400,9 @@ impl UserManagementBuilder {
             });
         }
         let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let base_url = Url::parse(raw)
-            .map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", format!("base URL {raw:?}: {e}")))?;
+        let base_url = Url::parse(raw).map_err(|e| {
+            ConfigError::invalid("WORKOS_API_HOSTNAME", format!("base URL {raw:?}: {e}"))
+        })?;
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             return Err(ConfigError::invalid(
                 "WORKOS_API_HOSTNAME",
@@ -459,8 +467,7 @@ pub fn base_url_from_parts(
         }
         None => format!("{scheme}://{host}"),
     };
-    Url::parse(&url)
-        .map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", e.to_string()))?;
+    Url::parse(&url).map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", e.to_string()))?;
     Ok(url)
 }
 
@@ -480,7 +487,10 @@ mod tests {
 
     #[test]
     fn base_url_parts_follow_the_sdks() {
-        assert_eq!(base_url_from_parts(None, None, true).unwrap(), "https://api.workos.com");
+        assert_eq!(
+            base_url_from_parts(None, None, true).unwrap(),
+            "https://api.workos.com"
+        );
         assert_eq!(
             base_url_from_parts(Some("localhost"), Some("8080"), false).unwrap(),
             "http://localhost:8080"

@@ -88,7 +88,11 @@ where
                     state.buffer.extend(page.data);
                     // A cursor equal to the one just used would loop forever: stop there.
                     let previous = params.pagination().after.clone();
-                    if let Some(after) = page.list_metadata.after.filter(|a| Some(a) != previous.as_ref()) {
+                    if let Some(after) = page
+                        .list_metadata
+                        .after
+                        .filter(|a| Some(a) != previous.as_ref())
+                    {
                         let mut next = params;
                         let p = next.pagination_mut();
                         p.after = Some(after);

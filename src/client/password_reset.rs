@@ -34,14 +34,16 @@ impl UserManagement {
     /// `POST /user_management/password_reset`
     pub async fn create_password_reset(&self, email: &str) -> Result<PasswordReset, Error> {
         self.send(
-            Call::post(&["user_management", "password_reset"])
-                .json(&CreatePasswordReset { email }),
+            Call::post(&["user_management", "password_reset"]).json(&CreatePasswordReset { email }),
         )
         .await
     }
 
     /// Gets a password reset. `GET /user_management/password_reset/{id}`
-    pub async fn get_password_reset(&self, password_reset_id: &str) -> Result<PasswordReset, Error> {
+    pub async fn get_password_reset(
+        &self,
+        password_reset_id: &str,
+    ) -> Result<PasswordReset, Error> {
         self.send(Call::get(&[
             "user_management",
             "password_reset",

@@ -146,13 +146,19 @@ mod tests {
             let full = (Duration::from_millis(100) * 2u32.pow(attempt)).min(Duration::from_secs(1));
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
-        assert!(p.delay_before_retry(10, &api(503), Idempotency::Idempotent).is_none());
+        assert!(
+            p.delay_before_retry(10, &api(503), Idempotency::Idempotent)
+                .is_none()
+        );
     }
 
     #[test]
     fn unsafe_posts_are_not_repeated_after_a_5xx_but_are_after_a_429() {
         let p = RetryPolicy::default();
-        assert!(p.delay_before_retry(0, &api(500), Idempotency::NotIdempotent).is_none());
+        assert!(
+            p.delay_before_retry(0, &api(500), Idempotency::NotIdempotent)
+                .is_none()
+        );
         let limited = Error::RateLimited {
             retry_after: Some(Duration::from_secs(2)),
             request_id: None,
@@ -166,11 +172,17 @@ mod tests {
     #[test]
     fn client_errors_and_long_retry_afters_are_not_retried() {
         let p = RetryPolicy::default();
-        assert!(p.delay_before_retry(0, &api(404), Idempotency::Idempotent).is_none());
+        assert!(
+            p.delay_before_retry(0, &api(404), Idempotency::Idempotent)
+                .is_none()
+        );
         let long = Error::RateLimited {
             retry_after: Some(Duration::from_secs(3600)),
             request_id: None,
         };
-        assert!(p.delay_before_retry(0, &long, Idempotency::Idempotent).is_none());
+        assert!(
+            p.delay_before_retry(0, &long, Idempotency::Idempotent)
+                .is_none()
+        );
     }
 }

@@ -176,3 +176,25 @@ impl UserManagement {
         self.url(&["sso", "jwks", self.client_id()]).into()
     }
 }
+
+impl UserManagement {
+    /// Fetches the JWKS document ([`get_jwks_url`](Self::get_jwks_url)).
+    /// Keys this crate cannot use (an unknown `kty`) are skipped rather than
+    /// failing the whole set.
+    pub async fn get_jwks(&self) -> Result<jsonwebtoken::jwk::JwkSet, Error> {
+        #[derive(serde::Deserialize)]
+        struct RawSet {
+            #[serde(default)]
+            keys: Vec<serde_json::Value>,
+        }
+        let raw: RawSet = self
+            .send(super::Call::get(&["sso", "jwks", self.client_id()]))
+            .await?;
+        let keys = raw
+            .keys
+            .into_iter()
+            .filter_map(|k| serde_json::from_value(k).ok())
+            .collect();
+        Ok(jsonwebtoken::jwk::JwkSet { keys })
+    }
+}

@@ -1,0 +1,656 @@
+//! Sealed sessions: what a request's `wos-session` cookie says about who is
+//! signed in.
+//!
+//! This mirrors the WorkOS SDKs' `loadSealedSession` / `CookieSession`: the
+//! cookie is iron-sealed [`SessionData`] (byte-compatible with
+//! `@workos-inc/node` and `authkit-nextjs`), its access token is verified
+//! against the JWKS (RS256 only, `kid` required), and an expired token can be
+//! exchanged for a new one with [`SessionManager::refresh`].
+//!
+//! ```no_run
+//! # async fn run(cookie: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_axum::client::UserManagement;
+//! use authkit_axum::seal::Passwords;
+//! use authkit_axum::session::{Authentication, SessionManager};
+//!
+//! let sessions = SessionManager::new(
+//!     UserManagement::from_env()?,
+//!     Passwords::single(std::env::var("WORKOS_COOKIE_PASSWORD")?)?,
+//! );
+//! match sessions.authenticate(cookie).await? {
+//!     Authentication::Authenticated(s) => println!("hello {}", s.user.email),
+//!     Authentication::Unauthenticated(u) if u.reason.is_refreshable() => {
+//!         let refreshed = sessions.refresh(cookie, Default::default()).await?;
+//!         println!("new cookie: {} bytes", refreshed.sealed.len());
+//!     }
+//!     Authentication::Unauthenticated(u) => println!("signed out: {}", u.reason),
+//! }
+//! # Ok(()) }
+//! ```
+
+mod claims;
+mod jwks;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+
+pub use claims::{AccessTokenClaims, Actor};
+pub use jwks::{JwksCache, JwksError};
+
+use crate::Secret;
+use crate::client::{
+    AuthenticateWithRefreshToken, AuthenticationMethod, AuthenticationResponse,
+    Error as ClientError, Impersonator, User, UserManagement,
+};
+use crate::seal::{self, Passwords, SealError};
+
+/// What the session cookie holds, in the camelCase shape the Node SDKs write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionData {
+    /// The access token (a JWT).
+    pub access_token: Secret,
+    /// The refresh token (single use).
+    pub refresh_token: Secret,
+    /// The signed-in user.
+    pub user: User,
+    /// Who is impersonating the user, if anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonator: Option<Impersonator>,
+    /// How the user signed in (authkit-nextjs writes it; @workos-inc/node may not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_method: Option<AuthenticationMethod>,
+    /// The organization of the session, when written by a client that records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+}
+
+impl From<&AuthenticationResponse> for SessionData {
+    fn from(auth: &AuthenticationResponse) -> Self {
+        SessionData {
+            access_token: auth.access_token.clone(),
+            refresh_token: auth.refresh_token.clone(),
+            user: auth.user.clone(),
+            impersonator: auth.impersonator.clone(),
+            authentication_method: auth.authentication_method.clone(),
+            organization_id: auth.organization_id.clone(),
+        }
+    }
+}
+
+impl AuthenticationResponse {
+    /// Seals this sign-in into a session cookie value, as the SDKs'
+    /// `session: { sealSession: true, cookiePassword }` option does.
+    pub fn seal_session(&self, passwords: &Passwords) -> Result<String, SealError> {
+        seal::seal(
+            &SessionData::from(self),
+            passwords,
+            seal::SealOptions::default(),
+        )
+    }
+}
+
+/// Why a request is not signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnauthenticatedReason {
+    /// No cookie at all.
+    NoSessionCookieProvided,
+    /// The cookie could not be unsealed (tampered, other password, expired
+    /// seal, foreign format) or does not hold a session.
+    InvalidSessionCookie,
+    /// The access token is not a valid WorkOS token for this session.
+    InvalidJwt,
+    /// The access token expired: refresh it.
+    Expired,
+}
+
+impl UnauthenticatedReason {
+    /// The SDKs' name for the reason (`no_session_cookie_provided`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UnauthenticatedReason::NoSessionCookieProvided => "no_session_cookie_provided",
+            UnauthenticatedReason::InvalidSessionCookie => "invalid_session_cookie",
+            UnauthenticatedReason::InvalidJwt => "invalid_jwt",
+            UnauthenticatedReason::Expired => "expired",
+        }
+    }
+
+    /// Whether [`SessionManager::refresh`] can turn this into a session.
+    pub fn is_refreshable(&self) -> bool {
+        matches!(self, UnauthenticatedReason::Expired)
+    }
+}
+
+impl std::fmt::Display for UnauthenticatedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request that is not signed in, and why.
+#[derive(Debug, Clone)]
+pub struct Unauthenticated {
+    /// Why.
+    pub reason: UnauthenticatedReason,
+    /// The unsealed cookie, when the reason is [`UnauthenticatedReason::Expired`].
+    pub session: Option<Box<SessionData>>,
+    /// The expired token's verified claims, when the reason is `Expired`.
+    pub claims: Option<Box<AccessTokenClaims>>,
+}
+
+/// A verified session.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedSession {
+    /// The signed-in user.
+    pub user: User,
+    /// Who is impersonating the user, if anyone.
+    pub impersonator: Option<Impersonator>,
+    /// How the user signed in, when the cookie records it.
+    pub authentication_method: Option<AuthenticationMethod>,
+    /// The verified access token.
+    pub access_token: Secret,
+    /// Its verified claims.
+    pub claims: AccessTokenClaims,
+}
+
+impl AuthenticatedSession {
+    /// The session id (`sid`).
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+
+    /// The organization the session is scoped to.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims.org_id.as_deref()
+    }
+
+    /// The user's role in that organization.
+    pub fn role(&self) -> Option<&str> {
+        self.claims.role.as_deref()
+    }
+
+    /// All the user's roles in that organization.
+    pub fn roles(&self) -> &[String] {
+        &self.claims.roles
+    }
+
+    /// The permissions the roles grant.
+    pub fn permissions(&self) -> &[String] {
+        &self.claims.permissions
+    }
+
+    /// The organization's entitlements.
+    pub fn entitlements(&self) -> &[String] {
+        &self.claims.entitlements
+    }
+
+    /// Enabled feature flags.
+    pub fn feature_flags(&self) -> &[String] {
+        &self.claims.feature_flags
+    }
+
+    /// Whether the roles grant `permission`.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.claims.permissions.iter().any(|p| p == permission)
+    }
+
+    /// When the access token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.claims.exp.max(0) as u64)
+    }
+}
+
+/// The answer of [`SessionManager::authenticate`].
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    /// Signed in.
+    Authenticated(Box<AuthenticatedSession>),
+    /// Not signed in, and why.
+    Unauthenticated(Unauthenticated),
+}
+
+impl Authentication {
+    fn unauthenticated(reason: UnauthenticatedReason) -> Self {
+        Authentication::Unauthenticated(Unauthenticated {
+            reason,
+            session: None,
+            claims: None,
+        })
+    }
+}
+
+/// A session could not be checked because WorkOS's keys are unavailable.
+/// This is not "signed out": the caller should answer 503, not log the user out.
+#[derive(Debug, thiserror::Error)]
+#[error("the session could not be verified: {0}")]
+pub struct SessionUnavailable(#[from] pub JwksError);
+
+/// Options of [`SessionManager::refresh`].
+#[derive(Debug, Clone, Default)]
+pub struct RefreshOptions {
+    /// Switch the session to this organization (default: keep the current one).
+    pub organization_id: Option<String>,
+    /// The client's IP address, for WorkOS's records.
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// A refreshed session.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// The new cookie value.
+    pub sealed: String,
+    /// What it holds.
+    pub data: SessionData,
+    /// The verified new session.
+    pub session: AuthenticatedSession,
+}
+
+/// Why a refresh failed. [`RefreshError::is_terminal`] tells whether the
+/// session is over (clear the cookie) or WorkOS is briefly unavailable (keep it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// No cookie at all.
+    #[error("no session cookie provided")]
+    NoSessionCookieProvided,
+    /// The cookie could not be unsealed.
+    #[error("invalid session cookie")]
+    InvalidSessionCookie,
+    /// WorkOS refused the refresh token (`invalid_grant`, `mfa_enrollment`,
+    /// `sso_required`, …): the session is over or needs the user.
+    #[error("WorkOS refused the refresh: {0}")]
+    Rejected(#[source] ClientError),
+    /// WorkOS could not be reached or is overloaded (429, 408, 5xx, network).
+    #[error("WorkOS is unavailable: {0}")]
+    Unavailable(#[source] ClientError),
+    /// The new access token did not verify.
+    #[error("the refreshed access token is invalid")]
+    InvalidJwt,
+    /// The new access token could not be verified because the keys are unavailable.
+    #[error("the refreshed session could not be verified: {0}")]
+    KeysUnavailable(#[source] JwksError),
+    /// The new session could not be sealed.
+    #[error("could not seal the refreshed session: {0}")]
+    Seal(#[source] SealError),
+}
+
+impl RefreshError {
+    /// Whether the session is over: clear the cookie.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(
+            self,
+            RefreshError::Unavailable(_) | RefreshError::KeysUnavailable(_)
+        )
+    }
+
+    /// How long WorkOS asked to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RefreshError::Unavailable(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The client error behind it, if any.
+    pub fn client_error(&self) -> Option<&ClientError> {
+        match self {
+            RefreshError::Rejected(e) | RefreshError::Unavailable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a logout URL could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogoutError {
+    /// No cookie at all.
+    #[error("no session cookie provided")]
+    NoSessionCookieProvided,
+    /// The cookie could not be unsealed or holds no session id.
+    #[error("invalid session cookie")]
+    InvalidSessionCookie,
+}
+
+/// A clock, injectable for tests.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Loads, verifies, refreshes and seals sessions. Cheap to share behind an `Arc`.
+pub struct SessionManager {
+    client: UserManagement,
+    passwords: Passwords,
+    jwks: Arc<JwksCache>,
+    leeway: Duration,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("client", &self.client)
+            .field("passwords", &self.passwords)
+            .field("jwks", &self.jwks)
+            .field("leeway", &self.leeway)
+            .finish()
+    }
+}
+
+impl SessionManager {
+    /// Sessions sealed with `passwords`, verified against `client`'s JWKS.
+    pub fn new(client: UserManagement, passwords: Passwords) -> Self {
+        SessionManager {
+            jwks: Arc::new(JwksCache::new(client.clone())),
+            client,
+            passwords,
+            leeway: Duration::ZERO,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// Tolerance for `exp` and `nbf` (default none).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// A JWKS cache of your own (e.g. with another refetch interval).
+    pub fn with_jwks(mut self, jwks: JwksCache) -> Self {
+        self.jwks = Arc::new(jwks);
+        self
+    }
+
+    /// A clock of your own, for tests.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &UserManagement {
+        &self.client
+    }
+
+    /// The JWKS cache.
+    pub fn jwks(&self) -> &JwksCache {
+        &self.jwks
+    }
+
+    /// The cookie passwords.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    fn now(&self) -> SystemTime {
+        (self.clock)()
+    }
+
+    /// Seals session data into a cookie value (with the newest password).
+    pub fn seal(&self, data: &SessionData) -> Result<String, SealError> {
+        seal::seal(data, &self.passwords, seal::SealOptions::default())
+    }
+
+    /// Unseals a cookie value.
+    pub fn unseal(&self, cookie: &str) -> Result<SessionData, SealError> {
+        seal::unseal(
+            cookie,
+            &self.passwords,
+            seal::UnsealOptions::default().with_now(self.now()),
+        )
+    }
+
+    /// The SDKs' `loadSealedSession`: a handle on one cookie value.
+    pub fn load_sealed_session<'a>(&'a self, cookie: Option<&'a str>) -> CookieSession<'a> {
+        CookieSession {
+            manager: self,
+            cookie,
+        }
+    }
+
+    /// Who the cookie says is signed in.
+    ///
+    /// `Err` only when WorkOS's keys cannot be had (an outage): that is not a
+    /// reason to sign anyone out.
+    pub async fn authenticate(
+        &self,
+        cookie: Option<&str>,
+    ) -> Result<Authentication, SessionUnavailable> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
+            return Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::NoSessionCookieProvided,
+            ));
+        };
+        let Ok(data) = self.unseal(cookie) else {
+            return Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::InvalidSessionCookie,
+            ));
+        };
+        self.authenticate_data(data).await
+    }
+
+    /// Verifies already-unsealed session data.
+    pub async fn authenticate_data(
+        &self,
+        data: SessionData,
+    ) -> Result<Authentication, SessionUnavailable> {
+        match self.verify_access_token(data.access_token.expose()).await {
+            Ok(claims) if claims.sub != data.user.id => Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::InvalidSessionCookie,
+            )),
+            Ok(claims) => Ok(Authentication::Authenticated(Box::new(
+                AuthenticatedSession {
+                    user: data.user,
+                    impersonator: data.impersonator,
+                    authentication_method: data.authentication_method,
+                    access_token: data.access_token,
+                    claims,
+                },
+            ))),
+            Err(TokenError::Expired(claims)) if claims.sub == data.user.id => {
+                Ok(Authentication::Unauthenticated(Unauthenticated {
+                    reason: UnauthenticatedReason::Expired,
+                    session: Some(Box::new(data)),
+                    claims: Some(claims),
+                }))
+            }
+            Err(TokenError::Expired(_)) => Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::InvalidSessionCookie,
+            )),
+            Err(TokenError::Invalid) => Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::InvalidJwt,
+            )),
+            Err(TokenError::Keys(e)) if e.is_transient() => Err(SessionUnavailable(e)),
+            Err(TokenError::Keys(_)) => Ok(Authentication::unauthenticated(
+                UnauthenticatedReason::InvalidJwt,
+            )),
+        }
+    }
+
+    /// Verifies an access token: RS256 only, `kid` required and known,
+    /// signature, `exp` and `nbf` (with the leeway).
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = self.jwks.key(kid).await.map_err(TokenError::Keys)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        // exp and nbf are checked below against the injectable clock, so an
+        // expired token still yields its verified claims for a refresh.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims = data.claims;
+        let now = self
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let leeway = self.leeway.as_secs() as i64;
+        if let Some(nbf) = claims.nbf
+            && nbf > now + leeway
+        {
+            return Err(TokenError::Invalid);
+        }
+        if claims.exp + leeway <= now {
+            return Err(TokenError::Expired(Box::new(claims)));
+        }
+        Ok(claims)
+    }
+
+    /// Exchanges the cookie's refresh token for a new session, keeping its
+    /// organization unless `options` names another.
+    pub async fn refresh(
+        &self,
+        cookie: Option<&str>,
+        options: RefreshOptions,
+    ) -> Result<Refreshed, RefreshError> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
+            return Err(RefreshError::NoSessionCookieProvided);
+        };
+        let data = self
+            .unseal(cookie)
+            .map_err(|_| RefreshError::InvalidSessionCookie)?;
+        self.refresh_data(&data, options).await
+    }
+
+    /// [`refresh`](Self::refresh) for already-unsealed session data.
+    pub async fn refresh_data(
+        &self,
+        data: &SessionData,
+        options: RefreshOptions,
+    ) -> Result<Refreshed, RefreshError> {
+        let organization_id = options.organization_id.or_else(|| {
+            unverified_claims(data.access_token.expose())
+                .and_then(|c| c.org_id)
+                .or_else(|| data.organization_id.clone())
+        });
+        let auth = self
+            .client
+            .authenticate_with_refresh_token(&AuthenticateWithRefreshToken {
+                refresh_token: data.refresh_token.clone(),
+                organization_id,
+                ip_address: options.ip_address,
+                user_agent: options.user_agent,
+            })
+            .await
+            .map_err(|e| {
+                if e.is_transient() {
+                    RefreshError::Unavailable(e)
+                } else {
+                    RefreshError::Rejected(e)
+                }
+            })?;
+        let mut next = SessionData::from(&auth);
+        // Refresh answers may omit what only the sign-in knew.
+        if next.impersonator.is_none() {
+            next.impersonator = data.impersonator.clone();
+        }
+        if next.authentication_method.is_none() {
+            next.authentication_method = data.authentication_method.clone();
+        }
+        let claims = match self.verify_access_token(next.access_token.expose()).await {
+            Ok(claims) if claims.sub == next.user.id => claims,
+            Ok(_) | Err(TokenError::Invalid) | Err(TokenError::Expired(_)) => {
+                return Err(RefreshError::InvalidJwt);
+            }
+            Err(TokenError::Keys(e)) if e.is_transient() => {
+                return Err(RefreshError::KeysUnavailable(e));
+            }
+            Err(TokenError::Keys(_)) => return Err(RefreshError::InvalidJwt),
+        };
+        if next.organization_id.is_none() {
+            next.organization_id = claims.org_id.clone();
+        }
+        let sealed = self.seal(&next).map_err(RefreshError::Seal)?;
+        Ok(Refreshed {
+            sealed,
+            session: AuthenticatedSession {
+                user: next.user.clone(),
+                impersonator: next.impersonator.clone(),
+                authentication_method: next.authentication_method.clone(),
+                access_token: next.access_token.clone(),
+                claims,
+            },
+            data: next,
+        })
+    }
+
+    /// The WorkOS logout URL for the cookie's session.
+    pub fn logout_url(
+        &self,
+        cookie: Option<&str>,
+        return_to: Option<&str>,
+    ) -> Result<String, LogoutError> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
+            return Err(LogoutError::NoSessionCookieProvided);
+        };
+        let data = self
+            .unseal(cookie)
+            .map_err(|_| LogoutError::InvalidSessionCookie)?;
+        // The seal's MAC vouches for the token; its signature need not be
+        // re-checked (it may have expired) to learn the session id.
+        let claims = unverified_claims(data.access_token.expose())
+            .ok_or(LogoutError::InvalidSessionCookie)?;
+        Ok(self.client.get_logout_url(&claims.sid, return_to))
+    }
+}
+
+/// Why an access token did not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not a valid WorkOS token (bad alg, no kid, bad signature, malformed, not yet valid).
+    #[error("invalid access token")]
+    Invalid,
+    /// Valid but expired; the verified claims are attached.
+    #[error("access token expired")]
+    Expired(Box<AccessTokenClaims>),
+    /// The signing key could not be had.
+    #[error(transparent)]
+    Keys(JwksError),
+}
+
+/// The claims of a token whose integrity is vouched for otherwise (by the
+/// seal's MAC), without checking the signature.
+fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// A handle on one cookie value, as the SDKs' `CookieSession`.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieSession<'a> {
+    manager: &'a SessionManager,
+    cookie: Option<&'a str>,
+}
+
+impl CookieSession<'_> {
+    /// See [`SessionManager::authenticate`].
+    pub async fn authenticate(&self) -> Result<Authentication, SessionUnavailable> {
+        self.manager.authenticate(self.cookie).await
+    }
+
+    /// See [`SessionManager::refresh`].
+    pub async fn refresh(&self, options: RefreshOptions) -> Result<Refreshed, RefreshError> {
+        self.manager.refresh(self.cookie, options).await
+    }
+
+    /// See [`SessionManager::logout_url`].
+    pub fn get_logout_url(&self, return_to: Option<&str>) -> Result<String, LogoutError> {
+        self.manager.logout_url(self.cookie, return_to)
+    }
+}
