@@ -78,3 +78,27 @@ mod tests {
         assert!(err.to_string().contains("WORKOS_API_HTTPS"));
     }
 }
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// Sent on top-level navigations from other sites (the default; needed
+    /// for the redirect back from AuthKit).
+    #[default]
+    Lax,
+    /// Never sent from other sites.
+    Strict,
+    /// Always sent (requires `Secure`).
+    None,
+}
+
+impl SameSite {
+    pub(crate) fn parse(var: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "lax" => Ok(SameSite::Lax),
+            "strict" => Ok(SameSite::Strict),
+            "none" => Ok(SameSite::None),
+            _ => Err(ConfigError::invalid(var, "expected lax, strict or none")),
+        }
+    }
+}

@@ -32,13 +32,20 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authkit;
 pub mod client;
 pub mod config;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
 pub mod seal;
 mod secret;
 pub mod session;
 
-pub use config::ConfigError;
+pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
+pub use config::{ConfigError, SameSite};
+pub use extract::{AuthRejection, AuthUser, Forbidden, RejectionMode};
+pub use middleware::{AuthKitLayer, AuthKitService, AuthState, AuthStatus};
 pub use secret::Secret;
 
 // Compiles the README's Rust examples as doctests.

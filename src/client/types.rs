@@ -141,6 +141,31 @@ string_enum! {
 }
 
 string_enum! {
+    /// How a session was started, as [`Session::auth_method`] reports it
+    /// (lowercase, unlike [`AuthenticationMethod`]).
+    pub enum SessionAuthMethod {
+        /// Email and password.
+        Password => "password",
+        /// Enterprise single sign-on.
+        Sso => "sso",
+        /// A social OAuth provider.
+        OAuth => "oauth",
+        /// A magic-auth code.
+        MagicCode => "magic_code",
+        /// A passkey.
+        Passkey => "passkey",
+        /// An admin impersonating the user.
+        Impersonation => "impersonation",
+        /// An external authentication provider.
+        ExternalAuth => "external_auth",
+        /// A session migrated from another system.
+        MigratedSession => "migrated_session",
+        /// WorkOS does not know.
+        Unknown => "unknown",
+    }
+}
+
+string_enum! {
     /// The algorithm of an imported password hash.
     pub enum PasswordHashType {
         /// bcrypt.
@@ -462,7 +487,7 @@ pub struct Session {
     pub status: SessionStatus,
     /// How the user signed in.
     #[serde(default)]
-    pub auth_method: Option<AuthenticationMethod>,
+    pub auth_method: Option<SessionAuthMethod>,
     /// The client's IP address at sign-in.
     #[serde(default)]
     pub ip_address: Option<String>,

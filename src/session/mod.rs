@@ -158,9 +158,24 @@ pub struct AuthenticatedSession {
     pub access_token: Secret,
     /// Its verified claims.
     pub claims: AccessTokenClaims,
+    /// Kept for refreshing; never shown to handlers.
+    pub(crate) refresh_token: Secret,
+    pub(crate) organization_id: Option<String>,
 }
 
 impl AuthenticatedSession {
+    /// The cookie contents this session came from.
+    pub(crate) fn to_data(&self) -> SessionData {
+        SessionData {
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+            user: self.user.clone(),
+            impersonator: self.impersonator.clone(),
+            authentication_method: self.authentication_method.clone(),
+            organization_id: self.organization_id.clone(),
+        }
+    }
+
     /// The session id (`sid`).
     pub fn session_id(&self) -> &str {
         &self.claims.sid
@@ -389,7 +404,8 @@ impl SessionManager {
         &self.passwords
     }
 
-    fn now(&self) -> SystemTime {
+    /// The current time, by the (injectable) clock.
+    pub fn now(&self) -> SystemTime {
         (self.clock)()
     }
 
@@ -452,6 +468,8 @@ impl SessionManager {
                     authentication_method: data.authentication_method,
                     access_token: data.access_token,
                     claims,
+                    refresh_token: data.refresh_token,
+                    organization_id: data.organization_id,
                 },
             ))),
             Err(TokenError::Expired(claims)) if claims.sub == data.user.id => {
@@ -583,6 +601,8 @@ impl SessionManager {
                 authentication_method: next.authentication_method.clone(),
                 access_token: next.access_token.clone(),
                 claims,
+                refresh_token: next.refresh_token.clone(),
+                organization_id: next.organization_id.clone(),
             },
             data: next,
         })

@@ -92,6 +92,9 @@ pub struct FakeState {
     /// Lifetime of minted access tokens, seconds.
     pub token_lifetime: i64,
     pub signing_kid: String,
+    pub used_codes: std::collections::HashSet<String>,
+    /// Delay before answering a refresh, to widen race windows in tests.
+    pub refresh_delay_ms: u64,
 }
 
 #[derive(Clone)]
@@ -166,6 +169,10 @@ async fn authenticate(
     State(state): State<Arc<Mutex<FakeState>>>,
     Json(body): Json<Value>,
 ) -> Response {
+    let delay = state.lock().unwrap().refresh_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let mut s = state.lock().unwrap();
     s.refresh_calls += 1;
     s.last_refresh_body = Some(body.clone());
@@ -178,6 +185,32 @@ async fn authenticate(
                 .insert("retry-after", secs.to_string().parse().unwrap());
         }
         return response;
+    }
+    if body["grant_type"] == "authorization_code" {
+        // Codes starting with "good" sign user_1 in, once each; the PKCE
+        // verifier must be present (the emulator checks it against the challenge).
+        let code = body["code"].as_str().unwrap_or_default().to_owned();
+        let verifier = body["code_verifier"].as_str().unwrap_or_default();
+        if !code.starts_with("good") || verifier.len() < 43 || !s.used_codes.insert(code) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "invalid_grant", "error_description": "The code has expired or is invalid."})),
+            )
+                .into_response();
+        }
+        let n = s.refresh_tokens.len() + 1000;
+        let (sid, rt) = (format!("session_{n}"), format!("rt_{n}"));
+        let at = sign(
+            &claims("user_1", &sid, None, s.token_lifetime),
+            &s.signing_kid.clone(),
+        );
+        s.refresh_tokens
+            .insert(rt.clone(), ("user_1".into(), sid, None));
+        return Json(
+            json!({"user": user_json("user_1"), "access_token": at, "refresh_token": rt,
+                           "authentication_method": "Password"}),
+        )
+        .into_response();
     }
     if body["grant_type"] != "refresh_token" {
         return (

@@ -1,0 +1,95 @@
+//! `POST /auth/switch-organization`: refresh the session into another
+//! organization, or send the user through AuthKit when that organization
+//! demands SSO or MFA.
+
+use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+
+use super::{RouteState, is_cross_site, pages, return_to};
+use crate::client::Error as ClientError;
+use crate::middleware::cookies;
+use crate::session::{RefreshError, RefreshOptions};
+
+/// The form (or query) of the switch.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SwitchForm {
+    organization_id: String,
+    return_to: Option<String>,
+}
+
+pub(crate) async fn switch_organization(
+    axum::extract::State(inner): RouteState,
+    headers: HeaderMap,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    let config = &inner.config;
+    let login = format!("{}/login", config.base_path);
+    if is_cross_site(&inner, &headers) {
+        return pages::error_page(
+            StatusCode::FORBIDDEN,
+            "Switch refused",
+            "Organization switches must be requested from this site.",
+            &login,
+        );
+    }
+    let return_to = return_to::sanitize(form.return_to.as_deref(), &config.after_login);
+    let cookie = cookies::read_cookie(&headers, &config.cookie.name);
+    let outcome = inner
+        .sessions
+        .refresh(
+            cookie.as_deref(),
+            RefreshOptions {
+                organization_id: Some(form.organization_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await;
+    match outcome {
+        Ok(refreshed) => {
+            let mut response = Redirect::to(return_to).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::session_cookie(&config.cookie, &refreshed.sealed),
+            );
+            response
+        }
+        Err(RefreshError::Rejected(e)) if needs_interactive_login(&e) => {
+            // The organization needs SSO or MFA: sign in again, scoped to it.
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("organization_id", &form.organization_id)
+                .append_pair("return_to", return_to)
+                .finish();
+            Redirect::to(&format!("{login}?{query}")).into_response()
+        }
+        Err(RefreshError::NoSessionCookieProvided | RefreshError::InvalidSessionCookie) => {
+            Redirect::to(&login).into_response()
+        }
+        Err(e) if !e.is_terminal() => pages::error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Switch failed",
+            "WorkOS is unavailable; please retry shortly.",
+            &login,
+        ),
+        Err(e) => pages::error_page(
+            StatusCode::FORBIDDEN,
+            "Switch refused",
+            &e.to_string(),
+            &login,
+        ),
+    }
+}
+
+fn needs_interactive_login(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::SsoRequired(_)
+            | ClientError::MfaEnrollment(_)
+            | ClientError::MfaChallenge(_)
+            | ClientError::EmailVerificationRequired(_)
+    ) || matches!(
+        e.code(),
+        Some("sso_required" | "mfa_enrollment" | "mfa_challenge")
+    )
+}
