@@ -16,9 +16,9 @@ use std::future::Future;
 use authkit_axum::client::{
     ApiError, AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
-    AuthenticateWithTotp, AuthenticationFactorType, AuthenticationMethod, AuthenticationResponse,
-    AuthorizationUrl, CreateMagicAuth, CreateOrganizationMembership, CreateUser, EnrollAuthFactor,
-    Error, FieldError, Invitation, InvitationState, List, ListAuthFactors, ListInvitations,
+    AuthenticateWithTotp, AuthenticationFactorType, AuthenticationResponse, AuthorizationUrl,
+    CreateMagicAuth, CreateOrganizationMembership, CreateUser, EnrollAuthFactor, Error, FieldError,
+    Invitation, InvitationState, List, ListAuthFactors, ListInvitations,
     ListOrganizationMemberships, ListSessions, ListUsers, OAuthError, OAuthErrorCode, Order,
     OrganizationMembershipStatus, PaginationParams, PasswordHashType, Provider, ResetPassword,
     ScreenHint, SendInvitation, SendPasswordResetEmail, SessionAuthMethod, SessionStatus,
