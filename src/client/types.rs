@@ -194,32 +194,42 @@ pub struct User {
     /// The user's email address.
     pub email: String,
     /// Whether the email address was verified.
-    #[serde(default)]
+    #[serde(default, alias = "emailVerified")]
     pub email_verified: bool,
     /// First name.
-    #[serde(default)]
+    #[serde(default, alias = "firstName")]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(default)]
+    #[serde(default, alias = "lastName")]
     pub last_name: Option<String>,
     /// Profile picture URL.
-    #[serde(default)]
+    #[serde(default, alias = "profilePictureUrl")]
     pub profile_picture_url: Option<String>,
     /// When the user last signed in (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "lastSignInAt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_sign_in_at: Option<String>,
     /// Your own identifier for the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, alias = "externalId", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Key-value metadata.
-    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "HashMap::is_empty"
+    )]
     pub metadata: HashMap<String, String>,
     /// Preferred locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// Creation time (RFC 3339).
+    #[serde(alias = "createdAt")]
     pub created_at: String,
     /// Last update time (RFC 3339).
+    #[serde(alias = "updatedAt")]
     pub updated_at: String,
     /// Fields this crate does not model, kept so a user object read from a
     /// session cookie is written back unchanged.
@@ -229,6 +239,10 @@ pub struct User {
 
 fn user_object() -> String {
     "user".to_owned()
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+    Ok(Option::<HashMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The admin impersonating a user, when a session is an impersonation.

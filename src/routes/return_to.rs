@@ -17,7 +17,9 @@ pub(crate) fn sanitize<'a>(candidate: Option<&'a str>, fallback: &'a str) -> &'a
 
 /// Whether `path` is a same-origin path that no browser reads as a host.
 pub(crate) fn is_safe(path: &str) -> bool {
-    if path.len() > MAX_LEN || !is_plain_path(path) {
+    // The raw value: no whitespace at all (browsers strip tabs and newlines
+    // inside URLs, which can turn `/\t/evil.com` into `//evil.com`).
+    if path.len() > MAX_LEN || !is_plain_path(path) || path.chars().any(char::is_whitespace) {
         return false;
     }
     // Decode repeatedly: a path that decodes into something unsafe is unsafe
@@ -34,22 +36,25 @@ pub(crate) fn is_safe(path: &str) -> bool {
         current = decoded;
     }
     // Finally let a URL parser resolve it against a dummy origin: it must
-    // stay on that origin.
+    // stay on that origin, and dot segments must not leave a `//` path.
     match url::Url::parse("http://authkit.invalid/").and_then(|base| base.join(path)) {
-        Ok(url) => url.host_str() == Some("authkit.invalid") && url.username().is_empty(),
+        Ok(url) => {
+            url.host_str() == Some("authkit.invalid")
+                && url.username().is_empty()
+                && !url.path().starts_with("//")
+        }
         Err(_) => false,
     }
 }
 
+/// Starts with one `/` (not `//` or `/\`), has no backslash and no control
+/// character.
 fn is_plain_path(p: &str) -> bool {
     let bytes = p.as_bytes();
     bytes.first() == Some(&b'/')
         && !matches!(bytes.get(1), Some(b'/' | b'\\'))
         && !p.contains('\\')
-        && !p
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() && c != ' ')
-        && !p.contains(' ')
+        && !p.chars().any(char::is_control)
 }
 
 fn percent_decode_lossy(s: &str) -> String {

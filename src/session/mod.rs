@@ -58,7 +58,9 @@ pub struct SessionData {
     pub access_token: Secret,
     /// The refresh token (single use).
     pub refresh_token: Secret,
-    /// The signed-in user.
+    /// The signed-in user. Written in the camelCase shape `@workos-inc/node`
+    /// keeps in the cookie (`emailVerified`, `firstName`, …); read in either case.
+    #[serde(serialize_with = "cookie_user::serialize")]
     pub user: User,
     /// Who is impersonating the user, if anyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -672,5 +674,56 @@ impl CookieSession<'_> {
     /// See [`SessionManager::logout_url`].
     pub fn get_logout_url(&self, return_to: Option<&str>) -> Result<String, LogoutError> {
         self.manager.logout_url(self.cookie, return_to)
+    }
+}
+
+/// The user as the Node SDK writes it into the session cookie: camelCase,
+/// borrowed from [`User`] so sealing copies nothing.
+mod cookie_user {
+    use std::collections::HashMap;
+
+    use serde::{Serialize, Serializer};
+
+    use crate::client::User;
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CookieUser<'a> {
+        object: &'a str,
+        id: &'a str,
+        email: &'a str,
+        email_verified: bool,
+        first_name: &'a Option<String>,
+        last_name: &'a Option<String>,
+        profile_picture_url: &'a Option<String>,
+        last_sign_in_at: &'a Option<String>,
+        external_id: &'a Option<String>,
+        metadata: &'a HashMap<String, String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        locale: &'a Option<String>,
+        created_at: &'a str,
+        updated_at: &'a str,
+        #[serde(flatten)]
+        extra: &'a serde_json::Map<String, serde_json::Value>,
+    }
+
+    pub(super) fn serialize<S: Serializer>(user: &User, s: S) -> Result<S::Ok, S::Error> {
+        CookieUser {
+            object: &user.object,
+            id: &user.id,
+            email: &user.email,
+            email_verified: user.email_verified,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            profile_picture_url: &user.profile_picture_url,
+            last_sign_in_at: &user.last_sign_in_at,
+            external_id: &user.external_id,
+            metadata: &user.metadata,
+            locale: &user.locale,
+            created_at: &user.created_at,
+            updated_at: &user.updated_at,
+            extra: &user.extra,
+        }
+        .serialize(s)
     }
 }
