@@ -1,10 +1,101 @@
-//! Placeholder: the runnable quickstart (axum app + embedded WorkOS emulator)
-//! arrives with the axum integration. Until then this prints what works today.
+//! The quickstart: `cargo run --example quickstart`, then open
+//! http://localhost:3000 and sign in.
+//!
+//! With no environment it runs against the embedded WorkOS emulator and
+//! prints a demo user's credentials. With `WORKOS_API_KEY` and
+//! `WORKOS_CLIENT_ID` set it uses your WorkOS environment (and honours
+//! `WORKOS_API_HOSTNAME/PORT/HTTPS`, so any WorkOS-compatible server works);
+//! `WORKOS_COOKIE_PASSWORD` and `WORKOS_REDIRECT_URI` are used when set.
 
-fn main() {
-    println!(
-        "authkit-axum {}: the User Management client is ready (see README.md).\n\
-         The quickstart app (embedded emulator, login page, protected routes) lands with the axum integration.",
-        env!("CARGO_PKG_VERSION")
-    );
+mod support;
+
+use authkit_axum::emulator::{DEMO_PASSWORD, Seed};
+use authkit_axum::{AuthUser, Forbidden};
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use support::{escape, page};
+
+async fn home(user: Option<AuthUser>) -> Html<String> {
+    let body = match user {
+        Some(user) => format!(
+            "<h1>Welcome back, {name}</h1>\
+             <p>You are signed in as <strong>{email}</strong>.</p>\
+             <p><a href=\"/account\">Your account</a> · <a href=\"/api/me\">/api/me</a></p>\
+             <form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Sign out</button></form>",
+            name = escape(user.user.first_name.as_deref().unwrap_or("friend")),
+            email = escape(&user.user.email),
+        ),
+        None => "<h1>authkit-axum quickstart</h1>\
+                 <p>You are not signed in.</p>\
+                 <p><a href=\"/auth/login\">Sign in</a> · <a href=\"/auth/signup\">Sign up</a> · \
+                 <a href=\"/account\">Your account</a> (protected)</p>"
+            .to_owned(),
+    };
+    page("authkit-axum quickstart", &body)
+}
+
+async fn account(user: AuthUser) -> Html<String> {
+    let impersonation = match &user.impersonator {
+        Some(i) => format!(
+            "<p><strong>Impersonated by {}</strong></p>",
+            escape(&i.email)
+        ),
+        None => String::new(),
+    };
+    page(
+        "Your account",
+        &format!(
+            "<h1>Your account</h1>{impersonation}\
+             <p>Email: <strong id=\"email\">{email}</strong></p>\
+             <p>Organization: <code>{org}</code> · role: <code>{role}</code></p>\
+             <p>Permissions: <code>{permissions}</code></p>\
+             <p>Session: <code>{sid}</code></p>\
+             <p><a href=\"/\">Home</a></p>\
+             <form method=\"post\" action=\"/auth/logout\"><button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
+            email = escape(&user.user.email),
+            org = escape(user.organization_id().unwrap_or("none")),
+            role = escape(user.role().unwrap_or("none")),
+            permissions = escape(&user.permissions().join(", ")),
+            sid = escape(user.session_id()),
+        ),
+    )
+}
+
+async fn me(user: AuthUser) -> Json<Value> {
+    Json(json!({
+        "user": user.user,
+        "session_id": user.session_id(),
+        "organization_id": user.organization_id(),
+        "role": user.role(),
+        "roles": user.roles(),
+        "permissions": user.permissions(),
+        "entitlements": user.entitlements(),
+        "feature_flags": user.feature_flags(),
+        "impersonator": user.impersonator,
+        "expires_at": user.claims.exp,
+    }))
+}
+
+async fn widgets(user: AuthUser) -> Result<Json<Value>, Forbidden> {
+    user.require_permission("widgets:write")?;
+    Ok(Json(json!({"widgets": ["sprocket", "gear"]})))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port = support::port();
+    let (authkit, emulator) = support::authkit(port, Seed::demo()).await?;
+    if emulator.is_some() {
+        println!("Demo user: demo@example.com / {DEMO_PASSWORD}");
+    }
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/api/me", get(me))
+        .route("/api/widgets", get(widgets))
+        .merge(authkit.routes())
+        .layer(authkit.layer());
+    support::serve(app, port).await
 }

@@ -35,6 +35,9 @@
 mod authkit;
 pub mod client;
 pub mod config;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 pub mod extract;
 pub mod middleware;
 pub mod routes;

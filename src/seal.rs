@@ -19,6 +19,21 @@
 //! * binary fields are base64url without padding;
 //! * `~2` is `iron-session`'s cookie format version.
 //!
+//! ## Rotating the password with zero logouts
+//!
+//! 1. Add the new password with a higher id next to the old one
+//!    (`Passwords::new([("1", old), ("2", new)])`, or
+//!    `AuthKitBuilder::with_additional_cookie_password("2", new)`) and deploy.
+//!    New seals use id 2; existing cookies still unseal with id 1.
+//! 2. Wait until every active session has been re-sealed: the layer re-seals
+//!    a cookie whenever it refreshes its access token (every few minutes of
+//!    use), so a day covers all but idle sessions.
+//! 3. Remove the old password and deploy. Cookies still naming id 1 are now
+//!    "invalid" (their users sign in again), never an error page.
+//!
+//! Note that `@workos-inc/node` reads only password id `1`: where a Node
+//! service shares the cookie, rotate there too before relying on id 2.
+//!
 //! ```
 //! use std::time::Duration;
 //! use authkit_axum::seal::{Passwords, SealOptions, UnsealOptions, seal, unseal};

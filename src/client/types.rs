@@ -241,7 +241,9 @@ fn user_object() -> String {
     "user".to_owned()
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<HashMap<String, String>, D::Error> {
     Ok(Option::<HashMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 

@@ -96,7 +96,12 @@ pub(crate) async fn callback(
                 .as_ref()
                 .and_then(|hook| hook(&e));
             custom.unwrap_or_else(|| {
-                pages::error_page(e.status(), "Sign-in failed", &e.to_string(), &login)
+                pages::error_page(
+                    e.status(),
+                    "Sign-in failed",
+                    &sentence(&e.to_string()),
+                    &login,
+                )
             })
         }
     };
@@ -176,4 +181,18 @@ async fn complete(
     }
     let return_to = return_to::sanitize(Some(&pending.return_to), &inner.config.after_login);
     Ok((sealed, return_to.to_owned()))
+}
+
+/// An error message as a sentence for a page: capitalised, with a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }

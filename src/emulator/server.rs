@@ -1,0 +1,171 @@
+//! The router: API routes behind the API key, the public ones (authenticate,
+//! authorize and the login pages, logout, JWKS), and the fault layer in front.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+
+use super::reply::Failure;
+use super::{Shared, faults, grants, handlers as h, hosted};
+use crate::Secret;
+
+/// Where the hosted flow's forms post (not part of the WorkOS API).
+pub(crate) const LOGIN_PATH: &str = "/emulator/login";
+pub(crate) const SIGN_UP_PATH: &str = "/emulator/sign-up";
+pub(crate) const ORGANIZATION_PATH: &str = "/emulator/organization";
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    const UM: &str = "/user_management";
+    let api = Router::new()
+        .route(
+            &format!("{UM}/users"),
+            get(h::list_users).post(h::create_user),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}"),
+            get(h::get_user).put(h::update_user).delete(h::delete_user),
+        )
+        .route(
+            &format!("{UM}/users/external_id/{{id}}"),
+            get(h::get_user_by_external_id),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/sessions"),
+            get(h::list_sessions),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/auth_factors"),
+            get(h::list_auth_factors).post(h::enroll_auth_factor),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_verification/send"),
+            post(h::send_verification_email),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_verification/confirm"),
+            post(h::verify_email),
+        )
+        .route(
+            &format!("{UM}/email_verification/{{id}}"),
+            get(h::get_email_verification),
+        )
+        .route(&format!("{UM}/magic_auth"), post(h::create_magic_auth))
+        .route(
+            &format!("{UM}/magic_auth/send"),
+            post(h::send_magic_auth_code),
+        )
+        .route(&format!("{UM}/magic_auth/{{id}}"), get(h::get_magic_auth))
+        .route(
+            &format!("{UM}/password_reset"),
+            post(h::create_password_reset),
+        )
+        .route(
+            &format!("{UM}/password_reset/send"),
+            post(h::send_password_reset_email),
+        )
+        .route(
+            &format!("{UM}/password_reset/confirm"),
+            post(h::reset_password),
+        )
+        .route(
+            &format!("{UM}/password_reset/{{id}}"),
+            get(h::get_password_reset),
+        )
+        .route(
+            &format!("{UM}/invitations"),
+            get(h::list_invitations).post(h::send_invitation),
+        )
+        .route(&format!("{UM}/invitations/{{id}}"), get(h::get_invitation))
+        .route(
+            &format!("{UM}/invitations/by_token/{{token}}"),
+            get(h::find_invitation_by_token),
+        )
+        .route(
+            &format!("{UM}/invitations/{{id}}/revoke"),
+            post(h::revoke_invitation),
+        )
+        .route(
+            &format!("{UM}/invitations/{{id}}/resend"),
+            post(h::resend_invitation),
+        )
+        .route(
+            &format!("{UM}/invitations/{{id}}/accept"),
+            post(h::accept_invitation),
+        )
+        .route(
+            &format!("{UM}/organization_memberships"),
+            get(h::list_memberships).post(h::create_membership),
+        )
+        .route(
+            &format!("{UM}/organization_memberships/{{id}}"),
+            get(h::get_membership)
+                .put(h::update_membership)
+                .delete(h::delete_membership),
+        )
+        .route(
+            &format!("{UM}/organization_memberships/{{id}}/deactivate"),
+            put(h::deactivate_membership),
+        )
+        .route(
+            &format!("{UM}/organization_memberships/{{id}}/reactivate"),
+            put(h::reactivate_membership),
+        )
+        .route(&format!("{UM}/sessions/revoke"), post(h::revoke_session))
+        .route("/auth/factors/{id}/challenge", post(h::challenge_factor))
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            require_api_key,
+        ));
+    let public = Router::new()
+        .route(&format!("{UM}/authenticate"), post(grants::authenticate))
+        .route(&format!("{UM}/authorize"), get(hosted::authorize))
+        .route(&format!("{UM}/sessions/logout"), get(hosted::logout))
+        .route("/sso/jwks/{client_id}", get(jwks))
+        .route(LOGIN_PATH, get(hosted::login_page).post(hosted::login))
+        .route(
+            SIGN_UP_PATH,
+            get(hosted::sign_up_page).post(hosted::sign_up),
+        )
+        .route(ORGANIZATION_PATH, post(hosted::choose_organization));
+    api.merge(public)
+        .fallback(|| async { Failure::message(StatusCode::NOT_FOUND, "Not found").into_response() })
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            faults::layer,
+        ))
+        .with_state(shared)
+}
+
+/// 401 unless the request carries `Authorization: Bearer <api key>`.
+async fn require_api_key(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| Secret::from(v.trim()));
+    if presented.as_ref() == Some(&shared.config.api_key) {
+        next.run(request).await
+    } else {
+        Failure::unauthorized().into_response()
+    }
+}
+
+async fn jwks(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+) -> Response {
+    if client_id != shared.config.client_id {
+        return Failure::not_found("Client", client_id).into_response();
+    }
+    axum::Json(shared.keys.jwks()).into_response()
+}

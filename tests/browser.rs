@@ -1,0 +1,742 @@
+//! The quickstart in a real browser: headless Chromium, driven over WebDriver
+//! by chromedriver, against `target/debug/examples/quickstart` (which runs the
+//! embedded WorkOS emulator).
+//!
+//! Needs `chromium` and `chromium-driver` (Debian's `/usr/bin/chromium` and
+//! `/usr/bin/chromedriver`; override with `CHROMIUM` / `CHROMEDRIVER`) and a
+//! built quickstart, so every test is ignored by default. `.ci/run` does:
+//!
+//! ```text
+//! cargo build --example quickstart
+//! cargo test --test browser -- --ignored --test-threads=1
+//! ```
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use authkit_axum::emulator::{DEFAULT_API_KEY, DEMO_PASSWORD};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use url::Url;
+
+const DEMO_EMAIL: &str = "demo@example.com";
+/// How long any one condition may take to become true.
+const WAIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(100);
+/// How long a whole scenario may take.
+const SCENARIO: Duration = Duration::from_secs(60);
+const SESSION_COOKIE: &str = "wos-session";
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/// A child process, killed (with its process group) and reaped on drop. Its
+/// output is collected, and printed if the test is failing.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, command: &mut Command) -> Proc {
+        use std::os::unix::process::CommandExt;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so that whatever it starts (Chromium's
+            // many processes) can be ended with it.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name} ({command:?}): {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    let mut output = output.lock().unwrap();
+                    output.push_str(&line);
+                    output.push('\n');
+                }
+            });
+        }
+        Proc {
+            name,
+            child,
+            output,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Panics (with its output) if the process has exited.
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited early ({status}); its output:\n{}",
+                self.name,
+                self.output()
+            );
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            // The whole group (the id is the child's own pid, see spawn).
+            let group = format!("-{}", self.child.id());
+            let killed = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !killed {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- {} output ---\n{}--- end ---", self.name, self.output());
+        }
+    }
+}
+
+/// A directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `target/<profile>`, from this test's executable (`target/<profile>/deps/browser-…`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()))
+        .to_owned()
+}
+
+/// Polls `check` until it gives `Ok`, for at most [`WAIT`].
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(why) if Instant::now() >= deadline => {
+                panic!("timed out after {WAIT:?} waiting for {what}: {why}")
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn http_ok(url: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", response.status()))
+    }
+}
+
+/// The running quickstart.
+struct Quickstart {
+    proc: Proc,
+    /// `http://localhost:PORT`
+    base: String,
+    /// The emulator's base URL, as printed.
+    emulator: Url,
+    /// The credentials it printed.
+    email: String,
+    password: String,
+}
+
+impl Quickstart {
+    async fn start() -> Quickstart {
+        let binary = profile_dir()
+            .join("examples")
+            .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            binary.is_file(),
+            "{} is missing: run `cargo build --example quickstart` first",
+            binary.display()
+        );
+        let port = free_port();
+        let mut command = Command::new(&binary);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("WORKOS_") {
+                command.env_remove(name);
+            }
+        }
+        command.env("PORT", port.to_string());
+        let mut proc = Proc::spawn("quickstart", &mut command);
+        let base = format!("http://localhost:{port}");
+        eventually("the quickstart to answer", async || {
+            proc.assert_running();
+            http_ok(&format!("http://127.0.0.1:{port}/")).await
+        })
+        .await;
+        let output = proc.output();
+        let line = |prefix: &str| {
+            output
+                .lines()
+                .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest.trim().to_owned()))
+                .unwrap_or_else(|| panic!("the quickstart did not print {prefix:?}:\n{output}"))
+        };
+        let (email, password) = line("Demo user: ")
+            .split_once(" / ")
+            .map(|(e, p)| (e.to_owned(), p.to_owned()))
+            .expect("`Demo user: <email> / <password>`");
+        assert_eq!(email, DEMO_EMAIL, "the printed demo user");
+        assert_eq!(password, DEMO_PASSWORD, "the printed demo password");
+        let emulator =
+            Url::parse(&line("embedded WorkOS emulator at ")).expect("the emulator's URL");
+        assert_eq!(
+            line("Listening on "),
+            base,
+            "the printed address of the app"
+        );
+        Quickstart {
+            proc,
+            base,
+            emulator,
+            email,
+            password,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The browser
+
+/// chromedriver, headless Chromium and the WebDriver session.
+struct Browser {
+    client: Client,
+    _driver: Proc,
+    _profile: TempDir,
+}
+
+/// What the browser shows.
+#[derive(Debug)]
+struct Page {
+    url: Url,
+    title: String,
+    text: String,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        for (what, path) in [("chromedriver", &chromedriver), ("chromium", &chromium)] {
+            assert!(
+                Path::new(path).exists(),
+                "{what} not found at {path}: `apt-get install chromium chromium-driver`"
+            );
+        }
+        let port = free_port();
+        let mut driver = Proc::spawn(
+            "chromedriver",
+            Command::new(&chromedriver).arg(format!("--port={port}")),
+        );
+        let webdriver = format!("http://127.0.0.1:{port}");
+        eventually("chromedriver to answer", async || {
+            driver.assert_running();
+            http_ok(&format!("{webdriver}/status")).await
+        })
+        .await;
+
+        let profile = TempDir::new("authkit-browser-test");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1024,768",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.0.display()));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = tokio::time::timeout(
+            Duration::from_secs(30),
+            ClientBuilder::rustls()
+                .expect("rustls")
+                .capabilities(capabilities)
+                .connect(&webdriver),
+        )
+        .await
+        .expect("timed out starting Chromium")
+        .expect("a WebDriver session with headless Chromium");
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(WAIT),
+                Some(WAIT),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set the WebDriver timeouts");
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    /// Runs `scenario` (for at most [`SCENARIO`]), then always ends the
+    /// session (closing Chromium).
+    async fn run<F: Future<Output = ()>>(self, scenario: impl FnOnce(Client) -> F) {
+        let bounded = async {
+            if tokio::time::timeout(SCENARIO, scenario(self.client.clone()))
+                .await
+                .is_err()
+            {
+                panic!("the scenario took more than {SCENARIO:?}");
+            }
+        };
+        let outcome = AssertUnwindSafe(bounded).catch_unwind().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+        // (On failure, `self` is dropped while unwinding: chromedriver's output is shown.)
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+async fn page(client: &Client) -> Result<Page, String> {
+    let url = client.current_url().await.map_err(|e| e.to_string())?;
+    let title = client.title().await.map_err(|e| e.to_string())?;
+    let text = client
+        .find(Locator::Css("body"))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Page { url, title, text })
+}
+
+/// Waits until the page satisfies `ok`.
+async fn wait_for_page(client: &Client, what: &str, ok: impl Fn(&Page) -> bool) -> Page {
+    eventually(what, async || {
+        let page = page(client).await?;
+        if ok(&page) {
+            Ok(page)
+        } else {
+            Err(format!(
+                "at {} ({:?}) showing {:?}",
+                page.url, page.title, page.text
+            ))
+        }
+    })
+    .await
+}
+
+/// `url` without its query and fragment.
+fn url_path(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    ) + url.path()
+}
+
+fn on_emulator(page: &Page, emulator: &Url) -> bool {
+    page.url.host_str() == emulator.host_str() && page.url.port() == emulator.port()
+}
+
+/// Waits for the emulator's sign-in form (an `email` and a `password` input).
+async fn wait_for_login_form(client: &Client, qs: &Quickstart) -> Page {
+    let page = wait_for_page(client, "the emulator's sign-in page", |p| {
+        on_emulator(p, &qs.emulator) && p.title.contains("Sign in")
+    })
+    .await;
+    for name in ["email", "password"] {
+        client
+            .find(Locator::Css(&format!("form input[name={name}]")))
+            .await
+            .unwrap_or_else(|e| panic!("no `{name}` input on the sign-in page {}: {e}", page.url));
+    }
+    page
+}
+
+/// Types the credentials into the sign-in form and submits it.
+async fn sign_in(client: &Client, email: &str, password: &str) {
+    for (name, value) in [("email", email), ("password", password)] {
+        let input = client
+            .find(Locator::Css(&format!("form input[name={name}]")))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("the sign-in form's submit button")
+        .click()
+        .await
+        .expect("click Sign in");
+}
+
+async fn session_cookie(client: &Client) -> Option<fantoccini::cookies::Cookie<'static>> {
+    client
+        .get_all_cookies()
+        .await
+        .expect("the browser's cookies")
+        .into_iter()
+        .find(|c| c.name() == SESSION_COOKIE)
+}
+
+/// The user's sessions, from the emulator's API (`GET /user_management/users/{id}/sessions`).
+async fn emulator_sessions(qs: &Quickstart, user_id: &str) -> Vec<Value> {
+    let url = qs
+        .emulator
+        .join(&format!("/user_management/users/{user_id}/sessions"))
+        .unwrap();
+    let list: Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(DEFAULT_API_KEY)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the emulator's session list")
+        .json()
+        .await
+        .expect("the emulator's session list as JSON");
+    list["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// The emulator's session `id` of the user.
+async fn emulator_session(qs: &Quickstart, user_id: &str, id: &str) -> Value {
+    let sessions = emulator_sessions(qs, user_id).await;
+    sessions
+        .iter()
+        .find(|s| s["id"] == json!(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no session {id} at the emulator: {sessions:?}"))
+}
+
+/// The id of the emulator's user `email`.
+async fn emulator_user_id(qs: &Quickstart, email: &str) -> String {
+    let mut url = qs.emulator.join("/user_management/users").unwrap();
+    url.query_pairs_mut().append_pair("email", email);
+    let list: Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(DEFAULT_API_KEY)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the emulator's user list")
+        .json()
+        .await
+        .expect("the emulator's user list as JSON");
+    list["data"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["email"] == json!(email)))
+        .and_then(|user| user["id"].as_str())
+        .unwrap_or_else(|| panic!("no user {email} at the emulator: {list}"))
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// The scenarios
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run by .ci/run"]
+async fn quickstart_sign_in_account_and_sign_out_in_a_real_browser() {
+    let started = Instant::now();
+    let mut qs = Quickstart::start().await;
+    let browser = Browser::start().await;
+    eprintln!("quickstart and browser up in {:?}", started.elapsed());
+    let qs_ref = &qs;
+    browser
+        .run(|client: Client| async move {
+            let qs = qs_ref;
+
+            // Signed out, the protected page sends the browser to the hosted sign-in.
+            client.goto(&qs.url("/account")).await.unwrap();
+            let login = wait_for_login_form(&client, qs).await;
+            assert_eq!(
+                login.url.path(),
+                "/user_management/authorize",
+                "{}",
+                login.url
+            );
+            let redirect_uri = login
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .map(|(_, v)| v.into_owned());
+            assert_eq!(
+                redirect_uri,
+                Some(qs.url("/auth/callback")),
+                "{}",
+                login.url
+            );
+            assert!(
+                login.text.to_lowercase().contains("workos emulator"),
+                "the sign-in page: {:?}",
+                login.text
+            );
+
+            // Sign in with the printed credentials: back on /account.
+            sign_in(&client, &qs.email, &qs.password).await;
+            let account = wait_for_page(&client, "the account page", |p| {
+                url_path(&p.url) == qs.url("/account") && p.title == "Your account"
+            })
+            .await;
+            assert_eq!(
+                account.url.as_str(),
+                qs.url("/account"),
+                "no leftover query"
+            );
+            let email = client
+                .find(Locator::Css("strong#email"))
+                .await
+                .expect("#email on the account page")
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(email, qs.email);
+
+            let screenshot = client.screenshot().await.expect("a screenshot");
+            let shot = profile_dir()
+                .parent()
+                .expect("the target directory")
+                .join("browser-account.png");
+            std::fs::write(&shot, screenshot).unwrap();
+            eprintln!("account page screenshot: {}", shot.display());
+
+            // The session cookie: set, HttpOnly, and invisible to scripts.
+            let cookie = session_cookie(&client)
+                .await
+                .expect("a wos-session cookie after signing in");
+            assert_eq!(cookie.http_only(), Some(true), "{cookie:?}");
+            assert_eq!(cookie.path(), Some("/"), "{cookie:?}");
+            let script_cookies = client
+                .execute("return document.cookie", vec![])
+                .await
+                .unwrap();
+            assert!(
+                !script_cookies
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(SESSION_COOKIE),
+                "document.cookie exposes the session: {script_cookies}"
+            );
+
+            // The JSON API sees the same user.
+            client.goto(&qs.url("/api/me")).await.unwrap();
+            let me = eventually("/api/me's JSON", async || {
+                let text = match client.find(Locator::Css("pre")).await {
+                    Ok(pre) => pre.text().await.map_err(|e| e.to_string())?,
+                    Err(_) => page(&client).await?.text,
+                };
+                serde_json::from_str::<Value>(&text).map_err(|e| format!("{e}: {text:?}"))
+            })
+            .await;
+            assert_eq!(me["user"]["email"], json!(qs.email), "{me}");
+            let (Some(user_id), Some(session_id)) =
+                (me["user"]["id"].as_str(), me["session_id"].as_str())
+            else {
+                panic!("no user id or session id in /api/me: {me}");
+            };
+            // The emulator knows the session, and that a (headless) Chrome made it.
+            let session = emulator_session(qs, user_id, session_id).await;
+            assert_eq!(session["status"], json!("active"), "{session}");
+            assert!(
+                session["user_agent"]
+                    .as_str()
+                    .is_some_and(|ua| ua.contains("Chrome")),
+                "{session}"
+            );
+
+            // Sign out from the account page: through the emulator, back home.
+            client.goto(&qs.url("/account")).await.unwrap();
+            client
+                .find(Locator::Css("#sign-out"))
+                .await
+                .expect("the account page's #sign-out button")
+                .click()
+                .await
+                .expect("click Sign out");
+            let home = wait_for_page(&client, "the signed-out home page", |p| {
+                p.url.as_str() == qs.url("/") && p.text.contains("not signed in")
+            })
+            .await;
+            assert!(home.text.contains("Sign in"), "{:?}", home.text);
+            assert!(
+                session_cookie(&client).await.is_none(),
+                "the wos-session cookie survived signing out"
+            );
+            // …and the sign-out went through the emulator, which ended the session.
+            let session = emulator_session(qs, user_id, session_id).await;
+            assert_eq!(
+                session["status"],
+                json!("revoked"),
+                "after signing out: {session}"
+            );
+
+            // Signed out for real: the protected page asks to sign in again.
+            client.goto(&qs.url("/account")).await.unwrap();
+            wait_for_login_form(&client, qs).await;
+        })
+        .await;
+    eprintln!("scenario done in {:?}", started.elapsed());
+    // The quickstart stayed up throughout.
+    qs.proc.assert_running();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run by .ci/run"]
+async fn a_wrong_password_shows_an_error_and_sets_no_cookie() {
+    let started = Instant::now();
+    let mut qs = Quickstart::start().await;
+    let browser = Browser::start().await;
+    let qs_ref = &qs;
+    browser
+        .run(|client: Client| async move {
+            let qs = qs_ref;
+            client.goto(&qs.url("/")).await.unwrap();
+            wait_for_page(&client, "the home page", |p| {
+                p.text.contains("not signed in")
+            })
+            .await;
+            client
+                .find(Locator::LinkText("Sign in"))
+                .await
+                .expect("a Sign in link on the home page")
+                .click()
+                .await
+                .unwrap();
+            wait_for_login_form(&client, qs).await;
+
+            sign_in(&client, &qs.email, "not-the-password").await;
+            let (page, message) = eventually("the sign-in error", async || {
+                let page = page(&client).await?;
+                let error = client
+                    .find(Locator::Css("[role=alert]"))
+                    .await
+                    .map_err(|_| format!("no alert at {} showing {:?}", page.url, page.text))?;
+                Ok((page, error.text().await.map_err(|e| e.to_string())?))
+            })
+            .await;
+            assert!(
+                on_emulator(&page, &qs.emulator),
+                "left the emulator: {}",
+                page.url
+            );
+            assert!(
+                message.contains("Incorrect password"),
+                "the error shown: {message:?}"
+            );
+            // The form is offered again, with the email kept and the password not.
+            let email = client
+                .find(Locator::Css("form input[name=email]"))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap();
+            assert_eq!(email.as_deref(), Some(qs.email.as_str()));
+            let password = client
+                .find(Locator::Css("form input[name=password]"))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap();
+            assert_eq!(password.as_deref(), Some(""));
+
+            // Back on the app: no session.
+            client.goto(&qs.url("/")).await.unwrap();
+            wait_for_page(&client, "the home page, still signed out", |p| {
+                p.text.contains("not signed in")
+            })
+            .await;
+            assert!(
+                session_cookie(&client).await.is_none(),
+                "a wos-session cookie was set by a failed sign-in"
+            );
+            let user_id = emulator_user_id(qs, &qs.email).await;
+            let sessions = emulator_sessions(qs, &user_id).await;
+            assert!(
+                sessions.is_empty(),
+                "sessions after a failed sign-in: {sessions:?}"
+            );
+        })
+        .await;
+    eprintln!("scenario done in {:?}", started.elapsed());
+    qs.proc.assert_running();
+}

@@ -1,0 +1,359 @@
+//! Full sign-in flows of an axum app against the embedded WorkOS emulator,
+//! over real HTTP on 127.0.0.1: login → AuthKit's login page → callback →
+//! protected page → expiry → transparent refresh → logout.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed};
+use authkit_axum::{AuthKit, AuthUser};
+use axum::routing::get;
+use axum::{Json, Router};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+
+const EMAIL: &str = "demo@example.com";
+
+struct App {
+    base: String,
+    emulator: Emulator,
+    http: reqwest::Client,
+}
+
+async fn account(user: AuthUser) -> Json<Value> {
+    Json(
+        json!({"email": user.user.email, "sid": user.session_id(), "exp": user.claims.exp,
+                "org": user.organization_id(), "role": user.role(), "permissions": user.permissions()}),
+    )
+}
+
+async fn start() -> App {
+    let emulator = Emulator::builder()
+        .with_seed(Seed::demo())
+        .start()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let authkit = AuthKit::builder()
+        .with_client(emulator.client())
+        .with_cookie_password("flows-test-cookie-password-32-chars-min")
+        .with_redirect_uri(format!("{base}/auth/callback"))
+        .with_clock(emulator.clock().as_session_clock())
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/account", get(account))
+        .merge(authkit.routes())
+        .layer(authkit.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    App {
+        base,
+        emulator,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+/// A browser's view of the app: a cookie jar for the app's origin.
+#[derive(Default, Clone)]
+struct Jar(HashMap<String, String>);
+
+impl Jar {
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, response: &reqwest::Response) {
+        for v in response.headers().get_all(SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (name, rest) = s.split_once('=').unwrap();
+            let value = rest.split(';').next().unwrap();
+            if value.is_empty() || s.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn session(&self) -> Option<&String> {
+        self.0.get("wos-session")
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_owned()
+    } else {
+        format!("{base}{location}")
+    }
+}
+
+impl App {
+    /// Requests `path` on the app with the jar's cookies, absorbing Set-Cookie.
+    async fn get(&self, jar: &mut Jar, path: &str) -> reqwest::Response {
+        let r = self
+            .http
+            .get(absolute(&self.base, path))
+            .header(ACCEPT, "text/html")
+            .header(COOKIE, jar.header())
+            .send()
+            .await
+            .unwrap();
+        jar.absorb(&r);
+        r
+    }
+
+    /// Follows the emulator's redirects to its login page; returns the
+    /// authorization id of the form.
+    async fn open_login_page(&self, authorize_url: &str) -> String {
+        let mut url = authorize_url.to_owned();
+        for _ in 0..5 {
+            let r = self.http.get(&url).send().await.unwrap();
+            if r.status().is_redirection() {
+                url = absolute(self.emulator.base_url(), &location(&r));
+                continue;
+            }
+            assert_eq!(r.status(), 200, "{url}");
+            let html = r.text().await.unwrap();
+            assert!(
+                html.contains("name=\"email\"") && html.contains("name=\"password\""),
+                "{html}"
+            );
+            let marker = "name=\"authorization_id\" value=\"";
+            let start = html.find(marker).expect("hidden authorization id") + marker.len();
+            let end = start + html[start..].find('"').unwrap();
+            return html[start..end].to_owned();
+        }
+        panic!("too many redirects from {authorize_url}");
+    }
+
+    /// Posts credentials to the emulator's login form; returns the redirect.
+    async fn submit_login(
+        &self,
+        authorization_id: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/emulator/login", self.emulator.base_url()))
+            .form(&[
+                ("authorization_id", authorization_id),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The whole sign-in, as a browser does it; returns the jar and where the callback sent us.
+    async fn sign_in(&self, start_path: &str) -> (Jar, String) {
+        let mut jar = Jar::default();
+        let r = self.get(&mut jar, start_path).await;
+        assert_eq!(r.status(), 307, "protected page redirects to login");
+        let r = self.get(&mut jar, &location(&r)).await;
+        assert_eq!(r.status(), 303);
+        let authorize = location(&r);
+        assert!(authorize.starts_with(self.emulator.base_url()));
+        let id = self.open_login_page(&authorize).await;
+        let r = self.submit_login(&id, EMAIL, DEMO_PASSWORD).await;
+        assert!(r.status().is_redirection(), "{}", r.status());
+        let callback = location(&r);
+        assert!(
+            callback.starts_with(&format!("{}/auth/callback?", self.base)),
+            "{callback}"
+        );
+        let r = self.get(&mut jar, &callback).await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+        let landed = location(&r);
+        assert!(jar.session().is_some(), "callback set the session cookie");
+        (jar, landed)
+    }
+}
+
+#[tokio::test]
+async fn login_callback_account_expiry_refresh_and_logout() {
+    let app = start().await;
+    let (mut jar, landed) = app.sign_in("/account?tab=profile").await;
+    assert_eq!(landed, "/account?tab=profile");
+    let r = app.get(&mut jar, &landed).await;
+    assert_eq!(r.status(), 200);
+    let first: Value = r.json().await.unwrap();
+    assert_eq!(first["email"], EMAIL);
+    assert_eq!(first["role"], "admin");
+    assert_eq!(
+        first["permissions"],
+        json!(["widgets:read", "widgets:write"])
+    );
+    assert_eq!(app.emulator.grant_count("refresh_token"), 0);
+
+    // The access token (5 minutes) expires; the next request refreshes it.
+    let before = jar.session().cloned().unwrap();
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let r = app.get(&mut jar, "/account").await;
+    assert_eq!(r.status(), 200);
+    let refreshed: Value = r.json().await.unwrap();
+    assert_ne!(jar.session().unwrap(), &before, "cookie rotated");
+    assert!(
+        refreshed["exp"].as_i64() > first["exp"].as_i64(),
+        "handler saw the new token"
+    );
+    assert_eq!(refreshed["sid"], first["sid"], "same session, new tokens");
+    assert_eq!(app.emulator.grant_count("refresh_token"), 1);
+
+    // Sign out: the cookie goes, WorkOS ends the session, and the browser comes home.
+    let r = app
+        .http
+        .post(format!("{}/auth/logout", app.base))
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.absorb(&r);
+    assert_eq!(r.status(), 303);
+    assert!(jar.session().is_none());
+    let workos_logout = location(&r);
+    assert!(workos_logout.starts_with(&format!(
+        "{}/user_management/sessions/logout?",
+        app.emulator.base_url()
+    )));
+    let r = app.http.get(&workos_logout).send().await.unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(location(&r), format!("{}/", app.base));
+    let r = app.get(&mut jar, "/account").await;
+    assert_eq!(r.status(), 307);
+}
+
+#[tokio::test]
+async fn a_session_revoked_at_workos_ends_at_the_next_refresh() {
+    let app = start().await;
+    let (mut jar, _) = app.sign_in("/account").await;
+    let r = app.get(&mut jar, "/account").await;
+    let sid = r.json::<Value>().await.unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.emulator.client().revoke_session(&sid).await.unwrap();
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let r = app.get(&mut jar, "/account").await;
+    assert_eq!(r.status(), 307, "back to login");
+    assert!(
+        jar.session().is_none(),
+        "the dead session's cookie is cleared"
+    );
+}
+
+#[tokio::test]
+async fn replayed_callback_and_forged_state_do_not_sign_in() {
+    let app = start().await;
+    let mut jar = Jar::default();
+    let r = app.get(&mut jar, "/auth/login").await;
+    let authorize = location(&r);
+    let id = app.open_login_page(&authorize).await;
+    let callback = location(&app.submit_login(&id, EMAIL, DEMO_PASSWORD).await);
+    let flow_cookies = jar.clone();
+    let r = app.get(&mut jar, &callback).await;
+    assert_eq!(r.status(), 303);
+    // The same callback again, with the flow cookie an attacker may have kept.
+    let mut replay = flow_cookies.clone();
+    let r = app.get(&mut replay, &callback).await;
+    assert_eq!(r.status(), 400);
+    assert!(replay.session().is_none());
+    // A code with another state (CSRF): no flow cookie matches.
+    let forged = callback.replace("state=", "state=x");
+    let mut victim = flow_cookies;
+    let r = app.get(&mut victim, &forged).await;
+    assert_eq!(r.status(), 400);
+    assert!(victim.session().is_none());
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_requests_after_expiry_make_one_refresh_call() {
+    let app = Arc::new(start().await);
+    let (jar, _) = app.sign_in("/account").await;
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let app = app.clone();
+        let cookie = jar.header();
+        tasks.push(tokio::spawn(async move {
+            let r = app
+                .http
+                .get(format!("{}/account", app.base))
+                .header(COOKIE, cookie)
+                .header(ACCEPT, "application/json")
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(app.emulator.grant_count("refresh_token"), 1);
+}
+
+#[tokio::test]
+async fn workos_errors_during_refresh_never_log_the_user_out() {
+    let app = start().await;
+    let (mut jar, _) = app.sign_in("/account").await;
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let cookie = jar.session().cloned().unwrap();
+    for (fault, retry_after) in [
+        (Fault::status(500).times(10), "5"),
+        (
+            Fault::status(429)
+                .with_retry_after(Duration::from_secs(9))
+                .times(10),
+            "9",
+        ),
+    ] {
+        app.emulator.faults().clear();
+        app.emulator.faults().inject(
+            "/user_management/authenticate",
+            fault.for_grant("refresh_token"),
+        );
+        let r = app
+            .http
+            .get(format!("{}/account", app.base))
+            .header(COOKIE, jar.header())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap();
+        jar.absorb(&r);
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[RETRY_AFTER], retry_after);
+        assert_eq!(jar.session(), Some(&cookie), "cookie kept");
+    }
+    app.emulator.faults().clear();
+    let r = app.get(&mut jar, "/account").await;
+    assert_eq!(r.status(), 200, "signed in once WorkOS is back");
+}
+
+#[tokio::test]
+async fn wrong_password_stays_on_the_login_page_with_an_error() {
+    let app = start().await;
+    let mut jar = Jar::default();
+    let r = app.get(&mut jar, "/auth/login").await;
+    let id = app.open_login_page(&location(&r)).await;
+    let r = app.submit_login(&id, EMAIL, "not-the-password").await;
+    assert!(!r.status().is_redirection());
+    let html = r.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+}
