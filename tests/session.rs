@@ -460,7 +460,9 @@ async fn unknown_kid_storm_is_throttled_to_one_refetch() {
 #[tokio::test]
 async fn cached_keys_keep_working_while_workos_is_unreachable() {
     let fake = FakeWorkos::start().await;
+    // Without the verified-token cache, so every request needs the key.
     let sessions = SessionManager::new(client(&fake), Passwords::single(PASSWORD).unwrap())
+        .with_token_cache_capacity(0)
         .with_jwks(
             JwksCache::new(client(&fake))
                 .with_min_refetch_interval(Duration::ZERO)
@@ -694,4 +696,53 @@ fn session_data_reads_the_node_sdk_shape() {
     assert_eq!(d.user.id, "user_9");
     assert_eq!(d.access_token, Secret::from("a"));
     assert!(!format!("{d:?}").contains("\"r\""));
+}
+
+#[tokio::test]
+async fn verified_tokens_are_cached_until_the_key_set_changes() {
+    let fake = FakeWorkos::start().await;
+    let sessions = SessionManager::new(client(&fake), Passwords::single(PASSWORD).unwrap())
+        .with_jwks(JwksCache::new(client(&fake)).with_min_refetch_interval(Duration::ZERO));
+    let cookie = signed_in_cookie(&fake, &sessions, None).await;
+    for _ in 0..5 {
+        assert!(matches!(
+            sessions.authenticate(Some(&cookie)).await.unwrap(),
+            Authentication::Authenticated(_)
+        ));
+    }
+    assert_eq!(fake.jwks_fetches(), 1);
+    // WorkOS retires key 1: once the new set is fetched (here because a
+    // token names key 2), tokens verified under key 1 are checked again,
+    // and fail.
+    fake.with(|s| {
+        s.published = vec![KID_2.into()];
+        s.signing_kid = KID_2.into();
+    });
+    let rotated = signed_in_cookie(&fake, &sessions, None).await;
+    assert!(matches!(
+        sessions.authenticate(Some(&rotated)).await.unwrap(),
+        Authentication::Authenticated(_)
+    ));
+    assert_eq!(
+        reason(&sessions, Some(&cookie)).await,
+        UnauthenticatedReason::InvalidJwt
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_still_expires_on_time() {
+    let fake = FakeWorkos::start().await;
+    let now = Arc::new(std::sync::Mutex::new(SystemTime::now()));
+    let clock_now = now.clone();
+    let sessions = manager(&fake).with_clock(Arc::new(move || *clock_now.lock().unwrap()));
+    let cookie = signed_in_cookie(&fake, &sessions, None).await;
+    assert!(matches!(
+        sessions.authenticate(Some(&cookie)).await.unwrap(),
+        Authentication::Authenticated(_)
+    ));
+    *now.lock().unwrap() += Duration::from_secs(301);
+    assert_eq!(
+        reason(&sessions, Some(&cookie)).await,
+        UnauthenticatedReason::Expired
+    );
 }

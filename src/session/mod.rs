@@ -30,6 +30,7 @@
 
 mod claims;
 mod jwks;
+mod token_cache;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use jwks::{JwksCache, JwksError};
+pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
+
+use token_cache::TokenCache;
 
 use crate::Secret;
 use crate::client::{
@@ -144,7 +148,7 @@ pub struct Unauthenticated {
     /// The unsealed cookie, when the reason is [`UnauthenticatedReason::Expired`].
     pub session: Option<Box<SessionData>>,
     /// The expired token's verified claims, when the reason is `Expired`.
-    pub claims: Option<Box<AccessTokenClaims>>,
+    pub claims: Option<Arc<AccessTokenClaims>>,
 }
 
 /// A verified session.
@@ -159,7 +163,7 @@ pub struct AuthenticatedSession {
     /// The verified access token.
     pub access_token: Secret,
     /// Its verified claims.
-    pub claims: AccessTokenClaims,
+    pub claims: Arc<AccessTokenClaims>,
     /// Kept for refreshing; never shown to handlers.
     pub(crate) refresh_token: Secret,
     pub(crate) organization_id: Option<String>,
@@ -346,6 +350,7 @@ pub struct SessionManager {
     client: UserManagement,
     passwords: Passwords,
     jwks: Arc<JwksCache>,
+    tokens: TokenCache,
     leeway: Duration,
     clock: Clock,
 }
@@ -366,6 +371,7 @@ impl SessionManager {
     pub fn new(client: UserManagement, passwords: Passwords) -> Self {
         SessionManager {
             jwks: Arc::new(JwksCache::new(client.clone())),
+            tokens: TokenCache::new(token_cache::DEFAULT_CAPACITY),
             client,
             passwords,
             leeway: Duration::ZERO,
@@ -388,6 +394,14 @@ impl SessionManager {
     /// A clock of your own, for tests.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// How many verified access tokens to remember, so their RS256
+    /// signature is checked once rather than on every request (default
+    /// [`DEFAULT_TOKEN_CACHE_CAPACITY`]; 0 turns the cache off).
+    pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.tokens = TokenCache::new(capacity);
         self
     }
 
@@ -496,28 +510,25 @@ impl SessionManager {
 
     /// Verifies an access token: RS256 only, `kid` required and known,
     /// signature, `exp` and `nbf` (with the leeway).
-    pub async fn verify_access_token(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(TokenError::Invalid);
-        }
-        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
-        let key = self.jwks.key(kid).await.map_err(TokenError::Keys)?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        // exp and nbf are checked below against the injectable clock, so an
-        // expired token still yields its verified claims for a refresh.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
-        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &validation)
-            .map_err(|_| TokenError::Invalid)?;
-        let claims = data.claims;
-        let now = self
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, TokenError> {
+        let cache_key = TokenCache::key(token);
+        let generation = self.jwks.generation();
+        let claims = match self.tokens.get(&cache_key, generation) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature(token).await?;
+                // The set may have changed while fetching a key: record the
+                // generation the key came from.
+                let generation = self.jwks.generation();
+                self.tokens
+                    .insert(cache_key, claims.clone(), generation, self.now_secs());
+                claims
+            }
+        };
+        let now = self.now_secs();
         let leeway = self.leeway.as_secs() as i64;
         if let Some(nbf) = claims.nbf
             && nbf > now + leeway
@@ -525,9 +536,36 @@ impl SessionManager {
             return Err(TokenError::Invalid);
         }
         if claims.exp + leeway <= now {
-            return Err(TokenError::Expired(Box::new(claims)));
+            return Err(TokenError::Expired(claims));
         }
         Ok(claims)
+    }
+
+    /// Header checks, key lookup and the RS256 signature: the expensive part.
+    async fn verify_signature(&self, token: &str) -> Result<Arc<AccessTokenClaims>, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = self.jwks.key(kid).await.map_err(TokenError::Keys)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        // exp and nbf are checked by the caller against the injectable clock,
+        // so an expired token still yields its verified claims for a refresh.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(Arc::new(data.claims))
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64
     }
 
     /// Exchanges the cookie's refresh token for a new session, keeping its
@@ -639,7 +677,7 @@ pub enum TokenError {
     Invalid,
     /// Valid but expired; the verified claims are attached.
     #[error("access token expired")]
-    Expired(Box<AccessTokenClaims>),
+    Expired(Arc<AccessTokenClaims>),
     /// The signing key could not be had.
     #[error(transparent)]
     Keys(JwksError),
