@@ -383,9 +383,9 @@ fn session_data(rng: &mut Rng, fake: &FakeWorkos, user_id: &str, org: &str) -> S
 async fn authenticated(
     manager: &SessionManager,
     cookie: &str,
-) -> authkit_axum::session::AuthenticatedSession {
+) -> std::sync::Arc<authkit_axum::session::AuthenticatedSession> {
     match manager.authenticate(Some(cookie)).await.unwrap() {
-        Authentication::Authenticated(session) => *session,
+        Authentication::Authenticated(session) => session,
         Authentication::Unauthenticated(u) => panic!("Rust refused the cookie: {}", u.reason),
     }
 }

@@ -222,7 +222,7 @@ pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> 
     match outcome {
         Authentication::Authenticated(session) => {
             if !expires_soon(authkit, &session) {
-                return authenticated(Arc::new(*session), None);
+                return authenticated(session, None);
             }
             let data = session.to_data();
             match refresh(authkit, data).await.as_ref() {
@@ -235,7 +235,7 @@ pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> 
                     signed_out(authkit, UnauthenticatedReason::InvalidJwt, true)
                 }
                 // Still valid for a while: carry on with it.
-                Err(_) => authenticated(Arc::new(*session), None),
+                Err(_) => authenticated(session, None),
             }
         }
         Authentication::Unauthenticated(u) => match (u.reason, u.session) {

@@ -29,6 +29,7 @@
 //! ```
 
 mod claims;
+mod cookie_cache;
 mod jwks;
 mod token_cache;
 
@@ -43,8 +44,10 @@ use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use jwks::{JwksCache, JwksError};
+pub use cookie_cache::DEFAULT_CAPACITY as DEFAULT_SESSION_CACHE_CAPACITY;
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
 
+use cookie_cache::CookieCache;
 use token_cache::TokenCache;
 
 use crate::Secret;
@@ -232,7 +235,7 @@ impl AuthenticatedSession {
 #[derive(Debug, Clone)]
 pub enum Authentication {
     /// Signed in.
-    Authenticated(Box<AuthenticatedSession>),
+    Authenticated(Arc<AuthenticatedSession>),
     /// Not signed in, and why.
     Unauthenticated(Unauthenticated),
 }
@@ -351,6 +354,7 @@ pub struct SessionManager {
     passwords: Passwords,
     jwks: Arc<JwksCache>,
     tokens: TokenCache,
+    cookies: CookieCache,
     leeway: Duration,
     clock: Clock,
 }
@@ -372,6 +376,7 @@ impl SessionManager {
         SessionManager {
             jwks: Arc::new(JwksCache::new(client.clone())),
             tokens: TokenCache::new(token_cache::DEFAULT_CAPACITY),
+            cookies: CookieCache::new(cookie_cache::DEFAULT_CAPACITY),
             client,
             passwords,
             leeway: Duration::ZERO,
@@ -402,6 +407,14 @@ impl SessionManager {
     /// [`DEFAULT_TOKEN_CACHE_CAPACITY`]; 0 turns the cache off).
     pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
         self.tokens = TokenCache::new(capacity);
+        self
+    }
+
+    /// How many authenticated cookies to remember, so an unchanged cookie
+    /// is not unsealed again on every request (default
+    /// [`DEFAULT_SESSION_CACHE_CAPACITY`]; 0 turns the cache off).
+    pub fn with_session_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cookies = CookieCache::new(capacity);
         self
     }
 
@@ -460,12 +473,34 @@ impl SessionManager {
                 UnauthenticatedReason::NoSessionCookieProvided,
             ));
         };
+        let generation = self.jwks.generation();
+        if let Some(session) = self.cookies.get(cookie, generation) {
+            let now = self.now_secs();
+            let leeway = self.leeway.as_secs() as i64;
+            if session.claims.exp + leeway > now {
+                return Ok(Authentication::Authenticated(session));
+            }
+            // Expired since it was cached: answer as an uncached check would.
+            return Ok(Authentication::Unauthenticated(Unauthenticated {
+                reason: UnauthenticatedReason::Expired,
+                session: Some(Box::new(session.to_data())),
+                claims: Some(session.claims.clone()),
+            }));
+        }
         let Ok(data) = self.unseal(cookie) else {
             return Ok(Authentication::unauthenticated(
                 UnauthenticatedReason::InvalidSessionCookie,
             ));
         };
-        self.authenticate_data(data).await
+        let outcome = self.authenticate_data(data).await?;
+        if let Authentication::Authenticated(session) = &outcome {
+            // The generation the token was verified under (a fetch may have
+            // changed it meanwhile).
+            let generation = self.jwks.generation();
+            self.cookies
+                .insert(cookie, session.clone(), generation, self.now_secs());
+        }
+        Ok(outcome)
     }
 
     /// Verifies already-unsealed session data.
@@ -477,7 +512,7 @@ impl SessionManager {
             Ok(claims) if claims.sub != data.user.id => Ok(Authentication::unauthenticated(
                 UnauthenticatedReason::InvalidSessionCookie,
             )),
-            Ok(claims) => Ok(Authentication::Authenticated(Box::new(
+            Ok(claims) => Ok(Authentication::Authenticated(Arc::new(
                 AuthenticatedSession {
                     user: data.user,
                     impersonator: data.impersonator,
