@@ -43,8 +43,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
-pub use jwks::{JwksCache, JwksError};
 pub use cookie_cache::DEFAULT_CAPACITY as DEFAULT_SESSION_CACHE_CAPACITY;
+pub use jwks::{JwksCache, JwksError};
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
 
 use cookie_cache::CookieCache;
