@@ -5,7 +5,9 @@
 //! `cargo bench --bench auth`. The emulator provides a real RS256-signed
 //! token and JWKS on 127.0.0.1; nothing leaves the machine.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authkit_axum::client::AuthenticateWithPassword;
@@ -21,6 +23,51 @@ use http::Request;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "benchmark-cookie-password-of-32-chars-or-more";
+
+/// Counts heap allocations, to report allocations per request next to the
+/// timings (an atomic increment per allocation; both variants pay it).
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Average allocations of `f` over `n` runs.
+fn allocations_per_call(
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    mut f: impl FnMut() -> BoxFuture,
+) -> f64 {
+    rt.block_on(f()); // warm caches
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..n {
+        rt.block_on(f());
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 struct Fixture {
     _emulator: Emulator,
@@ -128,6 +175,31 @@ fn benches(c: &mut Criterion) {
         .layer(fx.authkit.layer());
     let without_layer = Router::new().route("/api/ping", get(ping_anonymous));
     let cookie_header = format!("wos-session={}", fx.cookie);
+    let request = {
+        let cookie_header = cookie_header.clone();
+        move || {
+            Request::get("/api/ping")
+                .header("cookie", &cookie_header)
+                .body(Body::empty())
+                .unwrap()
+        }
+    };
+    let (with, without, req) = (with_layer.clone(), without_layer.clone(), request.clone());
+    let with_allocs = allocations_per_call(&rt, 1000, || {
+        let (app, req) = (with.clone(), req());
+        Box::pin(async move {
+            app.oneshot(req).await.unwrap();
+        })
+    });
+    let without_allocs = allocations_per_call(&rt, 1000, || {
+        let (app, req) = (without.clone(), request());
+        Box::pin(async move {
+            app.oneshot(req).await.unwrap();
+        })
+    });
+    println!(
+        "allocations per request (including building it): without authkit {without_allocs:.1}, with authkit layer {with_allocs:.1}"
+    );
     let mut group = c.benchmark_group("request");
     group.bench_function("without authkit", |b| {
         b.to_async(&rt).iter(|| async {
