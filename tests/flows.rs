@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed, SeedRole};
 use authkit_axum::{AuthKit, AuthUser};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,11 +30,11 @@ async fn account(user: AuthUser) -> Json<Value> {
 }
 
 async fn start() -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
+    start_with(Seed::demo()).await
+}
+
+async fn start_with(seed: Seed) -> App {
+    let emulator = Emulator::builder().with_seed(seed).start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let authkit = AuthKit::builder()
@@ -180,7 +180,10 @@ impl App {
         let r = self.get(&mut jar, &callback).await;
         assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
         let landed = location(&r);
-        assert!(jar.session().is_some(), "callback set the session cookie");
+        assert!(
+            jar.0.keys().any(|k| k.starts_with("wos-session")),
+            "callback set the session cookie"
+        );
         (jar, landed)
     }
 }
@@ -356,4 +359,67 @@ async fn wrong_password_stays_on_the_login_page_with_an_error() {
     assert!(!r.status().is_redirection());
     let html = r.text().await.unwrap();
     assert!(html.contains("role=\"alert\""), "{html}");
+}
+
+#[tokio::test]
+async fn sessions_too_large_for_one_cookie_are_chunked_and_reassembled() {
+    // Hundreds of permissions make the access token, and so the cookie, far
+    // larger than the 4096 bytes a browser keeps in one cookie.
+    let mut seed = Seed::demo();
+    let permissions: Vec<String> = (0..300)
+        .map(|i| format!("resource-{i:03}:read-write"))
+        .collect();
+    seed.organizations[0] = seed.organizations[0]
+        .clone()
+        .with_role(SeedRole::new("admin", permissions.clone()));
+    let app = start_with(seed).await;
+    let (mut jar, _) = app.sign_in("/account").await;
+    assert!(jar.session().is_none(), "too large for a single cookie");
+    let chunks: Vec<&String> = jar
+        .0
+        .keys()
+        .filter(|k| k.starts_with("wos-session."))
+        .collect();
+    assert!(chunks.len() >= 3, "{chunks:?}");
+    let r = app.get(&mut jar, "/account").await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let granted: Vec<&str> = body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(permissions.iter().all(|p| granted.contains(&p.as_str())));
+
+    // A refresh rewrites the chunks; none is ever over the limit.
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let r = app
+        .http
+        .get(format!("{}/account", app.base))
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    for v in r.headers().get_all(SET_COOKIE) {
+        assert!(v.len() <= 4096, "Set-Cookie of {} bytes", v.len());
+    }
+    jar.absorb(&r);
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.emulator.grant_count("refresh_token"), 1);
+
+    // Logout deletes every chunk.
+    let r = app
+        .http
+        .post(format!("{}/auth/logout", app.base))
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.absorb(&r);
+    assert!(
+        jar.0.keys().all(|k| !k.starts_with("wos-session")),
+        "{:?}",
+        jar.0.keys()
+    );
 }

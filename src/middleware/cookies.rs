@@ -90,23 +90,115 @@ pub(crate) fn set_cookie_header(config: &CookieConfig, spec: CookieSpec<'_>) -> 
         .expect("cookie names and sealed values are header-safe")
 }
 
-/// `Set-Cookie` for the session cookie.
-pub(crate) fn session_cookie(config: &CookieConfig, value: &str) -> HeaderValue {
+/// The longest `Set-Cookie` value written: browsers keep cookies up to
+/// 4096 bytes (name, value and attributes), and drop larger ones silently.
+pub(crate) const MAX_SET_COOKIE: usize = 4096;
+
+/// At most this many chunks are read back (64 KiB of session at most).
+const MAX_CHUNKS: usize = 16;
+
+fn chunk_name(name: &str, index: usize) -> String {
+    format!("{name}.{index}")
+}
+
+/// The session cookie's value: the cookie `name`, or its chunks
+/// `name.0`, `name.1`, … joined back together.
+pub(crate) fn read_session<'a>(headers: &'a HeaderMap, name: &str) -> Option<Cow<'a, str>> {
+    if let Some(value) = read_cookie(headers, name) {
+        return Some(value);
+    }
+    let mut joined = String::new();
+    for index in 0..MAX_CHUNKS {
+        match read_cookie(headers, &chunk_name(name, index)) {
+            Some(part) => joined.push_str(&part),
+            None => break,
+        }
+    }
+    (!joined.is_empty()).then_some(Cow::Owned(joined))
+}
+
+/// Indices of the session's chunk cookies the request carries.
+fn chunks_present(headers: &HeaderMap, name: &str) -> Vec<usize> {
+    let prefix = format!("{name}.");
+    let mut found: Vec<usize> = request_cookies(headers)
+        .filter_map(|(n, _)| n.strip_prefix(&prefix)?.parse().ok())
+        .filter(|i| *i < 64)
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// `Set-Cookie` headers that store `value` as the session: one cookie when
+/// it fits in [`MAX_SET_COOKIE`] bytes, else numbered chunks, each within the
+/// limit. Cookies of the other layout (or stale chunks) the request carries
+/// are deleted.
+pub(crate) fn write_session(
+    config: &CookieConfig,
+    value: &str,
+    request: &HeaderMap,
+) -> Vec<HeaderValue> {
+    let name = &config.name;
+    let whole = session_cookie(config, name, value);
+    let present = chunks_present(request, name);
+    if whole.len() <= MAX_SET_COOKIE {
+        let mut out = vec![whole];
+        out.extend(
+            present
+                .iter()
+                .map(|&i| clear_cookie(config, &chunk_name(name, i), "/", config.same_site)),
+        );
+        return out;
+    }
+    // The attributes cost the same for every chunk: measure them once.
+    let overhead = session_cookie(config, &chunk_name(name, 99), "").len();
+    let room = MAX_SET_COOKIE.saturating_sub(overhead).max(1);
+    // Seal characters are ASCII, so byte chunks are char boundaries.
+    let parts: Vec<&str> = value
+        .as_bytes()
+        .chunks(room)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    let mut out: Vec<HeaderValue> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| session_cookie(config, &chunk_name(name, i), part))
+        .collect();
+    if read_cookie(request, name).is_some() {
+        out.push(clear_cookie(config, name, "/", config.same_site));
+    }
+    out.extend(
+        present
+            .iter()
+            .filter(|&&i| i >= parts.len())
+            .map(|&i| clear_cookie(config, &chunk_name(name, i), "/", config.same_site)),
+    );
+    out
+}
+
+/// `Set-Cookie` headers that delete the session, chunks included.
+pub(crate) fn clear_session(config: &CookieConfig, request: &HeaderMap) -> Vec<HeaderValue> {
+    let name = &config.name;
+    let mut out = vec![clear_cookie(config, name, "/", config.same_site)];
+    out.extend(
+        chunks_present(request, name)
+            .into_iter()
+            .map(|i| clear_cookie(config, &chunk_name(name, i), "/", config.same_site)),
+    );
+    out
+}
+
+fn session_cookie(config: &CookieConfig, name: &str, value: &str) -> HeaderValue {
     set_cookie_header(
         config,
         CookieSpec {
-            name: &config.name,
+            name,
             value,
             path: "/",
             max_age: Some(config.max_age),
             same_site: config.same_site,
         },
     )
-}
-
-/// `Set-Cookie` that deletes the session cookie.
-pub(crate) fn clear_session_cookie(config: &CookieConfig) -> HeaderValue {
-    clear_cookie(config, &config.name, "/", config.same_site)
 }
 
 /// `Set-Cookie` that deletes a cookie.
@@ -128,19 +220,119 @@ pub(crate) fn clear_cookie(
     )
 }
 
-/// Whether a response already sets the cookie `name` (then the layer leaves it alone).
-pub(crate) fn response_sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+/// Whether a response already sets the session cookie `name` (or one of its
+/// chunks): then the layer leaves it alone.
+pub(crate) fn response_sets_session(headers: &HeaderMap, name: &str) -> bool {
     headers.get_all(header::SET_COOKIE).iter().any(|v| {
         v.to_str()
             .ok()
             .and_then(|s| s.split_once('='))
-            .is_some_and(|(n, _)| n.trim() == name)
+            .is_some_and(|(n, _)| {
+                let n = n.trim();
+                n == name
+                    || n.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+            })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request_with(cookies: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, cookies.parse().unwrap());
+        h
+    }
+
+    fn names(values: &[HeaderValue]) -> Vec<String> {
+        values
+            .iter()
+            .map(|v| {
+                let s = v.to_str().unwrap();
+                let name = s.split('=').next().unwrap();
+                if s.contains("Max-Age=0") {
+                    format!("-{name}")
+                } else {
+                    name.to_owned()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_sessions_are_chunked_under_the_browser_limit_and_read_back() {
+        let config = config(true);
+        let value: String = (0..10_000)
+            .map(|i| (b'a' + (i % 26) as u8) as char)
+            .collect();
+        let written = write_session(&config, &value, &request_with("wos-session=old"));
+        assert!(written.iter().all(|v| v.len() <= MAX_SET_COOKIE));
+        assert_eq!(
+            names(&written),
+            [
+                "wos-session.0",
+                "wos-session.1",
+                "wos-session.2",
+                "-wos-session"
+            ]
+        );
+        let jar: Vec<String> = written
+            .iter()
+            .filter(|v| !v.to_str().unwrap().contains("Max-Age=0"))
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect();
+        let request = request_with(&jar.join("; "));
+        assert_eq!(
+            read_session(&request, "wos-session").as_deref(),
+            Some(value.as_str())
+        );
+    }
+
+    #[test]
+    fn switching_layouts_deletes_the_other_layouts_cookies() {
+        let config = config(false);
+        let request = request_with("wos-session.0=a; wos-session.1=b; wos-session.2=c");
+        assert_eq!(
+            names(&write_session(&config, "small", &request)),
+            [
+                "wos-session",
+                "-wos-session.0",
+                "-wos-session.1",
+                "-wos-session.2"
+            ]
+        );
+        let big = "x".repeat(5000);
+        assert_eq!(
+            names(&write_session(&config, &big, &request)),
+            ["wos-session.0", "wos-session.1", "-wos-session.2"]
+        );
+        assert_eq!(
+            names(&clear_session(&config, &request)),
+            [
+                "-wos-session",
+                "-wos-session.0",
+                "-wos-session.1",
+                "-wos-session.2"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_layer_recognises_a_response_that_sets_the_session_or_a_chunk() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::SET_COOKIE,
+            "wos-session.1=x; Path=/".parse().unwrap(),
+        );
+        assert!(response_sets_session(&h, "wos-session"));
+        let mut h = HeaderMap::new();
+        h.append(header::SET_COOKIE, "wos-session-other=x".parse().unwrap());
+        h.append(header::SET_COOKIE, "wos-session.x=x".parse().unwrap());
+        assert!(!response_sets_session(&h, "wos-session"));
+    }
 
     fn config(secure: bool) -> CookieConfig {
         CookieConfig {
@@ -170,7 +362,7 @@ mod tests {
 
     #[test]
     fn session_cookie_carries_every_attribute() {
-        let v = session_cookie(&config(true), "sealed");
+        let v = write_session(&config(true), "sealed", &HeaderMap::new()).remove(0);
         let s = v.to_str().unwrap();
         for part in [
             "wos-session=sealed",
@@ -183,7 +375,7 @@ mod tests {
         ] {
             assert!(s.contains(part), "{s} lacks {part}");
         }
-        let cleared = clear_session_cookie(&config(false));
+        let cleared = clear_session(&config(false), &HeaderMap::new()).remove(0);
         let s = cleared.to_str().unwrap();
         assert!(s.contains("Max-Age=0") && !s.contains("Secure"), "{s}");
     }

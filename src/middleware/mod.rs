@@ -178,20 +178,15 @@ fn requires_session(authkit: &Inner, path: &str) -> bool {
 }
 
 /// Appends the session cookie and the caching headers.
-fn finish(
-    authkit: &Inner,
-    response: &mut Response,
-    set_cookie: Option<HeaderValue>,
-    signed_in: bool,
-) {
+fn finish(authkit: &Inner, response: &mut Response, set_cookie: Vec<HeaderValue>, signed_in: bool) {
     let name = &authkit.config.cookie.name;
     let headers = response.headers_mut();
     // A route that set the session cookie itself (login, logout, organization
     // switch) knows better than the layer.
-    if let Some(value) = set_cookie
-        && !cookies::response_sets_cookie(headers, name)
-    {
-        headers.append(header::SET_COOKIE, value);
+    if !set_cookie.is_empty() && !cookies::response_sets_session(headers, name) {
+        for value in set_cookie {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     if signed_in || headers.contains_key(header::SET_COOKIE) {
         // Personalised responses and cookie changes must not be cached by
@@ -203,14 +198,14 @@ fn finish(
 
 pub(crate) struct Resolved {
     pub(crate) status: AuthStatus,
-    pub(crate) set_cookie: Option<HeaderValue>,
+    pub(crate) set_cookie: Vec<HeaderValue>,
 }
 
 /// Authenticates a request's cookie, refreshing when the token is expired or
 /// about to expire.
 pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> Resolved {
     let config = &authkit.config;
-    let cookie = cookies::read_cookie(headers, &config.cookie.name);
+    let cookie = cookies::read_session(headers, &config.cookie.name);
     let sessions = &authkit.sessions;
     let outcome = match sessions.authenticate(cookie.as_deref()).await {
         Ok(outcome) => outcome,
@@ -222,20 +217,20 @@ pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> 
     match outcome {
         Authentication::Authenticated(session) => {
             if !expires_soon(authkit, &session) {
-                return authenticated(session, None);
+                return authenticated(session, Vec::new());
             }
             let data = session.to_data();
             match refresh(authkit, data).await.as_ref() {
                 Ok(r) => authenticated(
                     Arc::new(r.session.clone()),
-                    Some(cookies::session_cookie(&config.cookie, &r.sealed)),
+                    cookies::write_session(&config.cookie, &r.sealed, headers),
                 ),
                 Err(e) if e.is_terminal() => {
                     tracing::info!(error = %e, "refresh refused; signing out");
-                    signed_out(authkit, UnauthenticatedReason::InvalidJwt, true)
+                    signed_out(authkit, headers, UnauthenticatedReason::InvalidJwt, true)
                 }
                 // Still valid for a while: carry on with it.
-                Err(_) => authenticated(session, None),
+                Err(_) => authenticated(session, Vec::new()),
             }
         }
         Authentication::Unauthenticated(u) => match (u.reason, u.session) {
@@ -243,11 +238,11 @@ pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> 
                 match refresh(authkit, *data).await.as_ref() {
                     Ok(r) => authenticated(
                         Arc::new(r.session.clone()),
-                        Some(cookies::session_cookie(&config.cookie, &r.sealed)),
+                        cookies::write_session(&config.cookie, &r.sealed, headers),
                     ),
                     Err(e) if e.is_terminal() => {
                         tracing::info!(error = %e, "refresh refused; signing out");
-                        signed_out(authkit, UnauthenticatedReason::Expired, true)
+                        signed_out(authkit, headers, UnauthenticatedReason::Expired, true)
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "refresh failed; keeping the cookie");
@@ -256,9 +251,9 @@ pub(crate) async fn resolve(authkit: &Arc<Inner>, headers: &http::HeaderMap) -> 
                 }
             }
             (reason @ UnauthenticatedReason::InvalidSessionCookie, _) => {
-                signed_out(authkit, reason, true)
+                signed_out(authkit, headers, reason, true)
             }
-            (reason, _) => signed_out(authkit, reason, false),
+            (reason, _) => signed_out(authkit, headers, reason, false),
         },
     }
 }
@@ -293,23 +288,32 @@ fn expires_soon(authkit: &Inner, session: &AuthenticatedSession) -> bool {
     claims.exp - now <= buffer.as_secs() as i64
 }
 
-fn authenticated(session: Arc<AuthenticatedSession>, set_cookie: Option<HeaderValue>) -> Resolved {
+fn authenticated(session: Arc<AuthenticatedSession>, set_cookie: Vec<HeaderValue>) -> Resolved {
     Resolved {
         status: AuthStatus::Authenticated(session),
         set_cookie,
     }
 }
 
-fn signed_out(authkit: &Inner, reason: UnauthenticatedReason, clear: bool) -> Resolved {
+fn signed_out(
+    authkit: &Inner,
+    request: &http::HeaderMap,
+    reason: UnauthenticatedReason,
+    clear: bool,
+) -> Resolved {
     Resolved {
         status: AuthStatus::Unauthenticated(reason),
-        set_cookie: clear.then(|| cookies::clear_session_cookie(&authkit.config.cookie)),
+        set_cookie: if clear {
+            cookies::clear_session(&authkit.config.cookie, request)
+        } else {
+            Vec::new()
+        },
     }
 }
 
 fn unavailable(retry_after: Option<Duration>) -> Resolved {
     Resolved {
         status: AuthStatus::Unavailable { retry_after },
-        set_cookie: None,
+        set_cookie: Vec::new(),
     }
 }

@@ -77,10 +77,9 @@ pub(crate) async fn callback(
     let mut response = match complete(&inner, &headers, query).await {
         Ok((sealed, return_to)) => {
             let mut response = Redirect::to(&return_to).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                cookies::session_cookie(&config.cookie, &sealed),
-            );
+            for value in cookies::write_session(&config.cookie, &sealed, &headers) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
             response
         }
         Err(e) => {

@@ -19,7 +19,7 @@ pub(crate) async fn logout(
             "/",
         );
     }
-    let cookie = cookies::read_cookie(&headers, &config.cookie.name);
+    let cookie = cookies::read_session(&headers, &config.cookie.name);
     let target = match inner
         .sessions
         .logout_url(cookie.as_deref(), Some(&config.after_logout))
@@ -28,9 +28,8 @@ pub(crate) async fn logout(
         Err(_) => config.after_logout.clone(),
     };
     let mut response = Redirect::to(&target).into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookies::clear_session_cookie(&config.cookie),
-    );
+    for value in cookies::clear_session(&config.cookie, &headers) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
     response
 }

@@ -35,7 +35,7 @@ pub(crate) async fn switch_organization(
         );
     }
     let return_to = return_to::sanitize(form.return_to.as_deref(), &config.after_login);
-    let cookie = cookies::read_cookie(&headers, &config.cookie.name);
+    let cookie = cookies::read_session(&headers, &config.cookie.name);
     let outcome = inner
         .sessions
         .refresh(
@@ -49,10 +49,9 @@ pub(crate) async fn switch_organization(
     match outcome {
         Ok(refreshed) => {
             let mut response = Redirect::to(return_to).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                cookies::session_cookie(&config.cookie, &refreshed.sealed),
-            );
+            for value in cookies::write_session(&config.cookie, &refreshed.sealed, &headers) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
             response
         }
         Err(RefreshError::Rejected(e)) if needs_interactive_login(&e) => {
