@@ -219,21 +219,48 @@ impl UserManagement {
                 Some(delay) => {
                     tracing::debug!(
                         method = %call.method,
-                        path = url.path(),
+                        path = %loggable_path(call.path),
                         attempt = attempt + 1,
                         delay_ms = delay.as_millis() as u64,
-                        error = %outcome,
+                        error = %summary(&outcome),
                         "retrying WorkOS request"
                     );
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
                 None => {
-                    tracing::debug!(method = %call.method, path = url.path(), error = %outcome, "WorkOS request failed");
+                    tracing::debug!(
+                        method = %call.method,
+                        path = %loggable_path(call.path),
+                        error = %summary(&outcome),
+                        "WorkOS request failed"
+                    );
                     return Err(outcome);
                 }
             }
         }
+    }
+}
+
+/// The path for logs, with the invitation token of `by_token` lookups redacted.
+fn loggable_path(segments: &[&str]) -> String {
+    let mut out = String::new();
+    let mut redact_next = false;
+    for segment in segments {
+        out.push('/');
+        out.push_str(if redact_next { "[redacted]" } else { segment });
+        redact_next = *segment == "by_token";
+    }
+    out
+}
+
+/// An error for logs: status and code only. WorkOS's messages can quote
+/// what was sent (an authorization code, an email address).
+fn summary(e: &Error) -> String {
+    match (e.status(), e.code()) {
+        (Some(status), Some(code)) => format!("{} {code}", status.as_u16()),
+        (Some(status), None) => status.as_u16().to_string(),
+        _ => e.to_string(),
     }
 }
 
@@ -474,6 +501,20 @@ pub fn base_url_from_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_carry_codes_not_workos_messages_nor_invitation_tokens() {
+        assert_eq!(
+            loggable_path(&["user_management", "invitations", "by_token", "tok_secret"]),
+            "/user_management/invitations/by_token/[redacted]"
+        );
+        let e = Error::from_response(
+            http::StatusCode::BAD_REQUEST,
+            &http::HeaderMap::new(),
+            br#"{"error":"invalid_grant","error_description":"The code 'abc123' has expired"}"#,
+        );
+        assert_eq!(summary(&e), "400 invalid_grant");
+    }
 
     #[test]
     fn debug_never_shows_the_api_key() {

@@ -41,11 +41,12 @@ pub enum CallbackError {
     /// another browser, replayed, or forged.
     #[error("this sign-in link has expired or was already used")]
     UnknownState,
-    /// WorkOS refused the code (expired, used, wrong verifier).
-    #[error("WorkOS did not accept the sign-in: {0}")]
+    /// WorkOS refused the code (expired, used, wrong verifier). The message
+    /// names only WorkOS's error code: WorkOS's own text can quote the code.
+    #[error("WorkOS did not accept the sign-in ({})", .0.code().unwrap_or("error"))]
     Exchange(#[source] ClientError),
     /// WorkOS could not be reached.
-    #[error("WorkOS is unavailable: {0}")]
+    #[error("WorkOS is unavailable; please try again shortly")]
     Unavailable(#[source] ClientError),
     /// The session could not be sealed.
     #[error("the session could not be created")]

@@ -92,12 +92,14 @@ pub(crate) fn is_cross_site(inner: &Inner, headers: &HeaderMap) -> bool {
         && origin.host_str() == redirect.host_str()
         && origin.port_or_known_default() == redirect.port_or_known_default();
     let host = header("host");
-    let same_as_host = host.is_some_and(|h| {
-        let authority = match origin.port() {
-            Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
-            None => origin.host_str().unwrap_or_default().to_owned(),
-        };
-        h.eq_ignore_ascii_case(&authority)
-    });
+    // The Host header carries no scheme: the app's scheme is the redirect URI's.
+    let same_as_host = origin.scheme() == redirect.scheme()
+        && host.is_some_and(|h| {
+            let authority = match origin.port() {
+                Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
+                None => origin.host_str().unwrap_or_default().to_owned(),
+            };
+            h.eq_ignore_ascii_case(&authority)
+        });
     !(same_as_redirect || same_as_host)
 }
