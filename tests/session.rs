@@ -753,3 +753,18 @@ async fn a_cached_token_still_expires_on_time() {
         UnauthenticatedReason::Expired
     );
 }
+
+#[tokio::test]
+async fn refresh_keeps_the_user_signed_in_when_this_clock_runs_ahead_of_workos() {
+    let fake = FakeWorkos::start().await;
+    let ahead: Arc<dyn Fn() -> SystemTime + Send + Sync> =
+        Arc::new(|| SystemTime::now() + Duration::from_secs(3600));
+    let sessions = manager(&fake).with_clock(ahead);
+    let cookie = signed_in_cookie(&fake, &sessions, None).await;
+    // The fresh token reads as expired by this clock, but WorkOS just issued it.
+    let refreshed = sessions
+        .refresh(Some(&cookie), RefreshOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(refreshed.session.user.id, "user_1");
+}

@@ -24,6 +24,12 @@ use crate::session::{RefreshError, Refreshed};
 /// itself would answer.
 const REUSE_WINDOW: Duration = Duration::from_secs(20);
 
+/// At most this many finished refreshes are kept for reuse (each a sealed
+/// cookie and its session, a few KiB): about 20 MiB at worst. Beyond it the
+/// finished ones are dropped; a request arriving later with an old cookie
+/// then refreshes again, which WorkOS's replay window answers the same way.
+const MAX_KEPT: usize = 4096;
+
 pub(crate) type Outcome = Arc<Result<Refreshed, RefreshError>>;
 
 enum Entry {
@@ -52,6 +58,9 @@ impl SingleFlight {
                 Entry::Running(_) => true,
                 Entry::Done { at, .. } => at.elapsed() < REUSE_WINDOW,
             });
+            if entries.len() >= MAX_KEPT {
+                entries.retain(|_, e| matches!(e, Entry::Running(_)));
+            }
             match entries.get(&key) {
                 Some(Entry::Done { outcome, .. }) => return outcome.clone(),
                 Some(Entry::Running(shared)) => shared.clone(),
