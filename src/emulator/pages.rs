@@ -6,21 +6,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::server::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 
-/// Escapes text for HTML content and double- or single-quoted attributes.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// One HTML escaper for the whole crate.
+pub(crate) use crate::routes::pages::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f5f7;margin:0}\
 main{max-width:380px;margin:10vh auto;background:#fff;padding:2rem;border-radius:12px;\
@@ -200,7 +187,7 @@ mod tests {
     fn escaping_covers_text_and_attributes() {
         assert_eq!(
             escape(r#"<script>alert("x" + 'y') & co</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot; + &#x27;y&#x27;) &amp; co&lt;/script&gt;"
+            "&lt;script&gt;alert(&quot;x&quot; + &#39;y&#39;) &amp; co&lt;/script&gt;"
         );
     }
 }
