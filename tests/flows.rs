@@ -2,32 +2,16 @@
 //! over real HTTP on 127.0.0.1: login → AuthKit's login page → callback →
 //! protected page → expiry → transparent refresh → logout.
 
-use std::collections::HashMap;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed, SeedRole};
-use authkit_axum::{AuthKit, AuthUser};
-use axum::routing::get;
-use axum::{Json, Router};
-use reqwest::header::{ACCEPT, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
-use reqwest::redirect::Policy;
+use axum::Router;
+use reqwest::header::{ACCEPT, COOKIE, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
-
-const EMAIL: &str = "demo@example.com";
-
-struct App {
-    base: String,
-    emulator: Emulator,
-    http: reqwest::Client,
-}
-
-async fn account(user: AuthUser) -> Json<Value> {
-    Json(
-        json!({"email": user.user.email, "sid": user.session_id(), "exp": user.claims.exp,
-                "org": user.organization_id(), "role": user.role(), "permissions": user.permissions()}),
-    )
-}
+use support::{App, EMAIL, Jar, location};
 
 async fn start() -> App {
     start_with(Seed::demo()).await
@@ -35,163 +19,22 @@ async fn start() -> App {
 
 async fn start_with(seed: Seed) -> App {
     let emulator = Emulator::builder().with_seed(seed).start().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let authkit = AuthKit::builder()
-        .with_client(emulator.client())
-        .with_cookie_password("flows-test-cookie-password-32-chars-min")
-        .with_redirect_uri(format!("{base}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
-        .build()
-        .unwrap();
-    let app = Router::new()
-        .route("/account", get(account))
-        .merge(authkit.routes())
-        .layer(authkit.layer());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    App {
-        base,
-        emulator,
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
-    }
+    support::start_with(emulator, |b| b, Router::new()).await
 }
 
-/// A browser's view of the app: a cookie jar for the app's origin.
-#[derive(Default, Clone)]
-struct Jar(HashMap<String, String>);
-
-impl Jar {
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn absorb(&mut self, response: &reqwest::Response) {
-        for v in response.headers().get_all(SET_COOKIE) {
-            let s = v.to_str().unwrap();
-            let (name, rest) = s.split_once('=').unwrap();
-            let value = rest.split(';').next().unwrap();
-            if value.is_empty() || s.contains("Max-Age=0") {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    fn session(&self) -> Option<&String> {
-        self.0.get("wos-session")
-    }
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()[LOCATION].to_str().unwrap().to_owned()
-}
-
-fn absolute(base: &str, location: &str) -> String {
-    if location.starts_with("http") {
-        location.to_owned()
-    } else {
-        format!("{base}{location}")
-    }
-}
-
-impl App {
-    /// Requests `path` on the app with the jar's cookies, absorbing Set-Cookie.
-    async fn get(&self, jar: &mut Jar, path: &str) -> reqwest::Response {
-        let r = self
-            .http
-            .get(absolute(&self.base, path))
-            .header(ACCEPT, "text/html")
-            .header(COOKIE, jar.header())
-            .send()
-            .await
-            .unwrap();
-        jar.absorb(&r);
-        r
-    }
-
-    /// Follows the emulator's redirects to its login page; returns the
-    /// authorization id of the form.
-    async fn open_login_page(&self, authorize_url: &str) -> String {
-        let mut url = authorize_url.to_owned();
-        for _ in 0..5 {
-            let r = self.http.get(&url).send().await.unwrap();
-            if r.status().is_redirection() {
-                url = absolute(self.emulator.base_url(), &location(&r));
-                continue;
-            }
-            assert_eq!(r.status(), 200, "{url}");
-            let html = r.text().await.unwrap();
-            assert!(
-                html.contains("name=\"email\"") && html.contains("name=\"password\""),
-                "{html}"
-            );
-            let marker = "name=\"authorization_id\" value=\"";
-            let start = html.find(marker).expect("hidden authorization id") + marker.len();
-            let end = start + html[start..].find('"').unwrap();
-            return html[start..end].to_owned();
-        }
-        panic!("too many redirects from {authorize_url}");
-    }
-
-    /// Posts credentials to the emulator's login form; returns the redirect.
-    async fn submit_login(
-        &self,
-        authorization_id: &str,
-        email: &str,
-        password: &str,
-    ) -> reqwest::Response {
-        self.http
-            .post(format!("{}/emulator/login", self.emulator.base_url()))
-            .form(&[
-                ("authorization_id", authorization_id),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// The whole sign-in, as a browser does it; returns the jar and where the callback sent us.
-    async fn sign_in(&self, start_path: &str) -> (Jar, String) {
-        let mut jar = Jar::default();
-        let r = self.get(&mut jar, start_path).await;
-        assert_eq!(r.status(), 307, "protected page redirects to login");
-        let r = self.get(&mut jar, &location(&r)).await;
-        assert_eq!(r.status(), 303);
-        let authorize = location(&r);
-        assert!(authorize.starts_with(self.emulator.base_url()));
-        let id = self.open_login_page(&authorize).await;
-        let r = self.submit_login(&id, EMAIL, DEMO_PASSWORD).await;
-        assert!(r.status().is_redirection(), "{}", r.status());
-        let callback = location(&r);
-        assert!(
-            callback.starts_with(&format!("{}/auth/callback?", self.base)),
-            "{callback}"
-        );
-        let r = self.get(&mut jar, &callback).await;
-        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
-        let landed = location(&r);
-        assert!(
-            jar.0.keys().any(|k| k.starts_with("wos-session")),
-            "callback set the session cookie"
-        );
-        (jar, landed)
-    }
+/// Signs in the way a browser gets there: a protected page first, which
+/// redirects to login, then AuthKit's form and the callback.
+async fn sign_in(app: &App, start_path: &str) -> (Jar, String) {
+    let mut jar = Jar::default();
+    let r = app.get(&mut jar, start_path).await;
+    assert_eq!(r.status(), 307, "protected page redirects to login");
+    app.sign_in(jar, &location(&r), EMAIL).await
 }
 
 #[tokio::test]
 async fn login_callback_account_expiry_refresh_and_logout() {
     let app = start().await;
-    let (mut jar, landed) = app.sign_in("/account?tab=profile").await;
+    let (mut jar, landed) = sign_in(&app, "/account?tab=profile").await;
     assert_eq!(landed, "/account?tab=profile");
     let r = app.get(&mut jar, &landed).await;
     assert_eq!(r.status(), 200);
@@ -244,7 +87,7 @@ async fn login_callback_account_expiry_refresh_and_logout() {
 #[tokio::test]
 async fn a_session_revoked_at_workos_ends_at_the_next_refresh() {
     let app = start().await;
-    let (mut jar, _) = app.sign_in("/account").await;
+    let (mut jar, _) = sign_in(&app, "/account").await;
     let r = app.get(&mut jar, "/account").await;
     let sid = r.json::<Value>().await.unwrap()["sid"]
         .as_str()
@@ -287,7 +130,7 @@ async fn replayed_callback_and_forged_state_do_not_sign_in() {
 #[tokio::test]
 async fn a_hundred_concurrent_requests_after_expiry_make_one_refresh_call() {
     let app = Arc::new(start().await);
-    let (jar, _) = app.sign_in("/account").await;
+    let (jar, _) = sign_in(&app, "/account").await;
     app.emulator.clock().advance(Duration::from_secs(6 * 60));
     let mut tasks = Vec::new();
     for _ in 0..100 {
@@ -314,7 +157,7 @@ async fn a_hundred_concurrent_requests_after_expiry_make_one_refresh_call() {
 #[tokio::test]
 async fn workos_errors_during_refresh_never_log_the_user_out() {
     let app = start().await;
-    let (mut jar, _) = app.sign_in("/account").await;
+    let (mut jar, _) = sign_in(&app, "/account").await;
     app.emulator.clock().advance(Duration::from_secs(6 * 60));
     let cookie = jar.session().cloned().unwrap();
     for (fault, retry_after) in [
@@ -373,7 +216,7 @@ async fn sessions_too_large_for_one_cookie_are_chunked_and_reassembled() {
         .clone()
         .with_role(SeedRole::new("admin", permissions.clone()));
     let app = start_with(seed).await;
-    let (mut jar, _) = app.sign_in("/account").await;
+    let (mut jar, _) = sign_in(&app, "/account").await;
     assert!(jar.session().is_none(), "too large for a single cookie");
     let chunks: Vec<&String> = jar
         .0
