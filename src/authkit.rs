@@ -60,6 +60,9 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) refreshes: Arc<SingleFlight>,
     pub(crate) hooks: Hooks,
+    /// Handles that must live as long as the app (e.g. an emulator it runs against).
+    #[allow(dead_code)]
+    pub(crate) keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// Called after every successful sign-in, before the redirect (e.g. to
@@ -180,6 +183,7 @@ pub struct AuthKitBuilder {
     clock: Option<Clock>,
     jwks: Option<JwksCache>,
     hooks: Hooks,
+    keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Default for AuthKitBuilder {
@@ -208,6 +212,7 @@ impl Default for AuthKitBuilder {
             clock: None,
             jwks: None,
             hooks: Hooks::default(),
+            keep_alive: Vec::new(),
         }
     }
 }
@@ -431,6 +436,14 @@ impl AuthKitBuilder {
         self
     }
 
+    /// Keeps `handle` alive as long as the built [`AuthKit`] (and its layer
+    /// and routes) is: an emulator the app runs against, for instance.
+    #[allow(dead_code)]
+    pub(crate) fn with_keep_alive(mut self, handle: Arc<dyn std::any::Any + Send + Sync>) -> Self {
+        self.keep_alive.push(handle);
+        self
+    }
+
     /// Checks every setting and builds the [`AuthKit`].
     pub fn build(self) -> Result<AuthKit, ConfigError> {
         let client = match self.client {
@@ -540,6 +553,7 @@ impl AuthKitBuilder {
                 config,
                 refreshes: Arc::new(SingleFlight::default()),
                 hooks: self.hooks,
+                keep_alive: self.keep_alive,
             }),
         })
     }
