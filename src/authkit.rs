@@ -1,22 +1,27 @@
-//! [`AuthKit`]: the configured whole — client, sessions, cookie settings —
-//! from which the layer and the routes are made.
+//! The façade: [`AuthKit`], the configured whole (client, sessions,
+//! settings) from which the layer and the routes are made, and
+//! [`AuthKitBuilder`], which checks every setting once at startup.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::response::Response;
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use url::Url;
 
 use crate::Secret;
 use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
 use crate::config::{ConfigError, SameSite, optional_var, parse_bool, required_var};
-use crate::middleware::refresh::SingleFlight;
-use crate::routes::CallbackError;
+use crate::cookies::CookieSettings;
+use crate::hooks::{CallbackError, Hooks};
+use crate::middleware::AuthKitLayer;
+use crate::routes;
 use crate::seal::{Passwords, SealError};
-use crate::session::{Clock, JwksCache, SessionManager};
+use crate::session::{Clock, JwksCache, SessionManager, SingleFlight};
+use crate::settings::Settings;
+use crate::shared::Shared;
 
 /// 400 days: the longest cookie lifetime browsers accept, and authkit-nextjs's default.
 pub const DEFAULT_COOKIE_MAX_AGE: Duration = Duration::from_secs(400 * 24 * 3600);
@@ -52,65 +57,12 @@ pub const DEFAULT_COOKIE_MAX_AGE: Duration = Duration::from_secs(400 * 24 * 3600
 /// ```
 #[derive(Clone)]
 pub struct AuthKit {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) sessions: Arc<SessionManager>,
-    pub(crate) config: Config,
-    pub(crate) refreshes: Arc<SingleFlight>,
-    pub(crate) hooks: Hooks,
-    /// Handles that must live as long as the app (e.g. an emulator it runs against).
-    #[allow(dead_code)]
-    pub(crate) keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
-}
-
-/// Called after every successful sign-in, before the redirect (e.g. to
-/// upsert the user in your database).
-pub(crate) type SignInHook =
-    Arc<dyn Fn(&AuthenticationResponse) -> BoxFuture<'static, ()> + Send + Sync>;
-
-/// Renders the callback's error page instead of the built-in one.
-pub(crate) type CallbackErrorHook = Arc<dyn Fn(&CallbackError) -> Option<Response> + Send + Sync>;
-
-#[derive(Default, Clone)]
-pub(crate) struct Hooks {
-    pub(crate) on_sign_in: Option<SignInHook>,
-    pub(crate) on_callback_error: Option<CallbackErrorHook>,
-}
-
-/// Resolved settings.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) cookie: CookieConfig,
-    pub(crate) redirect_uri: Url,
-    pub(crate) callback_path: String,
-    pub(crate) base_path: String,
-    pub(crate) after_login: String,
-    pub(crate) after_logout: String,
-    pub(crate) refresh_buffer: Option<Duration>,
-    pub(crate) public_paths: Vec<String>,
-    pub(crate) protect_by_default: bool,
-    pub(crate) api_prefixes: Vec<String>,
-    pub(crate) logout_via_get: bool,
-}
-
-/// Cookie attributes.
-#[derive(Debug, Clone)]
-pub(crate) struct CookieConfig {
-    pub(crate) name: String,
-    pub(crate) max_age: Duration,
-    pub(crate) domain: Option<String>,
-    pub(crate) same_site: SameSite,
-    pub(crate) secure: bool,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for AuthKit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthKit")
-            .field("sessions", &self.inner.sessions)
-            .field("config", &self.inner.config)
-            .finish()
+        self.shared.fmt(f)
     }
 }
 
@@ -132,27 +84,67 @@ impl AuthKit {
 
     /// The session manager (load, verify, refresh, seal).
     pub fn sessions(&self) -> &SessionManager {
-        &self.inner.sessions
+        &self.shared.sessions
     }
 
     /// The WorkOS client.
     pub fn client(&self) -> &UserManagement {
-        self.inner.sessions.client()
+        self.shared.sessions.client()
     }
 
     /// The session cookie's name.
     pub fn cookie_name(&self) -> &str {
-        &self.inner.config.cookie.name
+        &self.shared.settings.cookie.name
     }
 
     /// The path of the login route (e.g. `/auth/login`).
     pub fn login_path(&self) -> String {
-        format!("{}/login", self.inner.config.base_path)
+        self.shared.settings.login_path()
     }
 
     /// The path of the callback route (the redirect URI's path).
     pub fn callback_path(&self) -> &str {
-        &self.inner.config.callback_path
+        &self.shared.settings.callback_path
+    }
+
+    /// The layer that authenticates every request of the router it wraps
+    /// (see [`AuthKitLayer`]).
+    ///
+    /// ```
+    /// # fn run(authkit: authkit_axum::AuthKit) {
+    /// use axum::{Router, routing::get};
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .layer(authkit.layer());
+    /// # }
+    /// ```
+    pub fn layer(&self) -> AuthKitLayer {
+        AuthKitLayer::new(self.shared.clone())
+    }
+
+    /// The auth routes, to `merge` into the app's router: `GET <base>/login`,
+    /// `GET <base>/signup`, the callback (at the redirect URI's path),
+    /// `POST <base>/logout` and `POST <base>/switch-organization`. They need
+    /// the layer too, so mount them inside it.
+    ///
+    /// Login and sign-up create a random `state` and a PKCE verifier, keep
+    /// them sealed in a short-lived cookie named per flow
+    /// (`wos-auth-verifier-<hash>`, 10 minutes, at most 5 pending per
+    /// browser), and redirect to AuthKit. The callback checks the state
+    /// against that cookie in constant time, exchanges the code with the
+    /// verifier, sets the session cookie and redirects to the saved
+    /// `return_to`: a same-origin path, or the after-login path.
+    ///
+    /// ```
+    /// # fn run(authkit: authkit_axum::AuthKit) {
+    /// use axum::Router;
+    /// let app: Router = Router::new()
+    ///     .merge(authkit.routes())
+    ///     .layer(authkit.layer());
+    /// # }
+    /// ```
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        routes::router(self.shared.clone())
     }
 }
 
@@ -528,8 +520,8 @@ impl AuthKitBuilder {
         if let Some(jwks) = self.jwks {
             sessions = sessions.with_jwks(jwks);
         }
-        let config = Config {
-            cookie: CookieConfig {
+        let settings = Settings {
+            cookie: CookieSettings {
                 name: self.cookie_name,
                 max_age: self.cookie_max_age,
                 domain: self.cookie_domain,
@@ -548,9 +540,9 @@ impl AuthKitBuilder {
             logout_via_get: self.logout_via_get,
         };
         Ok(AuthKit {
-            inner: Arc::new(Inner {
+            shared: Arc::new(Shared {
                 sessions: Arc::new(sessions),
-                config,
+                settings: Arc::new(settings),
                 refreshes: Arc::new(SingleFlight::default()),
                 hooks: self.hooks,
                 keep_alive: self.keep_alive,

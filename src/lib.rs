@@ -32,24 +32,40 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The modules, from the top down: the façade (`authkit`) builds the
+// shared parts; the layer (`middleware`) and the routes use the session
+// manager, the cookie codec and the per-request state; the extractors and
+// rejections read that state; `session` sits on `client` and `seal`.
+// ARCHITECTURE.md draws the graph.
 mod authkit;
 pub mod client;
-pub mod config;
+mod config;
+mod cookies;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
-pub mod extract;
-pub mod middleware;
-pub mod routes;
+mod extract;
+mod hooks;
+mod middleware;
+mod rejection;
+mod routes;
 pub mod seal;
 mod secret;
 pub mod session;
+mod settings;
+mod shared;
+mod state;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
-pub use extract::{AuthRejection, AuthUser, Forbidden, RejectionMode};
-pub use middleware::{AuthKitLayer, AuthKitService, AuthState, AuthStatus};
+pub use extract::AuthUser;
+pub use hooks::CallbackError;
+pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
+pub use rejection::{
+    AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
+};
 pub use secret::Secret;
+pub use state::{AuthState, AuthStatus};
 
 // Compiles the README's Rust examples as doctests.
 #[cfg(doctest)]

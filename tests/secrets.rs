@@ -16,7 +16,7 @@ use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
     Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
-use authkit_axum::routes::CallbackError;
+use authkit_axum::CallbackError;
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{RefreshOptions, SessionData};
 use authkit_axum::{AuthKitBuilder, AuthUser};

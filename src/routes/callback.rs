@@ -1,17 +1,22 @@
 //! The callback: AuthKit sends the browser here with `code` and `state`.
 
+use std::sync::Arc;
+
 use axum::extract::Query;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::pkce::{self, PendingLogin};
-use super::{RouteState, pages, return_to, verifier_cookie_path};
-use crate::client::{AuthenticateWithCode, Error as ClientError};
+use super::{pages, return_to};
+use crate::client::AuthenticateWithCode;
 use crate::config::SameSite;
-use crate::middleware::cookies;
+use crate::cookies;
+use crate::hooks::CallbackError;
 use crate::seal::{self, UnsealOptions};
+use crate::shared::Shared;
 
 /// The callback's query.
 #[derive(Debug, Default, Deserialize)]
@@ -22,60 +27,15 @@ pub(crate) struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// Why a callback failed; each answers with a clear 4xx (or 502/503) page.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CallbackError {
-    /// AuthKit redirected back with an OAuth error (`error=access_denied`, …).
-    #[error("sign-in was not completed: {error}")]
-    Provider {
-        /// The `error` parameter.
-        error: String,
-        /// The `error_description` parameter.
-        description: Option<String>,
-    },
-    /// `code` or `state` is missing.
-    #[error("the sign-in response is missing its code or state")]
-    MissingParameters,
-    /// No pending sign-in matches the state: expired (10 min), started in
-    /// another browser, replayed, or forged.
-    #[error("this sign-in link has expired or was already used")]
-    UnknownState,
-    /// WorkOS refused the code (expired, used, wrong verifier). The message
-    /// names only WorkOS's error code: WorkOS's own text can quote the code.
-    #[error("WorkOS did not accept the sign-in ({})", .0.code().unwrap_or("error"))]
-    Exchange(#[source] ClientError),
-    /// WorkOS could not be reached.
-    #[error("WorkOS is unavailable; please try again shortly")]
-    Unavailable(#[source] ClientError),
-    /// The session could not be sealed.
-    #[error("the session could not be created")]
-    Seal,
-}
-
-impl CallbackError {
-    /// The status of the error page.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            CallbackError::Provider { .. }
-            | CallbackError::MissingParameters
-            | CallbackError::UnknownState
-            | CallbackError::Exchange(_) => StatusCode::BAD_REQUEST,
-            CallbackError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            CallbackError::Seal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
 pub(crate) async fn callback(
-    axum::extract::State(inner): RouteState,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let config = &inner.config;
+    let config = &shared.settings;
     let login = format!("{}/login", config.base_path);
     let flow_cookie = query.state.as_deref().map(pkce::cookie_name);
-    let mut response = match complete(&inner, &headers, query).await {
+    let mut response = match complete(&shared, &headers, query).await {
         Ok((sealed, return_to)) => {
             let mut response = Redirect::to(&return_to).into_response();
             for value in cookies::write_session(&config.cookie, &sealed, &headers) {
@@ -90,7 +50,7 @@ pub(crate) async fn callback(
                 }
                 _ => tracing::info!(error = %e, "sign-in callback refused"),
             }
-            let custom = inner
+            let custom = shared
                 .hooks
                 .on_callback_error
                 .as_ref()
@@ -112,7 +72,7 @@ pub(crate) async fn callback(
             cookies::clear_cookie(
                 &config.cookie,
                 &name,
-                &verifier_cookie_path(&inner),
+                &shared.settings.verifier_cookie_path(),
                 SameSite::Lax,
             ),
         );
@@ -124,7 +84,7 @@ pub(crate) async fn callback(
 }
 
 async fn complete(
-    inner: &crate::authkit::Inner,
+    shared: &Shared,
     headers: &HeaderMap,
     query: CallbackQuery,
 ) -> Result<(String, String), CallbackError> {
@@ -143,8 +103,8 @@ async fn complete(
         .and_then(|(_, value)| {
             seal::unseal(
                 value,
-                inner.sessions.passwords(),
-                UnsealOptions::default().with_now(inner.sessions.now()),
+                shared.sessions.passwords(),
+                UnsealOptions::default().with_now(shared.sessions.now()),
             )
             .ok()
         })
@@ -156,7 +116,7 @@ async fn complete(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let auth = inner
+    let auth = shared
         .sessions
         .client()
         .authenticate_with_code(&AuthenticateWithCode {
@@ -174,12 +134,12 @@ async fn complete(
             }
         })?;
     let sealed = auth
-        .seal_session(inner.sessions.passwords())
+        .seal_session(shared.sessions.passwords())
         .map_err(|_| CallbackError::Seal)?;
-    if let Some(hook) = &inner.hooks.on_sign_in {
+    if let Some(hook) = &shared.hooks.on_sign_in {
         hook(&auth).await;
     }
-    let return_to = return_to::sanitize(Some(&pending.return_to), &inner.config.after_login);
+    let return_to = return_to::sanitize(Some(&pending.return_to), &shared.settings.after_login);
     Ok((sealed, return_to.to_owned()))
 }
 

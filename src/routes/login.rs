@@ -1,18 +1,21 @@
 //! `GET /auth/login` and `GET /auth/signup`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::Query;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
 use super::pkce::{self, MAX_PENDING, PendingLogin, VERIFIER_COOKIE_PREFIX};
-use super::{RouteState, pages, return_to, verifier_cookie_path};
+use super::{pages, return_to};
 use crate::client::{AuthorizationUrl, Provider, ScreenHint};
 use crate::config::SameSite;
-use crate::middleware::cookies::{self, CookieSpec};
+use crate::cookies::{self, CookieSpec};
 use crate::seal::{self, SealOptions, UnsealOptions};
+use crate::shared::Shared;
 
 /// How long a sign-in may take between the login route and the callback.
 pub(crate) const FLOW_TTL: Duration = Duration::from_secs(600);
@@ -26,7 +29,7 @@ pub(crate) struct LoginQuery {
 }
 
 pub(crate) async fn login(
-    state: RouteState,
+    state: State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Response {
@@ -34,7 +37,7 @@ pub(crate) async fn login(
 }
 
 pub(crate) async fn signup(
-    state: RouteState,
+    state: State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Response {
@@ -42,16 +45,16 @@ pub(crate) async fn signup(
 }
 
 fn start(
-    axum::extract::State(inner): RouteState,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     query: LoginQuery,
     screen_hint: Option<ScreenHint>,
 ) -> Response {
-    let config = &inner.config;
+    let config = &shared.settings;
     let state = pkce::random_token();
     let verifier = pkce::random_token();
     let return_to = return_to::sanitize(query.return_to.as_deref(), &config.after_login).to_owned();
-    let url = inner
+    let url = shared
         .sessions
         .client()
         .authorization_url(&AuthorizationUrl {
@@ -75,7 +78,7 @@ fn start(
             );
         }
     };
-    let now = inner.sessions.now();
+    let now = shared.sessions.now();
     let pending = PendingLogin {
         state: state.clone(),
         verifier,
@@ -87,7 +90,7 @@ fn start(
     };
     let sealed = match seal::seal(
         &pending,
-        inner.sessions.passwords(),
+        shared.sessions.passwords(),
         SealOptions::default().with_ttl(FLOW_TTL).with_now(now),
     ) {
         Ok(sealed) => sealed,
@@ -101,10 +104,10 @@ fn start(
             );
         }
     };
-    let path = verifier_cookie_path(&inner);
+    let path = shared.settings.verifier_cookie_path();
     let mut response = Redirect::to(&url).into_response();
     let set_cookies = response.headers_mut();
-    for name in evictions(&inner, &headers, now) {
+    for name in evictions(&shared, &headers, now) {
         set_cookies.append(
             header::SET_COOKIE,
             cookies::clear_cookie(&config.cookie, &name, &path, SameSite::Lax),
@@ -131,7 +134,7 @@ fn start(
 
 /// The pending-flow cookies to delete so that, with the new one, at most
 /// [`MAX_PENDING`] remain: unreadable or expired ones, then the oldest.
-fn evictions(inner: &crate::authkit::Inner, headers: &HeaderMap, now: SystemTime) -> Vec<String> {
+fn evictions(shared: &Shared, headers: &HeaderMap, now: SystemTime) -> Vec<String> {
     let mut pending: Vec<(u64, String)> = Vec::new();
     let mut evict = Vec::new();
     for (name, value) in cookies::request_cookies(headers) {
@@ -140,7 +143,7 @@ fn evictions(inner: &crate::authkit::Inner, headers: &HeaderMap, now: SystemTime
         }
         match seal::unseal::<PendingLogin>(
             value,
-            inner.sessions.passwords(),
+            shared.sessions.passwords(),
             UnsealOptions::default().with_now(now),
         ) {
             Ok(p) => pending.push((p.created_ms, name.to_owned())),

@@ -1,17 +1,19 @@
 //! `POST /auth/logout`.
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, header};
 
-use super::{RouteState, is_cross_site, pages};
-use crate::middleware::cookies;
+use super::csrf::is_cross_site;
+use super::pages;
+use crate::cookies;
+use crate::shared::Shared;
 
-pub(crate) async fn logout(
-    axum::extract::State(inner): RouteState,
-    headers: HeaderMap,
-) -> Response {
-    let config = &inner.config;
-    if is_cross_site(&inner, &headers) {
+pub(crate) async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let config = &shared.settings;
+    if is_cross_site(&shared.settings, &headers) {
         return pages::error_page(
             StatusCode::FORBIDDEN,
             "Sign-out refused",
@@ -20,7 +22,7 @@ pub(crate) async fn logout(
         );
     }
     let cookie = cookies::read_session(&headers, &config.cookie.name);
-    let target = match inner
+    let target = match shared
         .sessions
         .logout_url(cookie.as_deref(), Some(&config.after_logout))
     {

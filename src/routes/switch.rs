@@ -2,15 +2,20 @@
 //! organization, or send the user through AuthKit when that organization
 //! demands SSO or MFA.
 
+use std::sync::Arc;
+
 use axum::Form;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
-use super::{RouteState, is_cross_site, pages, return_to};
+use super::csrf::is_cross_site;
+use super::{pages, return_to};
 use crate::client::Error as ClientError;
-use crate::middleware::cookies;
+use crate::cookies;
 use crate::session::{RefreshError, RefreshOptions};
+use crate::shared::Shared;
 
 /// The form (or query) of the switch.
 #[derive(Debug, Deserialize)]
@@ -20,13 +25,13 @@ pub(crate) struct SwitchForm {
 }
 
 pub(crate) async fn switch_organization(
-    axum::extract::State(inner): RouteState,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    let config = &inner.config;
+    let config = &shared.settings;
     let login = format!("{}/login", config.base_path);
-    if is_cross_site(&inner, &headers) {
+    if is_cross_site(&shared.settings, &headers) {
         return pages::error_page(
             StatusCode::FORBIDDEN,
             "Switch refused",
@@ -36,7 +41,7 @@ pub(crate) async fn switch_organization(
     }
     let return_to = return_to::sanitize(form.return_to.as_deref(), &config.after_login);
     let cookie = cookies::read_session(&headers, &config.cookie.name);
-    let outcome = inner
+    let outcome = shared
         .sessions
         .refresh(
             cookie.as_deref(),

@@ -31,6 +31,7 @@
 mod claims;
 mod cookie_cache;
 mod jwks;
+mod single_flight;
 mod token_cache;
 
 use std::collections::HashSet;
@@ -48,6 +49,7 @@ pub use jwks::{JwksCache, JwksError};
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
 
 use cookie_cache::CookieCache;
+pub(crate) use single_flight::{Outcome as SingleFlightOutcome, SingleFlight};
 use token_cache::TokenCache;
 
 use crate::Secret;

@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
 
-use crate::session::{RefreshError, Refreshed};
+use super::{RefreshError, Refreshed};
 
 /// How long a finished refresh answers for its old refresh token: shorter
 /// than WorkOS's replay window, so reusing it never outlives what WorkOS

@@ -1,8 +1,10 @@
-//! Reading the request's cookies and writing `Set-Cookie` headers.
+//! The session-cookie codec: reading the request's cookies, writing the
+//! session (in one cookie or in numbered chunks), clearing it, and the
+//! attributes every cookie of the crate carries ([`CookieSettings`]).
 //!
-//! The layer reads and writes headers directly instead of going through a
-//! cookie jar, so it works next to (or without) a `CookieManagerLayer` of the
-//! app's own.
+//! The layer and the routes both read and write through here, directly on
+//! the headers instead of through a cookie jar, so the crate works next to
+//! (or without) a `CookieManagerLayer` of the app's own.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -10,8 +12,18 @@ use std::time::Duration;
 use cookie::{Cookie, SameSite as CookieSameSite};
 use http::{HeaderMap, HeaderValue, header};
 
-use crate::authkit::CookieConfig;
 use crate::config::SameSite;
+
+/// The attributes of the session cookie (and of the crate's other cookies,
+/// which differ only in name, path and lifetime).
+#[derive(Debug, Clone)]
+pub(crate) struct CookieSettings {
+    pub(crate) name: String,
+    pub(crate) max_age: Duration,
+    pub(crate) domain: Option<String>,
+    pub(crate) same_site: SameSite,
+    pub(crate) secure: bool,
+}
 
 /// Browsers cap a cookie header at about 4 KiB; longer `Cookie` request
 /// headers than this are not parsed (they cannot hold a valid session).
@@ -68,7 +80,7 @@ pub(crate) struct CookieSpec<'a> {
     pub(crate) same_site: SameSite,
 }
 
-pub(crate) fn set_cookie_header(config: &CookieConfig, spec: CookieSpec<'_>) -> HeaderValue {
+pub(crate) fn set_cookie_header(config: &CookieSettings, spec: CookieSpec<'_>) -> HeaderValue {
     let mut cookie = Cookie::build((spec.name.to_owned(), spec.value.to_owned()))
         .path(spec.path.to_owned())
         .http_only(true)
@@ -134,7 +146,7 @@ fn chunks_present(headers: &HeaderMap, name: &str) -> Vec<usize> {
 /// limit. Cookies of the other layout (or stale chunks) the request carries
 /// are deleted.
 pub(crate) fn write_session(
-    config: &CookieConfig,
+    config: &CookieSettings,
     value: &str,
     request: &HeaderMap,
 ) -> Vec<HeaderValue> {
@@ -177,7 +189,7 @@ pub(crate) fn write_session(
 }
 
 /// `Set-Cookie` headers that delete the session, chunks included.
-pub(crate) fn clear_session(config: &CookieConfig, request: &HeaderMap) -> Vec<HeaderValue> {
+pub(crate) fn clear_session(config: &CookieSettings, request: &HeaderMap) -> Vec<HeaderValue> {
     let name = &config.name;
     let mut out = vec![clear_cookie(config, name, "/", config.same_site)];
     out.extend(
@@ -188,7 +200,7 @@ pub(crate) fn clear_session(config: &CookieConfig, request: &HeaderMap) -> Vec<H
     out
 }
 
-fn session_cookie(config: &CookieConfig, name: &str, value: &str) -> HeaderValue {
+fn session_cookie(config: &CookieSettings, name: &str, value: &str) -> HeaderValue {
     set_cookie_header(
         config,
         CookieSpec {
@@ -203,7 +215,7 @@ fn session_cookie(config: &CookieConfig, name: &str, value: &str) -> HeaderValue
 
 /// `Set-Cookie` that deletes a cookie.
 pub(crate) fn clear_cookie(
-    config: &CookieConfig,
+    config: &CookieSettings,
     name: &str,
     path: &str,
     same_site: SameSite,
@@ -334,8 +346,8 @@ mod tests {
         assert!(!response_sets_session(&h, "wos-session"));
     }
 
-    fn config(secure: bool) -> CookieConfig {
-        CookieConfig {
+    fn config(secure: bool) -> CookieSettings {
+        CookieSettings {
             name: "wos-session".into(),
             max_age: Duration::from_secs(60),
             domain: Some("example.com".into()),

@@ -1,0 +1,142 @@
+//! What the layer does with a request's credentials: authenticate the
+//! session cookie, refresh it when the access token is expired or about to
+//! expire (one refresh per token, shared by concurrent requests), and say
+//! which `Set-Cookie` headers the response needs.
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderValue};
+
+use crate::cookies;
+use crate::session::{
+    AuthenticatedSession, Authentication, RefreshOptions, SessionData, SingleFlightOutcome,
+    UnauthenticatedReason,
+};
+use crate::shared::Shared;
+use crate::state::AuthStatus;
+
+pub(crate) struct Resolved {
+    pub(crate) status: AuthStatus,
+    pub(crate) set_cookie: Vec<HeaderValue>,
+}
+
+/// Authenticates a request's cookie, refreshing when the token is expired or
+/// about to expire.
+pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
+    let settings = &shared.settings;
+    let cookie = cookies::read_session(headers, &settings.cookie.name);
+    let sessions = &shared.sessions;
+    let outcome = match sessions.authenticate(cookie.as_deref()).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, "session could not be verified; keeping the cookie");
+            return unavailable(None);
+        }
+    };
+    match outcome {
+        Authentication::Authenticated(session) => {
+            if !expires_soon(shared, &session) {
+                return authenticated(session, Vec::new());
+            }
+            let data = session.to_data();
+            match refresh(shared, data).await.as_ref() {
+                Ok(r) => authenticated(
+                    Arc::new(r.session.clone()),
+                    cookies::write_session(&settings.cookie, &r.sealed, headers),
+                ),
+                Err(e) if e.is_terminal() => {
+                    tracing::info!(error = %e, "refresh refused; signing out");
+                    signed_out(shared, headers, UnauthenticatedReason::InvalidJwt, true)
+                }
+                // Still valid for a while: carry on with it.
+                Err(_) => authenticated(session, Vec::new()),
+            }
+        }
+        Authentication::Unauthenticated(u) => match (u.reason, u.session) {
+            (UnauthenticatedReason::Expired, Some(data)) => {
+                match refresh(shared, *data).await.as_ref() {
+                    Ok(r) => authenticated(
+                        Arc::new(r.session.clone()),
+                        cookies::write_session(&settings.cookie, &r.sealed, headers),
+                    ),
+                    Err(e) if e.is_terminal() => {
+                        tracing::info!(error = %e, "refresh refused; signing out");
+                        signed_out(shared, headers, UnauthenticatedReason::Expired, true)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refresh failed; keeping the cookie");
+                        unavailable(e.retry_after())
+                    }
+                }
+            }
+            (reason @ UnauthenticatedReason::InvalidSessionCookie, _) => {
+                signed_out(shared, headers, reason, true)
+            }
+            (reason, _) => signed_out(shared, headers, reason, false),
+        },
+    }
+}
+
+async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome {
+    let sessions = shared.sessions.clone();
+    let token = data.refresh_token.expose().to_owned();
+    shared
+        .refreshes
+        .run(&token, async move {
+            sessions
+                .refresh_data(&data, RefreshOptions::default())
+                .await
+        })
+        .await
+}
+
+fn expires_soon(shared: &Shared, session: &AuthenticatedSession) -> bool {
+    let claims = &session.claims;
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    let buffer = shared
+        .settings
+        .refresh_buffer
+        .unwrap_or(if lifetime <= 300 {
+            Duration::from_secs(30)
+        } else {
+            Duration::from_secs(60)
+        });
+    let now = shared
+        .sessions
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    claims.exp - now <= buffer.as_secs() as i64
+}
+
+fn authenticated(session: Arc<AuthenticatedSession>, set_cookie: Vec<HeaderValue>) -> Resolved {
+    Resolved {
+        status: AuthStatus::Authenticated(session),
+        set_cookie,
+    }
+}
+
+fn signed_out(
+    shared: &Shared,
+    request: &HeaderMap,
+    reason: UnauthenticatedReason,
+    clear: bool,
+) -> Resolved {
+    Resolved {
+        status: AuthStatus::Unauthenticated(reason),
+        set_cookie: if clear {
+            cookies::clear_session(&shared.settings.cookie, request)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn unavailable(retry_after: Option<Duration>) -> Resolved {
+    Resolved {
+        status: AuthStatus::Unavailable { retry_after },
+        set_cookie: Vec::new(),
+    }
+}
