@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::Secret;
 use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
-use crate::config::{ConfigError, SameSite, optional_var, parse_bool, required_var};
+use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, required_var};
 use crate::cookies::CookieSettings;
 use crate::hooks::{CallbackError, Hooks};
 use crate::middleware::AuthKitLayer;
@@ -67,12 +67,29 @@ impl fmt::Debug for AuthKit {
 }
 
 impl AuthKit {
-    /// Everything from the environment, with authkit-nextjs's names:
-    /// `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, `WORKOS_COOKIE_PASSWORD`,
-    /// `WORKOS_REDIRECT_URI` (required) and `WORKOS_COOKIE_NAME`,
-    /// `WORKOS_COOKIE_MAX_AGE` (seconds), `WORKOS_COOKIE_DOMAIN`,
-    /// `WORKOS_COOKIE_SAMESITE`, `WORKOS_API_HOSTNAME`, `WORKOS_API_PORT`,
-    /// `WORKOS_API_HTTPS` (optional). A mistake fails here, naming the variable.
+    /// Everything from the environment, with authkit-nextjs's names. A
+    /// mistake fails here, naming the variable (never its value).
+    ///
+    /// | variable | builder method | required | default |
+    /// |---|---|---|---|
+    /// | `WORKOS_API_KEY` | [`with_api_key`](AuthKitBuilder::with_api_key) | yes | |
+    /// | `WORKOS_CLIENT_ID` | [`with_client_id`](AuthKitBuilder::with_client_id) | yes | |
+    /// | `WORKOS_COOKIE_PASSWORD` | [`with_cookie_password`](AuthKitBuilder::with_cookie_password) | yes (≥ 32 characters) | |
+    /// | `WORKOS_REDIRECT_URI` | [`with_redirect_uri`](AuthKitBuilder::with_redirect_uri) | yes | |
+    /// | `WORKOS_COOKIE_NAME` | [`with_cookie_name`](AuthKitBuilder::with_cookie_name) | | `wos-session` |
+    /// | `WORKOS_COOKIE_MAX_AGE` (seconds) | [`with_cookie_max_age`](AuthKitBuilder::with_cookie_max_age) | | 400 days |
+    /// | `WORKOS_COOKIE_DOMAIN` | [`with_cookie_domain`](AuthKitBuilder::with_cookie_domain) | | host-only |
+    /// | `WORKOS_COOKIE_SAMESITE` (`lax`, `strict`, `none`) | [`with_same_site`](AuthKitBuilder::with_same_site) | | `lax` |
+    /// | `WORKOS_COOKIE_SECURE` (`true`/`false`) | [`with_secure_cookies`](AuthKitBuilder::with_secure_cookies) | | when the redirect URI is https |
+    /// | `WORKOS_API_HOSTNAME` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `api.workos.com` |
+    /// | `WORKOS_API_PORT` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | the scheme's |
+    /// | `WORKOS_API_HTTPS` (`false` for plain HTTP) | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `true` |
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), authkit_axum::ConfigError> {
+    /// let authkit = authkit_axum::AuthKit::from_env()?;
+    /// # Ok(()) }
+    /// ```
     pub fn from_env() -> Result<AuthKit, ConfigError> {
         AuthKitBuilder::from_env()?.build()
     }
@@ -232,28 +249,28 @@ impl AuthKitBuilder {
     /// later `with_*` calls override it.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut b = AuthKitBuilder::default()
-            .with_api_key(required_var("WORKOS_API_KEY")?)
-            .with_client_id(required_var("WORKOS_CLIENT_ID")?)
-            .with_cookie_password(required_var("WORKOS_COOKIE_PASSWORD")?)
-            .with_redirect_uri(required_var("WORKOS_REDIRECT_URI")?)
+            .with_api_key(required_var(config::API_KEY)?)
+            .with_client_id(required_var(config::CLIENT_ID)?)
+            .with_cookie_password(required_var(config::COOKIE_PASSWORD)?)
+            .with_redirect_uri(required_var(config::REDIRECT_URI)?)
             .with_api_base_url(base_url_from_env()?);
-        if let Some(name) = optional_var("WORKOS_COOKIE_NAME")? {
+        if let Some(name) = optional_var(config::COOKIE_NAME)? {
             b = b.with_cookie_name(name);
         }
-        if let Some(max_age) = optional_var("WORKOS_COOKIE_MAX_AGE")? {
+        if let Some(max_age) = optional_var(config::COOKIE_MAX_AGE)? {
             let secs: u64 = max_age.trim().parse().map_err(|_| {
-                ConfigError::invalid("WORKOS_COOKIE_MAX_AGE", "expected a number of seconds")
+                ConfigError::invalid(config::COOKIE_MAX_AGE, "expected a number of seconds")
             })?;
             b = b.with_cookie_max_age(Duration::from_secs(secs));
         }
-        if let Some(domain) = optional_var("WORKOS_COOKIE_DOMAIN")? {
+        if let Some(domain) = optional_var(config::COOKIE_DOMAIN)? {
             b = b.with_cookie_domain(domain);
         }
-        if let Some(same_site) = optional_var("WORKOS_COOKIE_SAMESITE")? {
-            b = b.with_same_site(SameSite::parse("WORKOS_COOKIE_SAMESITE", &same_site)?);
+        if let Some(same_site) = optional_var(config::COOKIE_SAMESITE)? {
+            b = b.with_same_site(SameSite::parse(config::COOKIE_SAMESITE, &same_site)?);
         }
-        if let Some(secure) = optional_var("WORKOS_COOKIE_SECURE")? {
-            b = b.with_secure_cookies(parse_bool("WORKOS_COOKIE_SECURE", &secure)?);
+        if let Some(secure) = optional_var(config::COOKIE_SECURE)? {
+            b = b.with_secure_cookies(parse_bool(config::COOKIE_SECURE, &secure)?);
         }
         Ok(b)
     }
@@ -441,40 +458,37 @@ impl AuthKitBuilder {
         let client = match self.client {
             Some(client) => client,
             None => {
-                let api_key = self.api_key.ok_or(ConfigError::Missing {
-                    var: "WORKOS_API_KEY",
-                })?;
-                let client_id = self.client_id.ok_or(ConfigError::Missing {
-                    var: "WORKOS_CLIENT_ID",
-                })?;
+                let api_key = self.api_key.ok_or(ConfigError::missing(config::API_KEY))?;
+                let client_id = self
+                    .client_id
+                    .ok_or(ConfigError::missing(config::CLIENT_ID))?;
                 let mut b = UserManagement::builder(api_key, client_id);
                 if let Some(url) = self.api_base_url {
                     b = b.with_base_url(url);
                 }
-                b.build()?
+                b.build()
+                    .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL))?
             }
         };
         if self.cookie_passwords.is_empty() {
-            return Err(ConfigError::Missing {
-                var: "WORKOS_COOKIE_PASSWORD",
-            });
+            return Err(ConfigError::missing(config::COOKIE_PASSWORD));
         }
         let passwords = Passwords::new(self.cookie_passwords).map_err(|e| match e {
             SealError::PasswordTooShort { len, .. } => ConfigError::invalid(
-                "WORKOS_COOKIE_PASSWORD",
+                config::COOKIE_PASSWORD,
                 format!("must be at least 32 characters long (it is {len})"),
             ),
-            other => ConfigError::invalid("WORKOS_COOKIE_PASSWORD", other.to_string()),
+            other => ConfigError::invalid(config::COOKIE_PASSWORD, other.to_string()),
         })?;
-        let raw_redirect = self.redirect_uri.ok_or(ConfigError::Missing {
-            var: "WORKOS_REDIRECT_URI",
-        })?;
+        let raw_redirect = self
+            .redirect_uri
+            .ok_or(ConfigError::missing(config::REDIRECT_URI))?;
         let redirect_uri = Url::parse(&raw_redirect)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
                 ConfigError::invalid(
-                    "WORKOS_REDIRECT_URI",
+                    config::REDIRECT_URI,
                     "expected an absolute http(s) URL such as http://localhost:3000/auth/callback",
                 )
             })?;
@@ -485,21 +499,21 @@ impl AuthKitBuilder {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         {
             return Err(ConfigError::invalid(
-                "WORKOS_COOKIE_NAME",
+                config::COOKIE_NAME,
                 "use letters, digits, '-', '_' and '.'",
             ));
         }
         let secure = self.secure.unwrap_or(redirect_uri.scheme() == "https");
         if self.same_site == SameSite::None && !secure {
             return Err(ConfigError::invalid(
-                "WORKOS_COOKIE_SAMESITE",
+                config::COOKIE_SAMESITE,
                 "SameSite=None requires Secure cookies (an https redirect URI)",
             ));
         }
-        let base_path = normalize_path("base path", &self.base_path)?;
+        let base_path = normalize_path(config::BASE_PATH, &self.base_path)?;
         if !self.after_login.starts_with('/') {
             return Err(ConfigError::invalid(
-                "after_login",
+                config::AFTER_LOGIN,
                 "expected a path starting with '/'",
             ));
         }
@@ -551,12 +565,43 @@ impl AuthKitBuilder {
     }
 }
 
-fn normalize_path(what: &'static str, path: &str) -> Result<String, ConfigError> {
+fn normalize_path(setting: config::Setting, path: &str) -> Result<String, ConfigError> {
     if !path.starts_with('/') {
         return Err(ConfigError::invalid(
-            what,
+            setting,
             "expected a path starting with '/'",
         ));
     }
     Ok(path.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> AuthKitBuilder {
+        AuthKit::builder()
+            .with_api_key("sk_test")
+            .with_client_id("client_test")
+            .with_cookie_password("a cookie password of at least 32 chars")
+            .with_redirect_uri("http://localhost:3000/auth/callback")
+    }
+
+    #[test]
+    fn a_bad_api_base_url_is_reported_as_that_setting_not_as_an_env_variable() {
+        let err = builder()
+            .with_api_base_url("not a url")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "with_api_base_url");
+        assert_eq!(err.var(), None);
+    }
+
+    #[test]
+    fn settings_without_a_variable_are_named_by_their_method() {
+        let err = builder().with_after_login("home").build().unwrap_err();
+        assert_eq!(err.setting(), "with_after_login");
+        let err = builder().with_base_path("auth").build().unwrap_err();
+        assert_eq!(err.setting(), "with_base_path");
+    }
 }

@@ -5,63 +5,168 @@
 
 use std::env;
 
+/// A setting: the builder method that sets it and, where there is one, the
+/// environment variable it is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Setting {
+    pub(crate) method: &'static str,
+    pub(crate) var: Option<&'static str>,
+}
+
+macro_rules! settings {
+    ($($name:ident = $method:literal $(, $var:literal)?;)*) => {
+        $(pub(crate) const $name: Setting = Setting { method: $method, var: settings!(@var $($var)?) };)*
+    };
+    (@var) => { None };
+    (@var $var:literal) => { Some($var) };
+}
+
+settings! {
+    API_KEY = "with_api_key", "WORKOS_API_KEY";
+    CLIENT_ID = "with_client_id", "WORKOS_CLIENT_ID";
+    BASE_URL = "with_base_url";
+    API_BASE_URL = "with_api_base_url";
+    API_HOSTNAME = "with_api_base_url", "WORKOS_API_HOSTNAME";
+    API_PORT = "with_api_base_url", "WORKOS_API_PORT";
+    API_HTTPS = "with_api_base_url", "WORKOS_API_HTTPS";
+    HTTP_CLIENT = "with_http_client";
+    COOKIE_PASSWORD = "with_cookie_password", "WORKOS_COOKIE_PASSWORD";
+    REDIRECT_URI = "with_redirect_uri", "WORKOS_REDIRECT_URI";
+    COOKIE_NAME = "with_cookie_name", "WORKOS_COOKIE_NAME";
+    COOKIE_MAX_AGE = "with_cookie_max_age", "WORKOS_COOKIE_MAX_AGE";
+    COOKIE_DOMAIN = "with_cookie_domain", "WORKOS_COOKIE_DOMAIN";
+    COOKIE_SAMESITE = "with_same_site", "WORKOS_COOKIE_SAMESITE";
+    COOKIE_SECURE = "with_secure_cookies", "WORKOS_COOKIE_SECURE";
+    BASE_PATH = "with_base_path";
+    AFTER_LOGIN = "with_after_login";
+}
+
+/// How an error names a setting: `WORKOS_REDIRECT_URI (`with_redirect_uri`)`,
+/// or `` `with_after_login` `` for one without a variable.
+fn name(setting: &'static str, var: &Option<&'static str>) -> String {
+    match var {
+        Some(var) => format!("{var} (`{setting}`)"),
+        None => format!("`{setting}`"),
+    }
+}
+
 /// A configuration mistake, found at startup.
+///
+/// It names the setting at fault, as the builder method that sets it and,
+/// where there is one, the environment variable it is read from; never the
+/// value, which may be a secret.
+///
+/// ```
+/// use authkit_axum::AuthKit;
+///
+/// let err = AuthKit::builder()
+///     .with_api_key("sk_test_123")
+///     .with_client_id("client_123")
+///     .with_cookie_password("too short")
+///     .with_redirect_uri("http://localhost:3000/auth/callback")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.var(), Some("WORKOS_COOKIE_PASSWORD"));
+/// assert_eq!(err.setting(), "with_cookie_password");
+/// assert_eq!(
+///     err.to_string(),
+///     "WORKOS_COOKIE_PASSWORD (`with_cookie_password`) is invalid: \
+///      must be at least 32 characters long (it is 9)"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A required variable is not set (or is empty).
-    #[error("{var} is not set; it is required")]
+    /// A required setting is not set (or is empty).
+    #[error("{} is not set; it is required", name(setting, var))]
+    #[non_exhaustive]
     Missing {
-        /// The environment variable or builder setting.
-        var: &'static str,
+        /// The builder method that sets it (`with_api_key`).
+        setting: &'static str,
+        /// Its environment variable, if it has one (`WORKOS_API_KEY`).
+        var: Option<&'static str>,
     },
-    /// A variable is set to something unusable.
-    #[error("{var} is invalid: {reason}")]
+    /// A setting is set to something unusable.
+    #[error("{} is invalid: {reason}", name(setting, var))]
+    #[non_exhaustive]
     Invalid {
-        /// The environment variable or builder setting.
-        var: &'static str,
+        /// The builder method that sets it (`with_redirect_uri`).
+        setting: &'static str,
+        /// Its environment variable, if it has one (`WORKOS_REDIRECT_URI`).
+        var: Option<&'static str>,
         /// What is wrong with it (never the value itself, which may be secret).
         reason: String,
     },
 }
 
 impl ConfigError {
-    /// The variable this error names.
-    pub fn var(&self) -> &'static str {
+    /// The environment variable of the setting at fault, if it has one
+    /// (`WORKOS_REDIRECT_URI`; none for, e.g., `with_after_login`).
+    pub fn var(&self) -> Option<&'static str> {
         match self {
-            ConfigError::Missing { var } | ConfigError::Invalid { var, .. } => var,
+            ConfigError::Missing { var, .. } | ConfigError::Invalid { var, .. } => *var,
         }
     }
 
-    pub(crate) fn invalid(var: &'static str, reason: impl Into<String>) -> Self {
+    /// The builder method of the setting at fault (`with_redirect_uri`).
+    pub fn setting(&self) -> &'static str {
+        match self {
+            ConfigError::Missing { setting, .. } | ConfigError::Invalid { setting, .. } => setting,
+        }
+    }
+
+    /// The same mistake, reported under `to` when it is about `from`: a
+    /// setting the façade passes on to the client under another name.
+    pub(crate) fn renamed(self, from: Setting, to: Setting) -> Self {
+        match self {
+            ConfigError::Missing { setting, .. } if setting == from.method => Self::missing(to),
+            ConfigError::Invalid {
+                setting, reason, ..
+            } if setting == from.method => Self::invalid(to, reason),
+            other => other,
+        }
+    }
+
+    pub(crate) fn missing(setting: Setting) -> Self {
+        ConfigError::Missing {
+            setting: setting.method,
+            var: setting.var,
+        }
+    }
+
+    pub(crate) fn invalid(setting: Setting, reason: impl Into<String>) -> Self {
         ConfigError::Invalid {
-            var,
+            setting: setting.method,
+            var: setting.var,
             reason: reason.into(),
         }
     }
 }
 
-/// Reads an environment variable; unset and empty are both `None`.
-pub(crate) fn optional_var(var: &'static str) -> Result<Option<String>, ConfigError> {
+/// Reads a setting's environment variable; unset and empty are both `None`.
+pub(crate) fn optional_var(setting: Setting) -> Result<Option<String>, ConfigError> {
+    let Some(var) = setting.var else {
+        return Ok(None);
+    };
     match env::var(var) {
         Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(env::VarError::NotPresent) => Ok(None),
-        Err(env::VarError::NotUnicode(_)) => Err(ConfigError::invalid(var, "not valid UTF-8")),
+        Err(env::VarError::NotUnicode(_)) => Err(ConfigError::invalid(setting, "not valid UTF-8")),
     }
 }
 
-/// Reads a required environment variable.
-pub(crate) fn required_var(var: &'static str) -> Result<String, ConfigError> {
-    optional_var(var)?.ok_or(ConfigError::Missing { var })
+/// Reads a required setting's environment variable.
+pub(crate) fn required_var(setting: Setting) -> Result<String, ConfigError> {
+    optional_var(setting)?.ok_or(ConfigError::missing(setting))
 }
 
 /// Parses a boolean the way the WorkOS SDKs read `WORKOS_API_HTTPS`.
-pub(crate) fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(setting: Setting, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::invalid(var, "expected true or false")),
+        _ => Err(ConfigError::invalid(setting, "expected true or false")),
     }
 }
 
@@ -71,11 +176,22 @@ mod tests {
 
     #[test]
     fn bools_parse_both_ways_and_name_the_variable_on_error() {
-        assert!(parse_bool("X", "TRUE").unwrap());
-        assert!(!parse_bool("X", "false").unwrap());
-        let err = parse_bool("WORKOS_API_HTTPS", "maybe").unwrap_err();
-        assert_eq!(err.var(), "WORKOS_API_HTTPS");
+        assert!(parse_bool(API_HTTPS, "TRUE").unwrap());
+        assert!(!parse_bool(API_HTTPS, "false").unwrap());
+        let err = parse_bool(API_HTTPS, "maybe").unwrap_err();
+        assert_eq!(err.var(), Some("WORKOS_API_HTTPS"));
+        assert_eq!(err.setting(), "with_api_base_url");
         assert!(err.to_string().contains("WORKOS_API_HTTPS"));
+    }
+
+    #[test]
+    fn a_setting_without_a_variable_is_named_by_its_builder_method() {
+        let err = ConfigError::invalid(AFTER_LOGIN, "expected a path");
+        assert_eq!(err.var(), None);
+        assert_eq!(
+            err.to_string(),
+            "`with_after_login` is invalid: expected a path"
+        );
     }
 }
 
@@ -93,12 +209,15 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    pub(crate) fn parse(var: &'static str, value: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(setting: Setting, value: &str) -> Result<Self, ConfigError> {
         match value.trim().to_ascii_lowercase().as_str() {
             "lax" => Ok(SameSite::Lax),
             "strict" => Ok(SameSite::Strict),
             "none" => Ok(SameSite::None),
-            _ => Err(ConfigError::invalid(var, "expected lax, strict or none")),
+            _ => Err(ConfigError::invalid(
+                setting,
+                "expected lax, strict or none",
+            )),
         }
     }
 }

@@ -159,16 +159,24 @@ fn expect_api_error<T: Debug>(fx: &Fixture, result: Result<T, Error>) -> ApiErro
     };
     let b = &fx.response_body;
     let errors: Vec<FieldError> = serde_json::from_value(b["errors"].clone()).unwrap_or_default();
+    let expected = (
+        fx.response_status,
+        b["code"].as_str().map(str::to_owned),
+        b["message"].as_str().unwrap().to_owned(),
+        errors,
+        b["entity_id"].as_str().map(str::to_owned),
+        fx.request_id.clone(),
+    );
     assert_eq!(
-        e,
-        ApiError {
-            status: fx.response_status,
-            code: b["code"].as_str().map(str::to_owned),
-            message: b["message"].as_str().unwrap().to_owned(),
-            errors,
-            entity_id: b["entity_id"].as_str().map(str::to_owned),
-            request_id: fx.request_id.clone(),
-        },
+        (
+            e.status,
+            e.code.clone(),
+            e.message.clone(),
+            e.errors.clone(),
+            e.entity_id.clone(),
+            e.request_id.clone(),
+        ),
+        expected,
         "{}",
         fx.name
     );

@@ -387,6 +387,7 @@ async fn authenticated(
     match manager.authenticate(Some(cookie)).await.unwrap() {
         Authentication::Authenticated(session) => session,
         Authentication::Unauthenticated(u) => panic!("Rust refused the cookie: {}", u.reason),
+        other => panic!("unexpected outcome {other:?}"),
     }
 }
 

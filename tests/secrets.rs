@@ -12,11 +12,11 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use authkit_axum::CallbackError;
 use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
     Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
-use authkit_axum::CallbackError;
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{RefreshOptions, SessionData};
 use authkit_axum::{AuthKitBuilder, AuthUser};

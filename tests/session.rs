@@ -58,6 +58,7 @@ async fn reason(sessions: &SessionManager, cookie: Option<&str>) -> Unauthentica
     match sessions.authenticate(cookie).await.unwrap() {
         Authentication::Authenticated(s) => panic!("unexpectedly authenticated as {}", s.user.id),
         Authentication::Unauthenticated(u) => u.reason,
+        other => panic!("unexpected outcome {other:?}"),
     }
 }
 
@@ -157,6 +158,7 @@ async fn flipping_any_byte_of_a_real_seal_makes_it_invalid() {
             // Changing the version suffix `~2` to `~A`/`~B` is rejected too,
             // so nothing may authenticate.
             Authentication::Authenticated(_) => panic!("byte {i} flipped still authenticates"),
+            other => panic!("byte {i}: unexpected outcome {other:?}"),
         }
     }
     // Only the untouched cookie needed a key.

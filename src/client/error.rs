@@ -24,7 +24,7 @@ pub enum Error {
     Timeout,
     /// WorkOS could not be reached (DNS, connection refused, TLS, reset).
     #[error("could not reach WorkOS: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] TransportError),
     /// WorkOS answered 429 and the retry budget is spent.
     #[error("WorkOS rate limit exceeded{}", retry_after_text(*.retry_after))]
     RateLimited {
@@ -69,6 +69,36 @@ pub enum Error {
     /// inconsistent (e.g. `role_slug` and `role_slugs` together).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+}
+
+/// Why WorkOS could not be reached: the HTTP client's error, without the
+/// URL (which can carry query parameters), kept behind this type so that
+/// the HTTP client is not part of the crate's API.
+#[derive(Debug)]
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    pub(crate) fn new(e: reqwest::Error) -> Self {
+        TransportError(e.without_url())
+    }
+
+    /// Whether the connection could not be made at all (so the request
+    /// certainly did not reach WorkOS, and repeating it is safe).
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 fn retry_after_text(d: Option<Duration>) -> String {
@@ -177,6 +207,7 @@ pub struct FieldError {
 
 /// An API error answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("WorkOS API error {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
 pub struct ApiError {
     /// The HTTP status.

@@ -53,7 +53,7 @@ pub use email_verification::VerifyEmail;
 pub use error::{
     ApiError, ChallengeFactor, EmailVerificationRequired, Error, FieldError, MfaChallenge,
     MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice, OrganizationSelectionRequired,
-    SsoRequired,
+    SsoRequired, TransportError,
 };
 pub use invitations::{ListInvitations, SendInvitation};
 pub use magic_auth::CreateMagicAuth;
@@ -69,7 +69,7 @@ pub use urls::{AuthorizationUrl, Provider, ScreenHint};
 pub use users::{CreateUser, ListUsers, UpdateUser};
 
 use crate::Secret;
-use crate::config::{ConfigError, optional_var, parse_bool, required_var};
+use crate::config::{self, ConfigError, optional_var, parse_bool, required_var};
 
 /// The WorkOS API's default base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.workos.com";
@@ -120,8 +120,8 @@ impl UserManagement {
     /// `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, and optionally `WORKOS_API_HOSTNAME`,
     /// `WORKOS_API_PORT`, `WORKOS_API_HTTPS` (`false` for plain HTTP).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let api_key = required_var("WORKOS_API_KEY")?;
-        let client_id = required_var("WORKOS_CLIENT_ID")?;
+        let api_key = required_var(config::API_KEY)?;
+        let client_id = required_var(config::CLIENT_ID)?;
         Self::builder(api_key, client_id)
             .with_base_url(base_url_from_env()?)
             .build()
@@ -168,10 +168,8 @@ impl UserManagement {
             url.query_pairs_mut().extend_pairs(&call.query);
         }
         let body = match &call.body {
-            Some(body) => Some(serde_json::to_vec(body).map_err(|source| Error::Decode {
-                status: 0,
-                request_id: None,
-                source,
+            Some(body) => Some(serde_json::to_vec(body).map_err(|e| {
+                Error::InvalidRequest(format!("the request body could not be encoded: {e}"))
             })?),
             None => None,
         };
@@ -268,7 +266,7 @@ fn transport_error(e: reqwest::Error) -> Error {
     if e.is_timeout() {
         Error::Timeout
     } else {
-        Error::Transport(e.without_url())
+        Error::Transport(TransportError::new(e))
     }
 }
 
@@ -417,22 +415,18 @@ impl UserManagementBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<UserManagement, ConfigError> {
         if self.api_key.is_empty() {
-            return Err(ConfigError::Missing {
-                var: "WORKOS_API_KEY",
-            });
+            return Err(ConfigError::missing(config::API_KEY));
         }
         if self.client_id.trim().is_empty() {
-            return Err(ConfigError::Missing {
-                var: "WORKOS_CLIENT_ID",
-            });
+            return Err(ConfigError::missing(config::CLIENT_ID));
         }
         let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base_url = Url::parse(raw).map_err(|e| {
-            ConfigError::invalid("WORKOS_API_HOSTNAME", format!("base URL {raw:?}: {e}"))
+            ConfigError::invalid(config::BASE_URL, format!("base URL {raw:?}: {e}"))
         })?;
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             return Err(ConfigError::invalid(
-                "WORKOS_API_HOSTNAME",
+                config::BASE_URL,
                 format!("base URL {raw:?} is not an http(s) URL"),
             ));
         }
@@ -443,7 +437,7 @@ impl UserManagementBuilder {
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
                 .build()
-                .map_err(|e| ConfigError::invalid("http client", e.to_string()))?,
+                .map_err(|e| ConfigError::invalid(config::HTTP_CLIENT, e.to_string()))?,
         };
         Ok(UserManagement {
             inner: Arc::new(Inner {
@@ -460,10 +454,10 @@ impl UserManagementBuilder {
 /// The API base URL from `WORKOS_API_HOSTNAME`, `WORKOS_API_PORT` and
 /// `WORKOS_API_HTTPS`, defaulting to `https://api.workos.com`.
 pub fn base_url_from_env() -> Result<String, ConfigError> {
-    let host = optional_var("WORKOS_API_HOSTNAME")?;
-    let port = optional_var("WORKOS_API_PORT")?;
-    let https = match optional_var("WORKOS_API_HTTPS")? {
-        Some(v) => parse_bool("WORKOS_API_HTTPS", &v)?,
+    let host = optional_var(config::API_HOSTNAME)?;
+    let port = optional_var(config::API_PORT)?;
+    let https = match optional_var(config::API_HTTPS)? {
+        Some(v) => parse_bool(config::API_HTTPS, &v)?,
         None => true,
     };
     base_url_from_parts(host.as_deref(), port.as_deref(), https)
@@ -479,7 +473,7 @@ pub fn base_url_from_parts(
     let host = host.unwrap_or("api.workos.com");
     if host.contains('/') || host.contains(':') && !host.starts_with('[') {
         return Err(ConfigError::invalid(
-            "WORKOS_API_HOSTNAME",
+            config::API_HOSTNAME,
             "expected a bare hostname such as api.workos.com (no scheme, port or path)",
         ));
     }
@@ -489,12 +483,12 @@ pub fn base_url_from_parts(
             let port: u16 = port
                 .trim()
                 .parse()
-                .map_err(|_| ConfigError::invalid("WORKOS_API_PORT", "expected a port number"))?;
+                .map_err(|_| ConfigError::invalid(config::API_PORT, "expected a port number"))?;
             format!("{scheme}://{host}:{port}")
         }
         None => format!("{scheme}://{host}"),
     };
-    Url::parse(&url).map_err(|e| ConfigError::invalid("WORKOS_API_HOSTNAME", e.to_string()))?;
+    Url::parse(&url).map_err(|e| ConfigError::invalid(config::API_HOSTNAME, e.to_string()))?;
     Ok(url)
 }
 
@@ -537,17 +531,17 @@ mod tests {
             "http://localhost:8080"
         );
         let err = base_url_from_parts(Some("localhost"), Some("eighty"), false).unwrap_err();
-        assert_eq!(err.var(), "WORKOS_API_PORT");
+        assert_eq!(err.var(), Some("WORKOS_API_PORT"));
         let err = base_url_from_parts(Some("https://x"), None, true).unwrap_err();
-        assert_eq!(err.var(), "WORKOS_API_HOSTNAME");
+        assert_eq!(err.var(), Some("WORKOS_API_HOSTNAME"));
     }
 
     #[test]
     fn build_refuses_empty_credentials_naming_the_variable() {
         let err = UserManagement::builder("", "client").build().unwrap_err();
-        assert_eq!(err.var(), "WORKOS_API_KEY");
+        assert_eq!(err.var(), Some("WORKOS_API_KEY"));
         let err = UserManagement::builder("sk", " ").build().unwrap_err();
-        assert_eq!(err.var(), "WORKOS_CLIENT_ID");
+        assert_eq!(err.var(), Some("WORKOS_CLIENT_ID"));
     }
 
     #[test]

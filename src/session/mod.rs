@@ -235,6 +235,7 @@ impl AuthenticatedSession {
 
 /// The answer of [`SessionManager::authenticate`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Authentication {
     /// Signed in.
     Authenticated(Arc<AuthenticatedSession>),
