@@ -276,30 +276,77 @@ impl AuthKitBuilder {
     }
 
     /// The WorkOS API key (`sk_…`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_api_key(std::env::var("MY_WORKOS_KEY").unwrap_or_default());
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_api_key(mut self, api_key: impl Into<Secret>) -> Self {
         self.api_key = Some(api_key.into());
         self
     }
 
     /// The WorkOS client id (`client_…`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_client_id("client_01HXYZ");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
     }
 
     /// The API base URL (default `https://api.workos.com`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // A WorkOS-compatible server of your own (the SDKs' WORKOS_API_HOSTNAME/PORT/HTTPS).
+    /// let builder = AuthKit::builder().with_api_base_url("http://localhost:4100");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_api_base_url(mut self, url: impl Into<String>) -> Self {
         self.api_base_url = Some(url.into());
         self
     }
 
     /// A ready client (instead of api key, client id and base URL).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use authkit_axum::client::UserManagement;
+    /// use std::time::Duration;
+    ///
+    /// let client = UserManagement::builder("sk_test_123", "client_123")
+    ///     .with_timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// let builder = AuthKit::builder().with_client(client);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_client(mut self, client: UserManagement) -> Self {
         self.client = Some(client);
         self
     }
 
     /// The cookie password (at least 32 characters), id `"1"`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_cookie_password("at least 32 characters of randomness!");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_cookie_password(mut self, password: impl Into<Secret>) -> Self {
         self.cookie_passwords = vec![("1".into(), password.into())];
         self
@@ -307,6 +354,17 @@ impl AuthKitBuilder {
 
     /// Adds a password for rotation: new cookies are sealed with the highest
     /// id, old ones still unseal with theirs.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // Rotation: cookies sealed with "1" still unseal; new ones are sealed with "2".
+    /// let builder = AuthKit::builder()
+    ///     .with_cookie_password("the old password, 32 characters or more")
+    ///     .with_additional_cookie_password("2", "the new password, 32 characters or more");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_additional_cookie_password(
         mut self,
         id: impl Into<String>,
@@ -318,48 +376,131 @@ impl AuthKitBuilder {
 
     /// Where AuthKit sends users back (`WORKOS_REDIRECT_URI`); the callback
     /// route is mounted at its path.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // The callback route is mounted at /auth/callback.
+    /// let builder = AuthKit::builder().with_redirect_uri("https://app.example.com/auth/callback");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
         self
     }
 
     /// The session cookie's name (default `wos-session`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// # fn required() -> authkit_axum::AuthKitBuilder {
+    /// #     AuthKit::builder()
+    /// #         .with_api_key("sk_test_123")
+    /// #         .with_client_id("client_123")
+    /// #         .with_cookie_password("a cookie password of 32 characters+")
+    /// #         .with_redirect_uri("http://localhost:3000/auth/callback")
+    /// # }
+    /// let authkit = required().with_cookie_name("app-session").build()?;
+    /// assert_eq!(authkit.cookie_name(), "app-session");
+    /// # Ok(()) }
+    /// ```
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
         self
     }
 
     /// The session cookie's lifetime (default 400 days).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use std::time::Duration;
+    /// let builder = AuthKit::builder().with_cookie_max_age(Duration::from_secs(30 * 24 * 3600));
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_cookie_max_age(mut self, max_age: Duration) -> Self {
         self.cookie_max_age = max_age;
         self
     }
 
     /// The session cookie's `Domain` (default: host-only).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // Shared by app.example.com and api.example.com.
+    /// let builder = AuthKit::builder().with_cookie_domain("example.com");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_cookie_domain(mut self, domain: impl Into<String>) -> Self {
         self.cookie_domain = Some(domain.into());
         self
     }
 
     /// The session cookie's `SameSite` (default `Lax`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use authkit_axum::SameSite;
+    /// let builder = AuthKit::builder().with_same_site(SameSite::Strict);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
         self
     }
 
     /// Whether cookies are `Secure` (default: when the redirect URI is https).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // Behind a TLS-terminating proxy that forwards plain HTTP to a http:// redirect URI.
+    /// let builder = AuthKit::builder().with_secure_cookies(true);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure = Some(secure);
         self
     }
 
     /// Where the auth routes live (default `/auth`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// # fn required() -> authkit_axum::AuthKitBuilder {
+    /// #     AuthKit::builder()
+    /// #         .with_api_key("sk_test_123")
+    /// #         .with_client_id("client_123")
+    /// #         .with_cookie_password("a cookie password of 32 characters+")
+    /// #         .with_redirect_uri("http://localhost:3000/auth/callback")
+    /// # }
+    /// let authkit = required().with_base_path("/account/auth").build()?;
+    /// assert_eq!(authkit.login_path(), "/account/auth/login");
+    /// # Ok(()) }
+    /// ```
     pub fn with_base_path(mut self, path: impl Into<String>) -> Self {
         self.base_path = path.into();
         self
     }
 
     /// Where to go after login when no `return_to` was given (default `/`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_after_login("/dashboard");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_after_login(mut self, path: impl Into<String>) -> Self {
         self.after_login = path.into();
         self
@@ -367,6 +508,14 @@ impl AuthKitBuilder {
 
     /// Where WorkOS sends the browser after logout (default: the redirect
     /// URI's origin + `/`). Must be allowed in the WorkOS dashboard.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_after_logout("https://example.com/goodbye");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_after_logout(mut self, url: impl Into<String>) -> Self {
         self.after_logout = Some(url.into());
         self
@@ -374,12 +523,31 @@ impl AuthKitBuilder {
 
     /// Refresh tokens expiring within this margin (default 60 s; 30 s for
     /// tokens living 5 minutes or less).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use std::time::Duration;
+    /// let builder = AuthKit::builder().with_refresh_buffer(Duration::from_secs(120));
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_refresh_buffer(mut self, buffer: Duration) -> Self {
         self.refresh_buffer = Some(buffer);
         self
     }
 
     /// Tolerance for token `exp`/`nbf` (default none).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use std::time::Duration;
+    /// // Servers whose clocks may lag WorkOS's by a few seconds.
+    /// let builder = AuthKit::builder().with_jwt_leeway(Duration::from_secs(5));
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_jwt_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -387,6 +555,18 @@ impl AuthKitBuilder {
 
     /// Makes the layer itself require a session on every path except the
     /// public ones (and the auth routes, which are always public).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // Every page needs a session except the home page and the docs.
+    /// let builder = AuthKit::builder()
+    ///     .with_protect_by_default(true)
+    ///     .with_public_path("/")
+    ///     .with_public_path("/docs/*");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_protect_by_default(mut self, protect: bool) -> Self {
         self.protect_by_default = protect;
         self
@@ -394,6 +574,17 @@ impl AuthKitBuilder {
 
     /// A path (exact, or a prefix when it ends with `/*`) that needs no
     /// session under [`with_protect_by_default`](Self::with_protect_by_default).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder()
+    ///     .with_protect_by_default(true)
+    ///     .with_public_path("/pricing")       // exactly /pricing
+    ///     .with_public_path("/assets/*");     // /assets and everything below it
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_public_path(mut self, path: impl Into<String>) -> Self {
         self.public_paths.push(path.into());
         self
@@ -401,6 +592,15 @@ impl AuthKitBuilder {
 
     /// A path prefix whose unauthenticated requests always get 401 JSON,
     /// never a redirect (e.g. `/api`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // GET /api/me without a session is 401 JSON, even from a browser tab.
+    /// let builder = AuthKit::builder().with_api_prefix("/api");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_api_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.api_prefixes.push(prefix.into());
         self
@@ -408,24 +608,77 @@ impl AuthKitBuilder {
 
     /// Also accept `GET` on the logout route (default: `POST` only, so a
     /// cross-site image tag cannot sign users out).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_logout_via_get(true);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_logout_via_get(mut self, enabled: bool) -> Self {
         self.logout_via_get = enabled;
         self
     }
 
     /// A clock of your own, for tests.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// // A clock an hour ahead, to see how expired sessions are handled.
+    /// let builder = AuthKit::builder()
+    ///     .with_clock(Arc::new(|| SystemTime::now() + Duration::from_secs(3600)));
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
     }
 
     /// A JWKS cache of your own.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use authkit_axum::client::UserManagement;
+    /// use authkit_axum::session::JwksCache;
+    ///
+    /// use std::time::Duration;
+    ///
+    /// // Refetch WorkOS's keys every hour, and at most once a minute on an unknown `kid`.
+    /// let client = UserManagement::builder("sk_test_123", "client_123").build()?;
+    /// let jwks = JwksCache::new(client.clone())
+    ///     .with_max_age(Duration::from_secs(3600))
+    ///     .with_min_refetch_interval(Duration::from_secs(60));
+    /// let builder = AuthKit::builder().with_client(client).with_jwks(jwks);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_jwks(mut self, jwks: JwksCache) -> Self {
         self.jwks = Some(jwks);
         self
     }
 
     /// Runs `hook` after every successful sign-in, before the redirect.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_on_sign_in(|auth| {
+    ///     let user_id = auth.user.id.clone();
+    ///     async move {
+    ///         // upsert user_id into your database
+    ///         let _ = user_id;
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_on_sign_in<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(&AuthenticationResponse) -> Fut + Send + Sync + 'static,
@@ -437,6 +690,18 @@ impl AuthKitBuilder {
 
     /// Renders callback errors yourself: return `Some(response)` to replace
     /// the built-in page, `None` to keep it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use axum::response::{Html, IntoResponse};
+    ///
+    /// let builder = AuthKit::builder().with_on_callback_error(|error| {
+    ///     Some(Html(format!("<h1>Sign-in failed</h1><p>{error}</p>")).into_response())
+    /// });
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
     pub fn with_on_callback_error<F>(mut self, hook: F) -> Self
     where
         F: Fn(&CallbackError) -> Option<Response> + Send + Sync + 'static,

@@ -1,33 +1,95 @@
 //! # authkit-axum
 //!
-//! WorkOS AuthKit for axum: what `@workos-inc/authkit-nextjs` is to Next.js.
+//! WorkOS [AuthKit](https://workos.com/docs/user-management) for axum: what
+//! `@workos-inc/authkit-nextjs` is to Next.js. Add one layer to a router, take
+//! the signed-in user as a handler argument, mount ready-made `/auth/*`
+//! routes — done.
 //!
-//! This release carries the foundation: a complete, typed client for the
-//! WorkOS User Management API ([`client::UserManagement`]), with typed errors
-//! (authentication challenges included), retries with backoff, and
-//! auto-paginating lists.
+//! ## The five-minute tour
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use authkit_axum::client::{AuthenticateWithPassword, Error, UserManagement};
+//! use authkit_axum::{AuthKit, AuthUser, Forbidden};
+//! use axum::{Router, routing::get};
 //!
-//! let workos = UserManagement::from_env()?;
-//! match workos
-//!     .authenticate_with_password(&AuthenticateWithPassword {
-//!         email: "alice@example.com".into(),
-//!         password: "correct horse battery staple".into(),
-//!         ..Default::default()
-//!     })
-//!     .await
-//! {
-//!     Ok(auth) => println!("signed in as {}", auth.user.email),
-//!     Err(Error::EmailVerificationRequired(challenge)) => {
-//!         println!("check {:?} for a code", challenge.email)
-//!     }
-//!     Err(other) => return Err(other.into()),
+//! // Required: a browser is sent to /auth/login and back; an API call gets 401.
+//! async fn account(user: AuthUser) -> String {
+//!     format!("signed in as {} in {:?}", user.user.email, user.organization_id())
 //! }
+//!
+//! // Optional.
+//! async fn home(user: Option<AuthUser>) -> String {
+//!     user.map_or("hello, stranger".into(), |u| format!("hello {}", u.user.email))
+//! }
+//!
+//! // Signed in and allowed, or 403.
+//! async fn widgets(user: AuthUser) -> Result<&'static str, Forbidden> {
+//!     user.require_permission("widgets:write")?;
+//!     Ok("sprocket, gear")
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // WORKOS_API_KEY, WORKOS_CLIENT_ID, WORKOS_COOKIE_PASSWORD, WORKOS_REDIRECT_URI;
+//! // or AuthKit::builder().with_…().build()?
+//! let authkit = AuthKit::from_env()?;
+//! let app = Router::new()
+//!     .route("/", get(home))
+//!     .route("/account", get(account))
+//!     .route("/api/widgets", get(widgets))
+//!     // /auth/login, /auth/signup, the callback, /auth/logout, /auth/switch-organization
+//!     .merge(authkit.routes())
+//!     .layer(authkit.layer());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! No WorkOS account at hand? With the `emulator` feature, [`emulator`] runs
+//! a local WorkOS with a real login page; `cargo run --example quickstart` in
+//! this crate's repository is the app above against it.
+//!
+//! What happens on each request:
+//!
+//! 1. The [layer](AuthKit::layer) reads the `wos-session` cookie, unseals it
+//!    (iron `Fe26.2`, the format `@workos-inc/node` and `authkit-nextjs`
+//!    write) and verifies the access token against WorkOS's JWKS (RS256
+//!    only, `kid` required).
+//! 2. If the token has expired or expires soon, it refreshes it — once for
+//!    all concurrent requests carrying the same refresh token — and sets the
+//!    new cookie on the response. The handler already sees the new session.
+//! 3. [`AuthUser`] gives the handler the user, session id, organization,
+//!    role(s), permissions, entitlements, feature flags, impersonator and the
+//!    access token. Without a session it rejects with an [`AuthRejection`]:
+//!    a redirect to login for browser navigations (307, or 303 for form
+//!    posts), 401 JSON for API calls ([`RejectionMode`],
+//!    [`AuthKitBuilder::with_api_prefix`]).
+//! 4. If WorkOS is unreachable, nobody is signed out: a still-valid session
+//!    carries on, an expired one gets 503 with `Retry-After`, and the cookie
+//!    is kept.
+//! 5. Responses for a session get `Cache-Control: no-store` and `Vary: Cookie`.
+//!
+//! ## The pieces
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
+//! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
+//! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
+//! | [`AuthUser`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
+//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
+//! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
+//! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
+//! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
+//!
+//! Every item has one path. The axum integration is at the crate root: it is
+//! a handful of types that handler signatures name, one `use` away. The
+//! client (a hundred request and answer types), the sessions and the seal
+//! are modules of their own, usable without axum, and nothing of theirs is
+//! repeated at the root.
+//!
+//! ## Features
+//!
+//! - `emulator`: re-exports the `authkit-emulator` crate as [`emulator`], with
+//!   the one-call ways to run an app against it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

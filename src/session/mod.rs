@@ -24,6 +24,7 @@
 //!         println!("new cookie: {} bytes", refreshed.sealed.len());
 //!     }
 //!     Authentication::Unauthenticated(u) => println!("signed out: {}", u.reason),
+//!     _ => {}
 //! }
 //! # Ok(()) }
 //! ```
@@ -352,6 +353,38 @@ pub enum LogoutError {
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Loads, verifies, refreshes and seals sessions. Cheap to share behind an `Arc`.
+///
+/// [`AuthKit`](crate::AuthKit) makes one for its layer
+/// ([`AuthKit::sessions`](crate::AuthKit::sessions)); make your own to check
+/// a cookie outside axum (a WebSocket upgrade, a job that acts for a user):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use authkit_axum::client::UserManagement;
+/// use authkit_axum::seal::Passwords;
+/// use authkit_axum::session::{Authentication, SessionManager, UnauthenticatedReason};
+///
+/// let sessions = SessionManager::new(
+///     UserManagement::builder("sk_test_123", "client_123").build()?,
+///     Passwords::single("a cookie password of 32 characters+")?,
+/// )
+/// .with_leeway(Duration::from_secs(5));
+///
+/// // No cookie, or one that is not ours: signed out, never an error.
+/// for cookie in [None, Some("Fe26.2*garbage")] {
+///     match sessions.authenticate(cookie).await? {
+///         Authentication::Unauthenticated(u) => assert!(matches!(
+///             u.reason,
+///             UnauthenticatedReason::NoSessionCookieProvided
+///                 | UnauthenticatedReason::InvalidSessionCookie
+///         )),
+///         other => panic!("{other:?}"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub struct SessionManager {
     client: UserManagement,
     passwords: Passwords,
