@@ -35,3 +35,54 @@ pub(crate) fn is_cross_site(settings: &Settings, headers: &HeaderMap) -> bool {
         });
     !(same_as_redirect || same_as_host)
 }
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+    use crate::settings::tests::settings;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_requests_pass() {
+        let s = settings();
+        for h in [
+            headers(&[]),
+            headers(&[("sec-fetch-site", "same-origin")]),
+            headers(&[("origin", "http://localhost:3000")]),
+            // The app's own host, reached by another name than the redirect URI's.
+            headers(&[
+                ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000"),
+            ]),
+        ] {
+            assert!(!is_cross_site(&s, &h), "{h:?}");
+        }
+    }
+
+    #[test]
+    fn cross_site_and_opaque_origins_are_refused() {
+        let s = settings();
+        for h in [
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("origin", "http://evil.example")]),
+            headers(&[("origin", "null")]),
+            // Same host, other scheme or port.
+            headers(&[("origin", "https://localhost:3000")]),
+            headers(&[
+                ("origin", "http://localhost:4000"),
+                ("host", "localhost:3000"),
+            ]),
+        ] {
+            assert!(is_cross_site(&s, &h), "{h:?}");
+        }
+    }
+}
