@@ -1,17 +1,15 @@
 //! The axum integration over real HTTP on 127.0.0.1: the layer, the
 //! extractors, refresh, and the auth routes, against a fake WorkOS.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::fake_workos::{self, FakeWorkos, user_json};
 use authkit_axum::client::{RetryPolicy, User, UserManagement};
 use authkit_axum::session::SessionData;
 use authkit_axum::{AuthKit, AuthUser, RejectionMode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use common::fake_workos::{FakeWorkos, user_json};
 use reqwest::header::{
     ACCEPT, CACHE_CONTROL, COOKIE, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE, VARY,
 };
@@ -231,7 +229,7 @@ async fn expired_token_is_refreshed_transparently_and_the_handler_sees_the_new_s
     assert!(!rotated.is_empty() && rotated != cookie);
     let body: Value = r.json().await.unwrap();
     assert!(
-        body["exp"].as_i64().unwrap() > common::fake_workos::now_secs(),
+        body["exp"].as_i64().unwrap() > fake_workos::now_secs(),
         "handler saw the old token"
     );
     assert_eq!(body["org"], "org_1", "refresh kept the organization");
