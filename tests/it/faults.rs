@@ -2,8 +2,9 @@
 //! hangs longer than the client's timeout during the callback's code
 //! exchange, during refresh and during the first JWKS fetch; and a JWKS key
 //! rotation while requests are in flight (against the fake WorkOS of
-//! `tests/common`, since the emulator cannot rotate its key). Nothing panics,
-//! no session is lost, and every faulted request answers within a bound.
+//! `tests/support/fake_workos.rs`, since the emulator cannot rotate its
+//! key). Nothing panics, no session is lost, and every faulted request
+//! answers within a bound.
 
 use std::time::{Duration, Instant};
 

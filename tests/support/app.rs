@@ -44,17 +44,12 @@ async fn whoami(user: Option<AuthUser>) -> String {
 }
 
 /// The builder every app starts from: the emulator's client and clock, and
-/// the callback on `origin`; no cookie password yet.
-pub fn bare_builder(emulator: &Emulator, origin: &str) -> AuthKitBuilder {
+/// the callback on `origin`; the cookie password is the caller's to set.
+pub fn builder(emulator: &Emulator, origin: &str) -> AuthKitBuilder {
     AuthKit::builder()
         .with_client(emulator.client())
         .with_redirect_uri(format!("{origin}/auth/callback"))
         .with_clock(emulator.clock().as_session_clock())
-}
-
-/// [`bare_builder`] with the suite's cookie password.
-pub fn builder(emulator: &Emulator, base: &str) -> AuthKitBuilder {
-    bare_builder(emulator, base).with_cookie_password(COOKIE_PASSWORD)
 }
 
 /// Serves `/account` (AuthUser, JSON), `/whoami` (Option<AuthUser>), the
@@ -73,7 +68,7 @@ pub async fn start_with(
     .await
 }
 
-/// Like [`start_with`], from [`bare_builder`] (the cookie passwords are
+/// Like [`start_with`], from [`builder`] (the cookie passwords are
 /// `configure`'s to set), with the callback on `public_origin` when given (a
 /// load balancer's address, for replicas) instead of the app's own address.
 pub async fn start_at(
@@ -85,7 +80,7 @@ pub async fn start_at(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let origin = public_origin.map_or_else(|| base.clone(), str::to_owned);
-    let authkit = configure(bare_builder(&emulator, &origin)).build().unwrap();
+    let authkit = configure(builder(&emulator, &origin)).build().unwrap();
     let app = Router::new()
         .route("/account", get(account))
         .route("/whoami", get(whoami))
