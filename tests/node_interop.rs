@@ -10,7 +10,7 @@
 //! JSON). The seed is printed; `NODE_INTEROP_SEED=<seed>` replays the data
 //! (not the seals' own random salts and IVs).
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -23,8 +23,8 @@ use authkit_axum::session::{Authentication, SessionData, SessionManager};
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 
-use common::fake_workos::{FakeWorkos, user_json};
-use common::{API_KEY, CLIENT_ID};
+use support::fake_workos::{FakeWorkos, user_json};
+use support::recording::{API_KEY, CLIENT_ID};
 
 // ---------------------------------------------------------------- randomness
 

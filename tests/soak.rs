@@ -10,7 +10,9 @@
 //! entries and the token cache at most 10 000).
 //!
 //! Run by `.ci/run`:
-//! `SOAK_REQUESTS=50000 cargo test --release --test soak -- --ignored --nocapture`.
+//! `SOAK_REQUESTS=50000 cargo test --test soak -- --ignored --nocapture`.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -55,10 +57,6 @@ const RSS_SECOND_HALF_MARGIN: u64 = 24 << 20;
 const FAULT_GRACE: Duration = Duration::from_secs(1);
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
-
-async fn account(user: AuthUser) -> Json<Value> {
-    Json(json!({"email": user.user.email, "exp": user.claims.exp}))
-}
 
 async fn home(user: Option<AuthUser>) -> Json<Value> {
     Json(json!({"exp": user.map(|u| u.claims.exp)}))
@@ -419,21 +417,16 @@ async fn soak_mixed_traffic_with_refreshes_and_faults() {
         .start()
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let authkit = AuthKit::builder()
-        .with_client(emulator.client())
-        .with_cookie_password(COOKIE_PASSWORD)
-        .with_redirect_uri(format!("{base}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
-        .build()
-        .unwrap();
-    let app = Router::new()
-        .route("/", get(home))
-        .route("/account", get(account))
-        .merge(authkit.routes())
-        .layer(authkit.layer());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The shared app (its `/account` answers the claims' `exp`), with a
+    // public `/` that does too.
+    let app = support::app::start_at(
+        emulator.clone(),
+        None,
+        |b| b.with_cookie_password(COOKIE_PASSWORD),
+        Router::new().route("/", get(home)),
+    )
+    .await;
+    let (base, authkit) = (app.base.clone(), app.authkit.clone());
 
     // Sign the sessions in (as the callback would, without the browser).
     let other = Passwords::single(OTHER_PASSWORD).unwrap();
@@ -510,7 +503,6 @@ async fn soak_mixed_traffic_with_refreshes_and_faults() {
     let rss_mid = soak.mid_rss.load(Ordering::Relaxed);
     soak.done.store(true, Ordering::Relaxed);
     watcher.await.unwrap();
-    server.abort();
 
     let requests: u64 = tally.statuses.values().sum();
     let refresh_calls = emulator.grant_count("refresh_token");

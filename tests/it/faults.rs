@@ -2,23 +2,21 @@
 //! hangs longer than the client's timeout during the callback's code
 //! exchange, during refresh and during the first JWKS fetch; and a JWKS key
 //! rotation while requests are in flight (against the fake WorkOS of
-//! `tests/common`, since the emulator cannot rotate its key). Nothing panics,
-//! no session is lost, and every faulted request answers within a bound.
-
-mod common;
-mod support;
+//! `tests/support/fake_workos.rs`, since the emulator cannot rotate its
+//! key). Nothing panics, no session is lost, and every faulted request
+//! answers within a bound.
 
 use std::time::{Duration, Instant};
 
+use crate::support::app::{self, App, EMAIL, Jar, sets_session};
+use crate::support::fake_workos::{FakeWorkos, KID_1, KID_2, user_json};
 use authkit_axum::client::{RetryPolicy, User, UserManagement};
 use authkit_axum::emulator::{Emulator, Fault, Seed};
 use authkit_axum::session::{JwksCache, SessionData};
 use authkit_axum::{AuthKit, AuthUser};
 use axum::Router;
 use axum::routing::get;
-use common::fake_workos::{FakeWorkos, KID_1, KID_2, user_json};
 use reqwest::header::{ACCEPT, COOKIE, RETRY_AFTER};
-use support::{App, EMAIL, Jar, sets_session};
 
 /// The client's timeout for one attempt.
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -47,7 +45,7 @@ async fn start() -> App {
         .await
         .unwrap();
     let c = client(&emulator);
-    support::start_with(emulator, |b| b.with_client(c), Router::new()).await
+    app::start_with(emulator, |b| b.with_client(c), Router::new()).await
 }
 
 /// The faults WorkOS may throw at us, each outlasting the client's retries.
@@ -139,7 +137,7 @@ async fn workos_failing_a_refresh_keeps_the_session_and_answers_503() {
                 assert_eq!(retry_after, 9, "WorkOS's Retry-After is passed on");
             }
             assert!(
-                support::set_cookies(&r)
+                app::set_cookies(&r)
                     .iter()
                     .all(|(n, _, _)| n != "wos-session"),
                 "{what}: the cookie is left alone"
@@ -164,7 +162,7 @@ async fn a_fresh_authkit_whose_first_jwks_fetch_fails_answers_503_and_recovers()
     // short so recovery is quick to observe (the default is 10 s).
     let c = client(&signer.emulator);
     let jwks = JwksCache::new(c.clone()).with_min_refetch_interval(Duration::from_millis(50));
-    let app = support::start_with(
+    let app = app::start_with(
         signer.emulator.clone(),
         |b| b.with_client(c).with_jwks(jwks),
         Router::new(),
@@ -190,7 +188,7 @@ async fn a_fresh_authkit_whose_first_jwks_fetch_fails_answers_503_and_recovers()
         assert!(elapsed < BOUND, "{what}: took {elapsed:?}");
         assert_eq!(r.status(), 503, "{what}: unavailable, not signed out");
         assert!(r.headers().contains_key(RETRY_AFTER));
-        assert!(!support::clears_session(&r), "{what}: cookie kept");
+        assert!(!app::clears_session(&r), "{what}: cookie kept");
         assert_eq!(jar.session(), Some(&cookie));
     }
     assert!(app.emulator.request_count(&jwks_path) >= 3);
@@ -216,7 +214,7 @@ async fn a_jwks_key_rotation_mid_traffic_keeps_every_session_working() {
         .unwrap();
     let authkit = AuthKit::builder()
         .with_client(client.clone())
-        .with_cookie_password(support::COOKIE_PASSWORD)
+        .with_cookie_password(app::COOKIE_PASSWORD)
         .with_redirect_uri("http://localhost:3000/auth/callback")
         .with_jwks(JwksCache::new(client).with_min_refetch_interval(Duration::ZERO))
         .build()
@@ -243,7 +241,7 @@ async fn a_jwks_key_rotation_mid_traffic_keeps_every_session_working() {
             .unwrap()
     };
     let old = seal(&fake);
-    let http = support::http_client();
+    let http = app::http_client();
     let fire = |cookie: String| {
         let (http, base) = (http.clone(), base.clone());
         tokio::spawn(async move {

@@ -7,16 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
-use authkit_axum::{AuthKit, AuthUser};
-use axum::routing::get;
-use axum::{Json, Router};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
-use serde_json::{Value, json};
+use authkit_axum::emulator::Emulator;
 
-const EMAIL: &str = "demo@example.com";
+use crate::support::app::{App, EMAIL};
+use crate::support::deployments::{self, Answer, CookieChange};
+
 const COOKIE_PASSWORD: &str = "replicas-test-cookie-password-32-chars-min";
 /// The app's public origin, as a load balancer in front of the replicas
 /// would expose it. Nothing listens there and nothing connects to it: the
@@ -25,189 +20,33 @@ const PUBLIC_ORIGIN: &str = "http://127.0.0.1:9";
 /// Longer than the emulator's 5-minute access tokens.
 const PAST_EXPIRY: Duration = Duration::from_secs(6 * 60);
 
-async fn account(user: AuthUser) -> Json<Value> {
-    Json(json!({"email": user.user.email, "sid": user.session_id(), "exp": user.claims.exp}))
-}
-
-/// One instance of the app.
-struct Replica {
-    base: String,
-    authkit: AuthKit,
-}
-
-async fn replica(emulator: &Emulator) -> Replica {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let authkit = AuthKit::builder()
-        .with_client(emulator.client())
-        .with_cookie_password(COOKIE_PASSWORD)
-        .with_redirect_uri(format!("{PUBLIC_ORIGIN}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
-        .build()
-        .unwrap();
-    let app = Router::new()
-        .route("/account", get(account))
-        .merge(authkit.routes())
-        .layer(authkit.layer());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Replica { base, authkit }
-}
-
 struct Cluster {
     emulator: Emulator,
-    replicas: [Replica; 2],
-    http: reqwest::Client,
+    replicas: [App; 2],
 }
 
 async fn cluster() -> Cluster {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    let a = replica(&emulator).await;
-    let b = replica(&emulator).await;
+    let emulator = deployments::emulator().await;
+    let a = deployments::replica(&emulator, COOKIE_PASSWORD, PUBLIC_ORIGIN).await;
+    let b = deployments::replica(&emulator, COOKIE_PASSWORD, PUBLIC_ORIGIN).await;
     Cluster {
         emulator,
         replicas: [a, b],
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
     }
-}
-
-/// What a response did to the session cookie.
-#[derive(Debug, Clone, PartialEq)]
-enum CookieChange {
-    Kept,
-    Set(String),
-    Cleared,
-}
-
-fn cookie_change(r: &reqwest::Response, name: &str) -> CookieChange {
-    let mut change = CookieChange::Kept;
-    for v in r.headers().get_all(SET_COOKIE) {
-        let s = v.to_str().unwrap();
-        let Some((n, rest)) = s.split_once('=') else {
-            continue;
-        };
-        if n != name {
-            continue;
-        }
-        let value = rest.split(';').next().unwrap();
-        change = if value.is_empty() || s.contains("Max-Age=0") {
-            CookieChange::Cleared
-        } else {
-            CookieChange::Set(value.to_owned())
-        };
-    }
-    change
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()[LOCATION].to_str().unwrap().to_owned()
-}
-
-/// The path and query of an absolute URL on the public origin.
-fn path_on_public_origin(url: &str) -> String {
-    url.strip_prefix(PUBLIC_ORIGIN)
-        .unwrap_or_else(|| panic!("{url} is not on {PUBLIC_ORIGIN}"))
-        .to_owned()
-}
-
-struct Answer {
-    status: StatusCode,
-    cookie: CookieChange,
-    body: Value,
 }
 
 impl Cluster {
     /// `GET /account` as an API call on replica `i`, with this session cookie.
     async fn account(&self, i: usize, cookie: &str) -> Answer {
-        let r = self
-            .http
-            .get(format!("{}/account", self.replicas[i].base))
-            .header(COOKIE, format!("wos-session={cookie}"))
-            .header(ACCEPT, "application/json")
-            .send()
+        self.replicas[i]
+            .answer("/account", Some(cookie), true)
             .await
-            .unwrap();
-        let status = r.status();
-        let cookie = cookie_change(&r, "wos-session");
-        let body = r.json().await.unwrap_or(Value::Null);
-        Answer {
-            status,
-            cookie,
-            body,
-        }
     }
 
-    /// Signs in the way a browser behind a round-robin load balancer would:
-    /// the login starts on replica `start`, the callback lands on replica
+    /// The login starts on replica `start`, the callback lands on replica
     /// `finish`. Returns the session cookie.
     async fn sign_in(&self, start: usize, finish: usize) -> String {
-        let r = self
-            .http
-            .get(format!("{}/auth/login", self.replicas[start].base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
-        // The PKCE flow cookie, sealed with the shared password.
-        let flow: Vec<String> = r
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .collect();
-        assert!(!flow.is_empty(), "the login route sets a flow cookie");
-        let mut url = location(&r);
-        assert!(url.starts_with(self.emulator.base_url()), "{url}");
-        let authorization_id = loop {
-            let r = self.http.get(&url).send().await.unwrap();
-            if r.status().is_redirection() {
-                let next = location(&r);
-                url = if next.starts_with("http") {
-                    next
-                } else {
-                    format!("{}{next}", self.emulator.base_url())
-                };
-                continue;
-            }
-            assert_eq!(r.status(), 200, "{url}");
-            let html = r.text().await.unwrap();
-            let marker = "name=\"authorization_id\" value=\"";
-            let start = html.find(marker).expect("hidden authorization id") + marker.len();
-            let end = start + html[start..].find('"').unwrap();
-            break html[start..end].to_owned();
-        };
-        let r = self
-            .http
-            .post(format!("{}/emulator/login", self.emulator.base_url()))
-            .form(&[
-                ("authorization_id", authorization_id.as_str()),
-                ("email", EMAIL),
-                ("password", DEMO_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_redirection(), "{}", r.status());
-        let callback = path_on_public_origin(&location(&r));
-        assert!(callback.starts_with("/auth/callback?"), "{callback}");
-        let r = self
-            .http
-            .get(format!("{}{callback}", self.replicas[finish].base))
-            .header(COOKIE, flow.join("; "))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
-        match cookie_change(&r, "wos-session") {
-            CookieChange::Set(cookie) => cookie,
-            other => panic!("the callback did not set the session cookie: {other:?}"),
-        }
+        deployments::sign_in(&self.replicas[start], &self.replicas[finish]).await
     }
 }
 
@@ -226,8 +65,8 @@ async fn both_replicas_refresh_the_same_expired_cookie_at_once_and_agree() {
             CookieChange::Kept,
             "replica {i}: nothing to refresh"
         );
-        assert_eq!(a.body["email"], EMAIL);
-        let this = a.body["sid"].as_str().unwrap().to_owned();
+        assert_eq!(a.json()["email"], EMAIL);
+        let this = a.json()["sid"].as_str().unwrap().to_owned();
         assert_eq!(sid.get_or_insert(this.clone()), &this, "the same session");
     }
     let sid = sid.unwrap();
@@ -249,7 +88,7 @@ async fn both_replicas_refresh_the_same_expired_cookie_at_once_and_agree() {
     for t in tasks {
         let (i, a) = t.await.unwrap();
         assert_eq!(a.status, 200, "replica {i}: {}", a.body);
-        assert_eq!(a.body["sid"], sid.as_str(), "replica {i}: same session");
+        assert_eq!(a.json()["sid"], sid.as_str(), "replica {i}: same session");
         match a.cookie {
             CookieChange::Set(c) => new_cookies[i].push(c),
             other => panic!("replica {i} answered an expired cookie with {other:?}"),
@@ -292,7 +131,7 @@ async fn both_replicas_refresh_the_same_expired_cookie_at_once_and_agree() {
             let r = cluster.account(i, cookie).await;
             assert_eq!(r.status, 200, "replica {i}: {}", r.body);
             assert_eq!(r.cookie, CookieChange::Kept);
-            assert_eq!(r.body["sid"], sid.as_str());
+            assert_eq!(r.json()["sid"], sid.as_str());
         }
     }
     assert_eq!(cluster.emulator.grant_count("refresh_token"), 2);

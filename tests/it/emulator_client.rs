@@ -2,12 +2,10 @@
 //! every `UserManagement` method with a success and a representative error,
 //! the seven grants, and each challenge as its typed `Error` variant.
 
-#[path = "fixtures/emulator/support.rs"]
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support::emulator::*;
 use authkit_axum::Secret;
 use authkit_axum::client::{
     AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
@@ -21,7 +19,6 @@ use authkit_axum::client::{
 };
 use authkit_axum::emulator::{EmailKind, Emulator, Seed, SeedUser};
 use futures_util::TryStreamExt;
-use support::*;
 
 /// The API error's `code`, asserting the status.
 fn api_code(e: &Error, status: u16) -> String {

@@ -2,16 +2,14 @@
 //! over real HTTP on 127.0.0.1: login → AuthKit's login page → callback →
 //! protected page → expiry → transparent refresh → logout.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::app::{self, App, EMAIL, Jar, location};
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed, SeedRole};
 use axum::Router;
 use reqwest::header::{ACCEPT, COOKIE, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
-use support::{App, EMAIL, Jar, location};
 
 async fn start() -> App {
     start_with(Seed::demo()).await
@@ -19,7 +17,7 @@ async fn start() -> App {
 
 async fn start_with(seed: Seed) -> App {
     let emulator = Emulator::builder().with_seed(seed).start().await.unwrap();
-    support::start_with(emulator, |b| b, Router::new()).await
+    app::start_with(emulator, |b| b, Router::new()).await
 }
 
 /// Signs in the way a browser gets there: a protected page first, which

@@ -7,12 +7,11 @@
 //! carries explicit nulls, we compare after dropping them (this crate leaves
 //! unset fields out); every other difference is spelled out in the test.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::future::Future;
 
+use crate::support::recording::{API_KEY, CLIENT_ID, Fixture, MockServer, Recorded};
 use authkit_axum::client::{
     ApiError, AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
@@ -24,7 +23,6 @@ use authkit_axum::client::{
     ScreenHint, SendInvitation, SendPasswordResetEmail, SessionAuthMethod, SessionStatus,
     UpdateOrganizationMembership, UpdateUser, User, UserManagement, VerifyEmail,
 };
-use common::{API_KEY, CLIENT_ID, Fixture, MockServer, Recorded};
 use serde_json::{Value, json};
 
 /// The client address and agent the recordings were made with.

@@ -2,18 +2,15 @@
 //! replay window, organization switching, revocation, access token lifetime,
 //! TOTP with a code computed here, and the test hooks (faults, counters).
 
-#[path = "fixtures/emulator/support.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::emulator::*;
 use authkit_axum::client::{
     AuthenticateWithRefreshToken, AuthenticateWithTotp, EnrollAuthFactor, Error, ListSessions,
     OAuthErrorCode, RetryPolicy, SessionStatus,
 };
 use authkit_axum::emulator::{Emulator, Fault};
 use authkit_axum::session::{Authentication, RefreshOptions, SessionData, UnauthenticatedReason};
-use support::*;
 
 fn is_invalid_grant(e: &Error) -> bool {
     matches!(e, Error::OAuth(o) if o.error == OAuthErrorCode::InvalidGrant)

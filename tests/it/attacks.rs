@@ -5,12 +5,11 @@
 //! session fixation. Every attempt is counted; none may be accepted and none
 //! may get a 5xx. The totals are printed so CI logs carry them.
 
-mod common;
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, sets_session};
+use crate::support::fake_workos::{KID_1, private_key};
 use authkit_axum::client::AuthenticateWithPassword;
 use authkit_axum::emulator::{Emulator, Seed, SeedUser};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
@@ -18,12 +17,10 @@ use authkit_axum::session::SessionData;
 use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::fake_workos::{KID_1, private_key};
 use futures_util::StreamExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{ACCEPT, COOKIE, ORIGIN};
 use serde_json::{Value, json};
-use support::{App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, sets_session};
 
 const MALLORY: &str = "mallory@example.com";
 const OTHER_PASSWORD: &str = "an-attackers-cookie-password-of-32-chars!!";
@@ -70,7 +67,7 @@ async fn start() -> App {
         .start()
         .await
         .unwrap();
-    support::start_with(emulator, |b| b, Router::new()).await
+    app::start_with(emulator, |b| b, Router::new()).await
 }
 
 fn passwords() -> Passwords {
@@ -362,7 +359,7 @@ async fn an_expired_token_without_a_usable_refresh_token_signs_out_cleanly() {
         assert!(started.elapsed() < BOUND, "{what}: {:?}", started.elapsed());
         let status = r.status().as_u16();
         assert_eq!(status, 401, "{what}");
-        assert!(support::clears_session(&r), "{what}: the cookie is cleared");
+        assert!(app::clears_session(&r), "{what}: the cookie is cleared");
         tally.record(status, status == 200, &what);
     }
     tally.report("expired-without-refresh");
@@ -765,7 +762,7 @@ async fn cross_site_logout_and_switch_are_refused_and_the_session_survives() {
             let r = request.send().await.unwrap();
             let status = r.status().as_u16();
             assert_eq!(status, 403, "{what}");
-            let touched = support::set_cookies(&r)
+            let touched = app::set_cookies(&r)
                 .iter()
                 .any(|(n, _, _)| n == "wos-session");
             tally.record(status, touched, &what);
@@ -773,11 +770,7 @@ async fn cross_site_logout_and_switch_are_refused_and_the_session_survives() {
     }
     // A cross-site image tag: GET is not a logout.
     let r = app.get(&mut jar, "/auth/logout").await;
-    tally.record(
-        r.status().as_u16(),
-        support::clears_session(&r),
-        "GET logout",
-    );
+    tally.record(r.status().as_u16(), app::clears_session(&r), "GET logout");
     assert_eq!(r.status(), 405);
     assert_eq!(jar.session(), Some(&cookie), "the cookie is untouched");
     let r = app.get_json(&mut jar, "/account").await;
@@ -794,7 +787,7 @@ async fn cross_site_logout_and_switch_are_refused_and_the_session_survives() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert!(support::clears_session(&r));
+    assert!(app::clears_session(&r));
     tally.report("logout-csrf");
 }
 

@@ -1,15 +1,13 @@
 //! Retries (429 with Retry-After, 5xx then success, the give-up bound) and
 //! auto-pagination, against a real HTTP server on 127.0.0.1.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::support::recording::{API_KEY, CLIENT_ID, Canned, Fixture, MockServer};
 use authkit_axum::client::{
     AuthenticateWithPassword, AuthenticateWithRefreshToken, Error, ListUsers, RetryPolicy,
     UserManagement,
 };
-use common::{API_KEY, CLIENT_ID, Canned, Fixture, MockServer};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 

@@ -1,30 +1,29 @@
-//! The axum integration over real HTTP on 127.0.0.1: the layer, the
-//! extractors, refresh, and the auth routes, against a fake WorkOS.
-
-mod common;
+//! The axum integration: the layer, the extractors, refresh, and the auth
+//! routes, driven in-process with `axum_test::TestServer`, against a fake
+//! WorkOS on 127.0.0.1 (the client's side is real HTTP).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::fake_workos::{self, FakeWorkos, user_json};
 use authkit_axum::client::{RetryPolicy, User, UserManagement};
 use authkit_axum::session::SessionData;
 use authkit_axum::{AuthKit, AuthUser, RejectionMode};
+use axum::http::header::{
+    ACCEPT, CACHE_CONTROL, COOKIE, HOST, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE, VARY,
+};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use common::fake_workos::{FakeWorkos, user_json};
-use reqwest::header::{
-    ACCEPT, CACHE_CONTROL, COOKIE, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE, VARY,
-};
-use reqwest::redirect::Policy;
+use axum_test::{TestRequest, TestResponse, TestServer};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "layer-test-cookie-password-at-least-32-chars";
 
 struct App {
-    base: String,
+    router: Router,
+    server: TestServer,
     fake: FakeWorkos,
     authkit: AuthKit,
-    http: reqwest::Client,
 }
 
 async fn account(user: AuthUser) -> Json<Value> {
@@ -73,17 +72,11 @@ async fn start(
         .nest("/scoped", api)
         .merge(authkit.routes())
         .layer(authkit.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     App {
-        base: format!("http://{addr}"),
+        server: TestServer::new(app.clone()),
+        router: app,
         fake,
         authkit,
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
     }
 }
 
@@ -110,12 +103,21 @@ impl App {
         self.cookie_for(at, rt)
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(format!("{}{path}", self.base))
+    /// A request that carries only the cookies the test gives it.
+    fn get(&self, path: &str) -> TestRequest {
+        self.server.get(path)
     }
 
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.base))
+    fn post(&self, path: &str) -> TestRequest {
+        self.server.post(path)
+    }
+
+    /// The same app as a browser sees it: cookies set by a response are sent
+    /// with the next requests.
+    fn browser(&self) -> TestServer {
+        TestServer::builder()
+            .save_cookies()
+            .build(self.router.clone())
     }
 }
 
@@ -124,7 +126,7 @@ fn session_cookie(name: &str, value: &str) -> String {
 }
 
 /// The value the response sets for cookie `name` (empty when it deletes it).
-fn set_cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
+fn set_cookie_value(response: &TestResponse, name: &str) -> Option<String> {
     response.headers().get_all(SET_COOKIE).iter().find_map(|v| {
         let s = v.to_str().ok()?;
         let (n, rest) = s.split_once('=')?;
@@ -137,42 +139,35 @@ async fn browser_navigation_without_session_is_redirected_to_login_with_return_t
     let app = start(|b| b).await;
     let r = app
         .get("/account?tab=1")
-        .header(ACCEPT, "text/html,*/*")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 307);
+        .add_header(ACCEPT, "text/html,*/*")
+        .await;
+    assert_eq!(r.status_code(), 307);
     assert_eq!(
         r.headers()[LOCATION],
         "/auth/login?return_to=%2Faccount%3Ftab%3D1"
     );
-    let r = app
-        .post("/submit")
-        .header(ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let r = app.post("/submit").add_header(ACCEPT, "text/html").await;
+    assert_eq!(r.status_code(), 303);
 }
 
 #[tokio::test]
 async fn api_requests_without_session_get_401_json() {
     let app = start(|b| b).await;
     for request in [
-        app.get("/account").header(ACCEPT, "application/json"),
+        app.get("/account").add_header(ACCEPT, "application/json"),
         app.get("/account")
-            .header(ACCEPT, "text/html")
-            .header("x-requested-with", "XMLHttpRequest"),
+            .add_header(ACCEPT, "text/html")
+            .add_header("x-requested-with", "XMLHttpRequest"),
         app.get("/account"),
         // Under the API prefix even a browser gets 401.
-        app.get("/api/me").header(ACCEPT, "text/html"),
+        app.get("/api/me").add_header(ACCEPT, "text/html"),
         // So under a router that asked for it.
-        app.get("/scoped/strict").header(ACCEPT, "text/html"),
+        app.get("/scoped/strict").add_header(ACCEPT, "text/html"),
     ] {
-        let r = request.send().await.unwrap();
-        assert_eq!(r.status(), 401);
+        let r = request.await;
+        assert_eq!(r.status_code(), 401);
         assert!(r.headers().contains_key("www-authenticate"));
-        let body: Value = r.json().await.unwrap();
+        let body: Value = r.json();
         assert_eq!(body["error"], "unauthorized");
     }
 }
@@ -180,16 +175,14 @@ async fn api_requests_without_session_get_401_json() {
 #[tokio::test]
 async fn optional_extractor_sees_nobody_or_the_user() {
     let app = start(|b| b).await;
-    let r = app.get("/").send().await.unwrap();
-    assert_eq!(r.text().await.unwrap(), "hello stranger");
+    let r = app.get("/").await;
+    assert_eq!(r.text(), "hello stranger");
     let cookie = app.session(300, None);
     let r = app
         .get("/")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.text().await.unwrap(), "hello user_1");
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.text(), "hello user_1");
 }
 
 #[tokio::test]
@@ -198,18 +191,16 @@ async fn signed_in_request_reaches_the_handler_uncached() {
     let cookie = app.session(300, Some("org_1"));
     let r = app
         .get("/account")
-        .header(COOKIE, format!("theme=dark; wos-session={cookie}; other=1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, format!("theme=dark; wos-session={cookie}; other=1"))
+        .await;
+    assert_eq!(r.status_code(), 200);
     assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
     assert!(r.headers().get_all(VARY).iter().any(|v| v == "Cookie"));
     assert!(
         set_cookie_value(&r, "wos-session").is_none(),
         "no refresh was due"
     );
-    let body: Value = r.json().await.unwrap();
+    let body: Value = r.json();
     assert_eq!(body["id"], "user_1");
     assert_eq!(body["org"], "org_1");
     assert_eq!(body["permissions"], json!(["posts:read"]));
@@ -222,16 +213,14 @@ async fn expired_token_is_refreshed_transparently_and_the_handler_sees_the_new_s
     let cookie = app.session(-30, Some("org_1"));
     let r = app
         .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
     let rotated = set_cookie_value(&r, "wos-session").expect("cookie rotated");
     assert!(!rotated.is_empty() && rotated != cookie);
-    let body: Value = r.json().await.unwrap();
+    let body: Value = r.json();
     assert!(
-        body["exp"].as_i64().unwrap() > common::fake_workos::now_secs(),
+        body["exp"].as_i64().unwrap() > fake_workos::now_secs(),
         "handler saw the old token"
     );
     assert_eq!(body["org"], "org_1", "refresh kept the organization");
@@ -239,11 +228,9 @@ async fn expired_token_is_refreshed_transparently_and_the_handler_sees_the_new_s
     // The rotated cookie works on its own, without another refresh.
     let r = app
         .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &rotated))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, session_cookie("wos-session", &rotated))
+        .await;
+    assert_eq!(r.status_code(), 200);
     assert!(set_cookie_value(&r, "wos-session").is_none());
     assert_eq!(app.fake.refresh_calls(), 1);
 }
@@ -254,11 +241,9 @@ async fn token_about_to_expire_is_refreshed_ahead_of_time() {
     let cookie = app.session(20, None); // within the 30 s buffer of a short-lived token
     let r = app
         .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
     assert!(set_cookie_value(&r, "wos-session").is_some());
     assert_eq!(app.fake.refresh_calls(), 1);
 }
@@ -275,11 +260,12 @@ async fn a_hundred_concurrent_requests_with_an_expired_token_share_one_refresh()
         tasks.push(tokio::spawn(async move {
             let r = app
                 .get("/account")
-                .header(COOKIE, session_cookie("wos-session", &cookie))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), set_cookie_value(&r, "wos-session"))
+                .add_header(COOKIE, session_cookie("wos-session", &cookie))
+                .await;
+            (
+                r.status_code().as_u16(),
+                set_cookie_value(&r, "wos-session"),
+            )
         }));
     }
     let mut rotated = std::collections::HashSet::new();
@@ -309,11 +295,9 @@ async fn workos_outage_during_refresh_keeps_the_cookie_and_answers_503() {
         });
         let r = app
             .get("/account")
-            .header(COOKIE, session_cookie("wos-session", &cookie))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 503, "after a {status}");
+            .add_header(COOKIE, session_cookie("wos-session", &cookie))
+            .await;
+        assert_eq!(r.status_code(), 503, "after a {status}");
         assert_eq!(r.headers()[RETRY_AFTER], expected_retry);
         assert!(
             set_cookie_value(&r, "wos-session").is_none(),
@@ -323,11 +307,9 @@ async fn workos_outage_during_refresh_keeps_the_cookie_and_answers_503() {
     // Once WorkOS is back, the same cookie still works.
     let r = app
         .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
 }
 
 #[tokio::test]
@@ -338,11 +320,9 @@ async fn transient_failure_of_an_early_refresh_serves_the_still_valid_session() 
         .with(|s| s.refresh_faults.push((503, json!({}), None)));
     let r = app
         .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
     assert!(set_cookie_value(&r, "wos-session").is_none());
 }
 
@@ -356,12 +336,10 @@ async fn refused_refresh_signs_out_and_clears_the_cookie() {
     });
     let r = app
         .get("/account")
-        .header(ACCEPT, "application/json")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+        .add_header(ACCEPT, "application/json")
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 401);
     assert_eq!(set_cookie_value(&r, "wos-session").as_deref(), Some(""));
 }
 
@@ -376,12 +354,10 @@ async fn tampered_cookie_is_unauthenticated_not_500() {
     for value in [tampered.as_str(), "garbage", "Fe26.2*1*", ""] {
         let r = app
             .get("/account")
-            .header(ACCEPT, "application/json")
-            .header(COOKIE, session_cookie("wos-session", value))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401, "{value}");
+            .add_header(ACCEPT, "application/json")
+            .add_header(COOKIE, session_cookie("wos-session", value))
+            .await;
+        assert_eq!(r.status_code(), 401, "{value}");
     }
 }
 
@@ -391,36 +367,27 @@ async fn permission_guard_answers_403_with_a_reason() {
     let cookie = app.session(300, None);
     let r = app
         .get("/admin")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let body: Value = r.json().await.unwrap();
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 403);
+    let body: Value = r.json();
     assert!(body["message"].as_str().unwrap().contains("admin:write"));
 }
 
 #[tokio::test]
 async fn protect_by_default_guards_everything_but_public_paths_and_auth_routes() {
     let app = start(|b| b.with_protect_by_default(true).with_public_path("/")).await;
-    assert_eq!(app.get("/").send().await.unwrap().status(), 200);
-    let r = app
-        .get("/account")
-        .header(ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 307);
+    assert_eq!(app.get("/").await.status_code(), 200);
+    let r = app.get("/account").add_header(ACCEPT, "text/html").await;
+    assert_eq!(r.status_code(), 307);
     // The callback stays reachable (it answers its own 400, not a login loop).
     let r = app
         .get("/auth/callback")
-        .header(ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = app.get("/auth/login").send().await.unwrap();
-    assert_eq!(r.status(), 303);
+        .add_header(ACCEPT, "text/html")
+        .await;
+    assert_eq!(r.status_code(), 400);
+    let r = app.get("/auth/login").await;
+    assert_eq!(r.status_code(), 303);
 }
 
 #[tokio::test]
@@ -445,9 +412,7 @@ async fn layer_coexists_with_the_apps_own_cookie_manager() {
         .route("/", get(handler))
         .layer(authkit.layer())
         .layer(CookieManagerLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = TestServer::new(app);
     let old = fake.with(|s| std::mem::replace(&mut s.token_lifetime, -30));
     let (at, rt) = fake.sign_in("user_1", None);
     fake.with(|s| s.token_lifetime = old);
@@ -460,13 +425,11 @@ async fn layer_coexists_with_the_apps_own_cookie_manager() {
         organization_id: None,
     };
     let cookie = authkit.sessions().seal(&data).unwrap();
-    let r = reqwest::Client::new()
-        .get(format!("http://{addr}/"))
-        .header(COOKIE, format!("wos-session={cookie}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = server
+        .get("/")
+        .add_header(COOKIE, format!("wos-session={cookie}"))
+        .await;
+    assert_eq!(r.status_code(), 200);
     assert_eq!(set_cookie_value(&r, "theme").as_deref(), Some("dark"));
     assert!(
         set_cookie_value(&r, "wos-session").is_some(),
@@ -474,18 +437,14 @@ async fn layer_coexists_with_the_apps_own_cookie_manager() {
     );
 }
 
-fn location(r: &reqwest::Response) -> String {
+fn location(r: &TestResponse) -> String {
     r.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 /// Starts a login and returns (state, verifier cookie "name=value").
 async fn begin_login(app: &App, query: &str) -> (String, String) {
-    let r = app
-        .get(&format!("/auth/login{query}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let r = app.get(&format!("/auth/login{query}")).await;
+    assert_eq!(r.status_code(), 303);
     let url = url::Url::parse(&location(&r)).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     let state = q["state"].clone();
@@ -504,10 +463,8 @@ async fn login_redirects_to_authkit_with_pkce_state_and_a_flow_cookie() {
     let app = start(|b| b).await;
     let r = app
         .get("/auth/login?return_to=/account&login_hint=a@b.c")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .await;
+    assert_eq!(r.status_code(), 303);
     let url = url::Url::parse(&location(&r)).unwrap();
     assert_eq!(url.path(), "/user_management/authorize");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -528,7 +485,7 @@ async fn login_redirects_to_authkit_with_pkce_state_and_a_flow_cookie() {
     for attr in ["HttpOnly", "SameSite=Lax", "Max-Age=600", "Path=/auth"] {
         assert!(flow.contains(attr), "{flow} lacks {attr}");
     }
-    let r = app.get("/auth/signup").send().await.unwrap();
+    let r = app.get("/auth/signup").await;
     let q: std::collections::HashMap<_, _> = url::Url::parse(&location(&r))
         .unwrap()
         .query_pairs()
@@ -540,38 +497,24 @@ async fn login_redirects_to_authkit_with_pkce_state_and_a_flow_cookie() {
 #[tokio::test]
 async fn at_most_five_sign_ins_are_pending_and_the_oldest_is_evicted() {
     let app = start(|b| b).await;
-    let mut jar: Vec<String> = Vec::new();
+    // The browser keeps the flow cookies; `pending` follows their names.
+    let browser = app.browser();
+    let mut pending: Vec<String> = Vec::new();
     for _ in 0..5 {
-        let r = app
-            .get("/auth/login")
-            .header(COOKIE, jar.join("; "))
-            .send()
-            .await
-            .unwrap();
-        let set: Vec<String> = r
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        for s in &set {
-            let pair = s.split(';').next().unwrap().to_owned();
-            let name = pair.split('=').next().unwrap().to_owned();
-            jar.retain(|c| !c.starts_with(&format!("{name}=")));
+        let r = browser.get("/auth/login").await;
+        for s in r.headers().get_all(SET_COOKIE) {
+            let s = s.to_str().unwrap();
+            let name = s.split('=').next().unwrap().to_owned();
+            pending.retain(|n| *n != name);
             if !s.contains("Max-Age=0") {
-                jar.push(pair);
+                pending.push(name);
             }
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(jar.len(), 5);
-    let oldest = jar[0].split('=').next().unwrap().to_owned();
-    let r = app
-        .get("/auth/login")
-        .header(COOKIE, jar.join("; "))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(pending.len(), 5);
+    let oldest = &pending[0];
+    let r = browser.get("/auth/login").await;
     let deleted: Vec<String> = r
         .headers()
         .get_all(SET_COOKIE)
@@ -589,11 +532,9 @@ async fn callback_signs_in_and_returns_to_the_saved_path() {
     let (state, flow) = begin_login(&app, "?return_to=%2Faccount%3Fx%3D1").await;
     let r = app
         .get(&format!("/auth/callback?code=good1&state={state}"))
-        .header(COOKIE, &flow)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .add_header(COOKIE, &flow)
+        .await;
+    assert_eq!(r.status_code(), 303);
     assert_eq!(location(&r), "/account?x=1");
     let session = set_cookie_value(&r, "wos-session").unwrap();
     let flow_name = flow.split('=').next().unwrap();
@@ -604,19 +545,15 @@ async fn callback_signs_in_and_returns_to_the_saved_path() {
     );
     let r = app
         .get("/account")
-        .header(COOKIE, format!("wos-session={session}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .add_header(COOKIE, format!("wos-session={session}"))
+        .await;
+    assert_eq!(r.status_code(), 200);
     // Replaying the callback (same code, same flow cookie) fails cleanly.
     let r = app
         .get(&format!("/auth/callback?code=good1&state={state}"))
-        .header(COOKIE, &flow)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .add_header(COOKIE, &flow)
+        .await;
+    assert_eq!(r.status_code(), 400);
     assert!(set_cookie_value(&r, "wos-session").is_none());
 }
 
@@ -642,13 +579,11 @@ async fn callback_refuses_missing_unknown_and_mismatched_state() {
     ] {
         let r = app
             .get(&format!("/auth/callback{query}"))
-            .header(COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{query}");
+            .add_header(COOKIE, cookie)
+            .await;
+        assert_eq!(r.status_code(), 400, "{query}");
         assert!(set_cookie_value(&r, "wos-session").is_none());
-        let page = r.text().await.unwrap();
+        let page = r.text();
         assert!(
             !page.contains("<script>x"),
             "unescaped input in the error page"
@@ -683,11 +618,9 @@ async fn open_redirects_through_return_to_land_on_the_home_page() {
             .get(&format!(
                 "/auth/callback?code=good_redirect_{i}&state={state}"
             ))
-            .header(COOKIE, &flow)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
+            .add_header(COOKIE, &flow)
+            .await;
+        assert_eq!(r.status_code(), 303);
         assert_eq!(location(&r), "/", "{attack:?}");
     }
 }
@@ -698,11 +631,9 @@ async fn logout_clears_the_cookie_and_ends_the_workos_session() {
     let cookie = app.session(300, None);
     let r = app
         .post("/auth/logout")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 303);
     let url = url::Url::parse(&location(&r)).unwrap();
     assert_eq!(url.path(), "/user_management/sessions/logout");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -710,16 +641,18 @@ async fn logout_clears_the_cookie_and_ends_the_workos_session() {
     assert_eq!(q["return_to"], "http://localhost:3000/");
     assert_eq!(set_cookie_value(&r, "wos-session").as_deref(), Some(""));
     // Without a session it goes straight home.
-    let r = app.post("/auth/logout").send().await.unwrap();
+    let r = app.post("/auth/logout").await;
     assert_eq!(location(&r), "http://localhost:3000/");
     // GET is not a logout unless enabled.
-    assert_eq!(app.get("/auth/logout").send().await.unwrap().status(), 405);
+    assert_eq!(app.get("/auth/logout").await.status_code(), 405);
 }
 
 #[tokio::test]
 async fn cross_site_logout_is_refused() {
     let app = start(|b| b).await;
     let cookie = app.session(300, None);
+    // The app's own origin is the one the request names in Host (not the
+    // redirect URI's, http://localhost:3000).
     for (name, value) in [
         ("sec-fetch-site", "cross-site"),
         (ORIGIN.as_str(), "https://evil.example"),
@@ -727,48 +660,39 @@ async fn cross_site_logout_is_refused() {
     ] {
         let r = app
             .post("/auth/logout")
-            .header(name, value)
-            .header(COOKIE, session_cookie("wos-session", &cookie))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403, "{name}: {value}");
+            .add_header(HOST, "app.test:8080")
+            .add_header(name, value)
+            .add_header(COOKIE, session_cookie("wos-session", &cookie))
+            .await;
+        assert_eq!(r.status_code(), 403, "{name}: {value}");
         assert!(set_cookie_value(&r, "wos-session").is_none());
     }
-    let same_origin = app.base.clone();
     let r = app
         .post("/auth/logout")
-        .header(ORIGIN, same_origin)
-        .header(COOKIE, session_cookie("wos-session", &cookie))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .add_header(HOST, "app.test:8080")
+        .add_header(ORIGIN, "http://app.test:8080")
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 303);
 }
 
 #[tokio::test]
 async fn switch_organization_refreshes_into_the_new_organization() {
     let app = start(|b| b).await;
-    let cookie = app.session(300, Some("org_1"));
-    let r = app
+    let mut browser = app.browser();
+    browser.add_cookie(cookie::Cookie::new(
+        "wos-session",
+        app.session(300, Some("org_1")),
+    ));
+    let r = browser
         .post("/auth/switch-organization")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
         .form(&[("organization_id", "org_2"), ("return_to", "/account")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .await;
+    assert_eq!(r.status_code(), 303);
     assert_eq!(location(&r), "/account");
-    let switched = set_cookie_value(&r, "wos-session").unwrap();
-    let body: Value = app
-        .get("/account")
-        .header(COOKIE, session_cookie("wos-session", &switched))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(set_cookie_value(&r, "wos-session").is_some_and(|c| !c.is_empty()));
+    // The browser follows with the switched cookie.
+    let body: Value = browser.get("/account").await.json();
     assert_eq!(body["org"], "org_2");
 }
 
@@ -779,12 +703,10 @@ async fn switch_into_an_sso_organization_goes_through_authkit() {
     app.fake.with(|s| s.refresh_faults.push((403, json!({"error": "sso_required", "error_description": "SSO", "connection_ids": ["conn_1"]}), None)));
     let r = app
         .post("/auth/switch-organization")
-        .header(COOKIE, session_cookie("wos-session", &cookie))
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
         .form(&[("organization_id", "org_sso")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .await;
+    assert_eq!(r.status_code(), 303);
     assert_eq!(
         location(&r),
         "/auth/login?organization_id=org_sso&return_to=%2F"

@@ -6,26 +6,23 @@
 //! every access token, refresh token, authorization code, PKCE verifier and
 //! pending authentication token the flow produced.
 
-mod support;
-
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use authkit_axum::CallbackError;
+use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, location};
 use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
     Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{RefreshOptions, SessionData};
-use authkit_axum::{AuthKitBuilder, AuthUser};
+use authkit_axum::{AuthKitBuilder, AuthUser, CallbackError};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::Value;
-use support::{App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, location};
 use tracing_subscriber::fmt::MakeWriter;
 
 const API_KEY: &str = "sk_test_secrets_suite_5f3c9a7e1d2b4c6a";
@@ -88,7 +85,7 @@ impl Evidence {
                 String::from_utf8_lossy(value.as_bytes())
             ));
         }
-        for (name, value, cleared) in support::set_cookies(&r) {
+        for (name, value, cleared) in app::set_cookies(&r) {
             if cleared {
                 continue;
             }
@@ -181,7 +178,7 @@ async fn start(hooked: &Hooked) -> App {
     let extra = Router::new()
         .route("/debug", get(debug_user))
         .with_state(hooked.clone());
-    support::start_with(emulator, configure, extra).await
+    app::start_with(emulator, configure, extra).await
 }
 
 /// The login route through the emulator's form; returns the callback URL

@@ -2,14 +2,11 @@
 //! (no redirects followed): authorize → login page → redirect with a code →
 //! code exchange with PKCE → an access token that verifies against the JWKS.
 
-#[path = "fixtures/emulator/support.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::emulator::*;
 use authkit_axum::client::{AuthenticateWithCode, Error, OAuthErrorCode};
 use authkit_axum::emulator::Emulator;
-use support::*;
 
 fn is_invalid_grant(e: &Error) -> bool {
     matches!(e, Error::OAuth(o) if o.error == OAuthErrorCode::InvalidGrant)

@@ -1,8 +1,6 @@
 //! A recording HTTP server on 127.0.0.1 for client tests: it records every
-//! request exactly as it arrived and answers from a queue of canned replies.
-#![allow(dead_code, unreachable_pub)]
-
-pub mod fake_workos;
+//! request exactly as it arrived and answers from a queue of canned replies,
+//! and the recorded WorkOS interactions in `tests/fixtures/workos-recorded/`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;

@@ -1,20 +1,18 @@
 //! Sealed sessions end to end: cookies sealed and unsealed, access tokens
 //! verified against a JWKS served over HTTP on 127.0.0.1, refresh and logout.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::support::fake_workos::{
+    FakeWorkos, KID_1, KID_2, claims, now_secs, private_key, sign, sign_with, user_json,
+};
 use authkit_axum::Secret;
 use authkit_axum::client::{AuthenticationResponse, RetryPolicy, User, UserManagement};
 use authkit_axum::seal::{self, Passwords, SealOptions};
 use authkit_axum::session::{
     Authentication, JwksCache, RefreshError, RefreshOptions, SessionData, SessionManager,
     UnauthenticatedReason,
-};
-use common::fake_workos::{
-    FakeWorkos, KID_1, KID_2, claims, now_secs, private_key, sign, sign_with, user_json,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
@@ -273,7 +271,7 @@ async fn hs256_signed_with_the_public_key_is_invalid_jwt() {
     let fake = FakeWorkos::start().await;
     let sessions = manager(&fake);
     // The classic key-confusion attack: HMAC with the RSA public key as secret.
-    let jwk = common::fake_workos::jwk(KID_1);
+    let jwk = crate::support::fake_workos::jwk(KID_1);
     for secret in [jwk.to_string(), jwk["n"].as_str().unwrap().to_owned()] {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(KID_1.into());
