@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use authkit_axum::emulator::{EmailKind, Emulator, Seed};
+use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, Seed};
 
 const USAGE: &str = "\
 usage: cargo run --example emulator -- [options]

@@ -61,7 +61,7 @@ pub(crate) struct Inner {
     pub(crate) refreshes: Arc<SingleFlight>,
     pub(crate) hooks: Hooks,
     /// Handles that must live as long as the app (e.g. an emulator it runs against).
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "held for its Drop, never read")]
     pub(crate) keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -438,7 +438,7 @@ impl AuthKitBuilder {
 
     /// Keeps `handle` alive as long as the built [`AuthKit`] (and its layer
     /// and routes) is: an emulator the app runs against, for instance.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
     pub(crate) fn with_keep_alive(mut self, handle: Arc<dyn std::any::Any + Send + Sync>) -> Self {
         self.keep_alive.push(handle);
         self

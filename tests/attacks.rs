@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{Emulator, Seed, SeedUser};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Seed, SeedUser};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
 use authkit_axum::session::SessionData;
 use axum::Router;

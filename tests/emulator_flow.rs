@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use authkit_axum::client::{AuthenticateWithCode, Error, OAuthErrorCode};
-use authkit_axum::emulator::Emulator;
+use authkit_axum::emulator::{Emulator, EmulatorExt};
 use support::*;
 
 fn is_invalid_grant(e: &Error) -> bool {
@@ -252,7 +252,7 @@ async fn an_unknown_user_is_shown_on_the_page_html_escaped() {
     let html = response.text().await.unwrap();
     assert!(!html.contains("<script>"), "{html}");
     assert!(html.contains(
-        "There is no account for &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;@example.com."
+        "There is no account for &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;@example.com."
     ));
 }
 

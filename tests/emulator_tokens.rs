@@ -11,7 +11,7 @@ use authkit_axum::client::{
     AuthenticateWithRefreshToken, AuthenticateWithTotp, EnrollAuthFactor, Error, ListSessions,
     OAuthErrorCode, RetryPolicy, SessionStatus,
 };
-use authkit_axum::emulator::{Emulator, Fault};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Fault};
 use authkit_axum::session::{Authentication, RefreshOptions, SessionData, UnauthenticatedReason};
 use support::*;
 

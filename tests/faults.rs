@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use authkit_axum::client::{RetryPolicy, User, UserManagement};
-use authkit_axum::emulator::{Emulator, Fault, Seed};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Fault, Seed};
 use authkit_axum::session::{JwksCache, SessionData};
 use authkit_axum::{AuthKit, AuthUser};
 use axum::Router;

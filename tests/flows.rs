@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed, SeedRole};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Fault, Seed, SeedRole};
 use axum::Router;
 use reqwest::header::{ACCEPT, COOKIE, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::{AuthKit, AuthUser};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -42,7 +42,7 @@ async fn replica(emulator: &Emulator) -> Replica {
         .with_client(emulator.client())
         .with_cookie_password(COOKIE_PASSWORD)
         .with_redirect_uri(format!("{PUBLIC_ORIGIN}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
         .build()
         .unwrap();
     let app = Router::new()

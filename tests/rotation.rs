@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::seal::SealError;
 use authkit_axum::{AuthKit, AuthUser};
 use axum::routing::get;
@@ -47,7 +47,7 @@ async fn deploy(emulator: &Emulator, passwords: Passwords) -> Deployment {
     let mut builder = AuthKit::builder()
         .with_client(emulator.client())
         .with_redirect_uri(format!("{base}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock());
+        .with_clock(emulator.session_clock());
     for (id, password) in passwords {
         builder = builder.with_additional_cookie_password(*id, *password);
     }

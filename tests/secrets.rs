@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
-    Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
+    Emulator, EmulatorExt, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
 use authkit_axum::routes::CallbackError;
 use authkit_axum::seal::{self, Passwords, UnsealOptions};

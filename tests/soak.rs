@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Fault, Seed};
 use authkit_axum::seal::{self, Passwords, SealOptions};
 use authkit_axum::session::{
     DEFAULT_SESSION_CACHE_CAPACITY, DEFAULT_TOKEN_CACHE_CAPACITY, SessionData,
@@ -425,7 +425,7 @@ async fn soak_mixed_traffic_with_refreshes_and_faults() {
         .with_client(emulator.client())
         .with_cookie_password(COOKIE_PASSWORD)
         .with_redirect_uri(format!("{base}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
         .build()
         .unwrap();
     let app = Router::new()

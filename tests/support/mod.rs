@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
 use axum::Router;
 use axum::routing::get;
@@ -46,7 +46,7 @@ pub fn builder(emulator: &Emulator, base: &str) -> AuthKitBuilder {
         .with_client(emulator.client())
         .with_cookie_password(COOKIE_PASSWORD)
         .with_redirect_uri(format!("{base}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
 }
 
 /// Serves `/account` (AuthUser, JSON), `/whoami` (Option<AuthUser>), the

@@ -8,20 +8,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// grows. Everything time-bound in the emulator (token `iat`/`exp`, code and
 /// pending-token expiry, the refresh replay window, sessions, TOTP) reads it.
 ///
-/// Cheap to clone; clones share the offset. Give the same clock to a
-/// [`SessionManager`](crate::session::SessionManager) with
-/// [`as_session_clock`](Self::as_session_clock) so both agree on time:
+/// Cheap to clone; clones share the offset, and [`now`](Self::now) may be
+/// read from any thread, so an app under test can read the same clock
+/// (`authkit_axum`'s `EmulatorExt::session_clock` does) and both agree on
+/// time:
 ///
 /// ```
 /// use std::time::Duration;
-/// use authkit_axum::emulator::EmulatorClock;
+/// use authkit_emulator::EmulatorClock;
 ///
 /// let clock = EmulatorClock::new();
 /// let before = clock.now();
 /// clock.advance(Duration::from_secs(600));
 /// assert!(clock.now().duration_since(before).unwrap() >= Duration::from_secs(600));
-/// let session_clock = clock.as_session_clock();
-/// assert!(session_clock() >= before + Duration::from_secs(600));
+/// let app_clock = {
+///     let clock = clock.clone();
+///     move || clock.now()
+/// };
+/// assert!(app_clock() >= before + Duration::from_secs(600));
 /// ```
 #[derive(Clone, Default)]
 pub struct EmulatorClock {
@@ -56,13 +60,6 @@ impl EmulatorClock {
     /// How far the clock has been moved forward in total.
     pub fn offset(&self) -> Duration {
         *self.offset.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// This clock as a [`session::Clock`](crate::session::Clock), for
-    /// [`SessionManager::with_clock`](crate::session::SessionManager::with_clock).
-    pub fn as_session_clock(&self) -> crate::session::Clock {
-        let clock = self.clone();
-        Arc::new(move || clock.now())
     }
 }
 

@@ -16,7 +16,7 @@ pub const DEMO_PASSWORD: &str = "demo-password-123";
 /// left out:
 ///
 /// ```
-/// use authkit_axum::emulator::Seed;
+/// use authkit_emulator::Seed;
 ///
 /// let seed = Seed::from_json_str(r#"{
 ///   "users": [

@@ -1,38 +1,47 @@
-//! An embedded WorkOS emulator: the User Management API, AuthKit's hosted
-//! login page and the JWKS, served in-process on 127.0.0.1 for offline
-//! development and tests.
+//! # authkit-emulator
+//!
+//! An offline WorkOS: the User Management API, AuthKit's hosted login page
+//! and the JWKS, served on 127.0.0.1 for development and tests — in-process
+//! from Rust, or as the `authkit-emulator` binary for any language's tests
+//! (`cargo install --path emulator`, then `authkit-emulator --port 4100`).
+//! It speaks WorkOS's wire format with its own types: any WorkOS client
+//! (the Node SDK, `authkit-axum`, curl) works against it.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use authkit_axum::client::AuthenticateWithPassword;
-//! use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+//! use authkit_emulator::{DEMO_PASSWORD, Emulator, Seed};
 //!
 //! let emulator = Emulator::builder().with_seed(Seed::demo()).start().await?;
-//! let workos = emulator.client();
-//! assert_eq!(workos.get_jwks().await?.keys.len(), 1);
-//!
-//! let auth = workos
-//!     .authenticate_with_password(&AuthenticateWithPassword {
-//!         email: "demo@example.com".into(),
-//!         password: DEMO_PASSWORD.into(),
-//!         ..Default::default()
-//!     })
+//! // Any HTTP client speaks to it as to api.workos.com:
+//! let auth: serde_json::Value = reqwest::Client::new()
+//!     .post(format!("{}/user_management/authenticate", emulator.base_url()))
+//!     .json(&serde_json::json!({
+//!         "grant_type": "password",
+//!         "client_id": emulator.client_id(),
+//!         "client_secret": emulator.api_key(),
+//!         "email": "demo@example.com",
+//!         "password": DEMO_PASSWORD,
+//!     }))
+//!     .send()
+//!     .await?
+//!     .json()
 //!     .await?;
-//! assert_eq!(auth.user.email, "demo@example.com");
+//! assert_eq!(auth["user"]["email"], "demo@example.com");
+//! assert_eq!(emulator.users()[0].first_name.as_deref(), Some("Demo"));
 //! emulator.stop().await;
 //! # Ok(()) }
 //! ```
 //!
 //! What it serves:
 //!
-//! - every endpoint of [`UserManagement`]: users, organization memberships,
+//! - every endpoint of WorkOS's User Management API: users, organization memberships,
 //!   invitations, magic auth, password resets, email verification, sessions,
 //!   authentication factors, and `POST /user_management/authenticate` with
 //!   the seven grants and their challenges (`email_verification_required`,
 //!   `mfa_enrollment`, `mfa_challenge`, `organization_selection_required`),
 //!   in the JSON shapes WorkOS answers with (checked against recorded WorkOS
-//!   answers by `tests/emulator_shapes.rs`); plus the MFA API's
+//!   answers by `emulator/tests/shapes.rs`); plus the MFA API's
 //!   `POST /auth/factors/{id}/challenge`, which answering an `mfa_challenge`
 //!   needs. API routes want `Authorization: Bearer <api key>`; the
 //!   authenticate endpoint checks `client_id` and `client_secret` instead
@@ -60,7 +69,8 @@
 //! `require_mfa` ones without), organization selection (users in several
 //! organizations, when none was asked for). Refresh tokens rotate: each
 //! works once, a replay within 30 seconds answers the same new pair, and a
-//! later one is `invalid_grant`.
+//! later one is `invalid_grant`. Spent refresh tokens are forgotten once
+//! their replay window is over, so memory stays bounded in a long run.
 //!
 //! For tests, the handle offers a movable [clock](Emulator::clock) that every
 //! expiry reads, [fault injection](Emulator::faults), request
@@ -72,8 +82,9 @@
 //! organizations and roles CRUD (they come from the [`Seed`]), importing
 //! password hashes, `oauth_tokens`, Radar, and QR code images for TOTP
 //! enrollment (`qr_code` is `null`; the `otpauth://` URI is there).
-//!
-//! [`UserManagement`]: crate::client::UserManagement
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod clock;
 mod faults;
@@ -84,11 +95,14 @@ mod ids;
 mod keys;
 mod pages;
 mod reply;
+mod secret;
 mod seed;
 mod server;
 mod store;
 mod totp;
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -99,15 +113,15 @@ use url::Url;
 
 pub use clock::EmulatorClock;
 pub use faults::{Fault, Faults};
+pub use secret::Secret;
 pub use seed::{
     DEMO_PASSWORD, Seed, SeedError, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
 pub use totp::totp_code;
 
-use crate::Secret;
-use crate::client::{OrganizationChoice, RetryPolicy, User, UserManagement, UserManagementBuilder};
 use faults::Counters;
 use keys::SigningKey;
+use serde::{Deserialize, Serialize};
 use store::State;
 
 /// The API key the emulator accepts unless told otherwise.
@@ -121,9 +135,11 @@ pub(crate) const DEFAULT_TOTP_ISSUER: &str = "WorkOS Emulator";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// The port could not be bound.
-    #[error("could not listen on 127.0.0.1:{port}: {source}")]
+    /// The address could not be bound.
+    #[error("could not listen on {host}:{port}: {source}")]
     Bind {
+        /// The host asked for.
+        host: String,
         /// The port asked for.
         port: u16,
         /// What went wrong.
@@ -168,6 +184,43 @@ pub struct SentEmail {
     pub link: Option<String>,
     /// When it was sent (emulator time).
     pub sent_at: SystemTime,
+}
+
+/// A user as the emulator's API writes it (the fields of WorkOS's `user`
+/// object that tests look at; the API itself answers every field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct User {
+    /// The id (`user_…`).
+    pub id: String,
+    /// The email address.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Whether the email address is verified.
+    pub email_verified: bool,
+    /// Your own identifier for the user.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Key-value metadata.
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// When the user was created (RFC 3339).
+    pub created_at: String,
+    /// When the user was last updated (RFC 3339).
+    pub updated_at: String,
+}
+
+/// An organization of the emulator: its id and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Organization {
+    /// The id (`org_…`).
+    pub id: String,
+    /// The name.
+    pub name: String,
 }
 
 /// The emulator's settings, fixed at start.
@@ -226,6 +279,7 @@ impl Shared {
 #[must_use]
 pub struct EmulatorBuilder {
     seed: Seed,
+    host: String,
     port: u16,
     api_key: String,
     client_id: String,
@@ -241,6 +295,7 @@ impl Default for EmulatorBuilder {
     fn default() -> Self {
         EmulatorBuilder {
             seed: Seed::default(),
+            host: "127.0.0.1".to_owned(),
             port: 0,
             api_key: DEFAULT_API_KEY.to_owned(),
             client_id: DEFAULT_CLIENT_ID.to_owned(),
@@ -261,7 +316,14 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The port on 127.0.0.1 (default 0: any free port).
+    /// The host (or IP address) to listen on (default `127.0.0.1`: this
+    /// machine only). `0.0.0.0` serves the network, e.g. from a container.
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The port (default 0: any free port).
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -324,7 +386,7 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds 127.0.0.1, loads the seed, generates the signing key (see
+    /// Binds the host and port (default `127.0.0.1`, any port), loads the seed, generates the signing key (see
     /// [`with_fresh_signing_key`](Self::with_fresh_signing_key)) and serves
     /// on a task of the current tokio runtime.
     pub async fn start(self) -> Result<Emulator, StartError> {
@@ -346,16 +408,15 @@ impl EmulatorBuilder {
         } else {
             process_key()?
         };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .map_err(|source| StartError::Bind {
-                port: self.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        let bind_error = |source| StartError::Bind {
+            host: self.host.clone(),
             port: self.port,
             source,
-        })?;
+        };
+        let listener = tokio::net::TcpListener::bind((self.host.as_str(), self.port))
+            .await
+            .map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
         let base_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             config: Config {
@@ -390,7 +451,7 @@ impl EmulatorBuilder {
                 base_url,
                 shutdown: Mutex::new(Some(shutdown)),
                 task: Mutex::new(Some(task)),
-                client: OnceLock::new(),
+                extensions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -411,7 +472,7 @@ struct Running {
     base_url: String,
     shutdown: Mutex<Option<oneshot::Sender<()>>>,
     task: Mutex<Option<JoinHandle<()>>>,
-    client: OnceLock<UserManagement>,
+    extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
 impl Drop for Running {
@@ -465,27 +526,39 @@ impl Emulator {
         &self.inner.shared.config.client_id
     }
 
-    /// A client builder pointed at the emulator, to adjust (timeouts, retries).
-    pub fn client_builder(&self) -> UserManagementBuilder {
-        UserManagement::builder(self.api_key(), self.client_id()).with_base_url(self.base_url())
-    }
-
-    /// A client pointed at the emulator, with quick retries (10 ms base,
-    /// 1 s cap) since the server is local. Every call returns a clone of the
-    /// same client (one connection pool).
-    pub fn client(&self) -> UserManagement {
-        self.inner
-            .client
-            .get_or_init(|| {
-                self.client_builder()
-                    .with_retry_policy(
-                        RetryPolicy::default()
-                            .with_base_delay(Duration::from_millis(10))
-                            .with_max_delay(Duration::from_secs(1)),
-                    )
-                    .build()
-                    .expect("the emulator's settings make a valid client")
-            })
+    /// The value of type `T` kept with this emulator (shared by every clone
+    /// of the handle), made by `init` on first use. This is how a client
+    /// library keeps one client (one connection pool) per emulator: e.g.
+    /// `authkit_emulator::EmulatorExt::client`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_emulator::Emulator;
+    ///
+    /// #[derive(Clone)]
+    /// struct Http(reqwest::Client);
+    ///
+    /// let emulator = Emulator::builder().start().await?;
+    /// let first = emulator.extension(|| Http(reqwest::Client::new()));
+    /// let again = emulator.clone().extension(|| -> Http { unreachable!() });
+    /// # let _ = (first, again);
+    /// # Ok(()) }
+    /// ```
+    pub fn extension<T>(&self, init: impl FnOnce() -> T) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let mut extensions = self
+            .inner
+            .extensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        extensions
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(init()))
+            .downcast_ref::<T>()
+            .expect("extensions are keyed by their type")
             .clone()
     }
 
@@ -521,7 +594,7 @@ impl Emulator {
         totp_code(secret, self.clock().now())
     }
 
-    /// Every user, oldest first.
+    /// Every user, oldest first, as the API would answer them.
     pub fn users(&self) -> Vec<User> {
         let now = self.clock().now();
         self.inner
@@ -542,13 +615,13 @@ impl Emulator {
     }
 
     /// Every organization (id and name), in seed order.
-    pub fn organizations(&self) -> Vec<OrganizationChoice> {
+    pub fn organizations(&self) -> Vec<Organization> {
         self.inner
             .shared
             .lock()
             .organizations
             .iter()
-            .map(|o| OrganizationChoice {
+            .map(|o| Organization {
                 id: o.id.clone(),
                 name: o.name.clone(),
             })

@@ -19,7 +19,7 @@ const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use authkit_axum::emulator::totp_code;
+/// use authkit_emulator::totp_code;
 ///
 /// // RFC 6238's test secret, "12345678901234567890" in base32, at T = 59 s.
 /// let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

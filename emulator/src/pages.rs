@@ -6,8 +6,11 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::server::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 
-// One HTML escaper for the whole crate.
-pub(crate) use crate::routes::pages::escape;
+/// Escapes text for HTML text and (double- or single-)quoted attributes:
+/// `& < > " '`.
+pub(crate) fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_quoted_attribute(s)
+}
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f5f7;margin:0}\
 main{max-width:380px;margin:10vh auto;background:#fff;padding:2rem;border-radius:12px;\
@@ -187,7 +190,7 @@ mod tests {
     fn escaping_covers_text_and_attributes() {
         assert_eq!(
             escape(r#"<script>alert("x" + 'y') & co</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot; + &#39;y&#39;) &amp; co&lt;/script&gt;"
+            "&lt;script&gt;alert(&quot;x&quot; + &#x27;y&#x27;) &amp; co&lt;/script&gt;"
         );
     }
 }

@@ -28,7 +28,7 @@ pub(crate) const AUTHENTICATE_PATH: &str = "/user_management/authenticate";
 ///
 /// ```
 /// use std::time::Duration;
-/// use authkit_axum::emulator::Fault;
+/// use authkit_emulator::Fault;
 ///
 /// let flaky = Fault::status(503).times(2).with_retry_after(Duration::from_secs(1));
 /// let slow_refresh = Fault::hang(Duration::from_secs(5)).for_grant("refresh_token");
