@@ -493,6 +493,7 @@ fn issue(
             claims["feature_flags"] = json!(org.feature_flags);
         }
     }
+    forget_spent_refresh_tokens(st, now);
     let refresh_token = ids::token(25);
     st.refresh_tokens.insert(
         refresh_token.clone(),
@@ -502,13 +503,30 @@ fn issue(
             answer: None,
         },
     );
-    Ok(json!({
+    let mut answer = json!({
         "user": st.user_json(&session.user_id, now)?,
-        "organization_id": session.organization_id,
         "access_token": shared.keys.sign(&claims),
         "refresh_token": refresh_token,
         "authentication_method": session.method.response_name(),
-    }))
+    });
+    // WorkOS leaves the field out (rather than `null`) outside an organization.
+    if let Some(org_id) = &session.organization_id {
+        answer["organization_id"] = json!(org_id);
+    }
+    Ok(answer)
+}
+
+/// Drops the refresh tokens that were exchanged longer than the replay
+/// window ago: a replay of one is `invalid_grant` whether it is stored or
+/// not, and keeping them (with the answer each gave) would grow the
+/// emulator's memory with every refresh.
+fn forget_spent_refresh_tokens(st: &mut State, now: SystemTime) {
+    st.refresh_tokens.retain(|_, rec| match rec.used_at {
+        None => true,
+        Some(used_at) => now
+            .duration_since(used_at)
+            .map_or(true, |d| d <= REFRESH_REPLAY_WINDOW),
+    });
 }
 
 /// The refresh grant: rotating, single-use tokens. A replay within 30 s

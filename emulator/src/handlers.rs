@@ -638,6 +638,7 @@ pub(crate) async fn send_invitation(
             email,
             state: InvitationState::Pending,
             accepted_at: None,
+            accepted_user_id: None,
             revoked_at: None,
             expires_at: now + Duration::from_secs(u64::from(days) * 86_400),
             organization_id: b.organization_id,
@@ -744,6 +745,7 @@ fn accept(st: &mut State, id: &str, user_id: Option<&str>, now: SystemTime) -> R
     let rec = find_mut(&mut st.invitations, id)?;
     rec.state = InvitationState::Accepted;
     rec.accepted_at = Some(now);
+    rec.accepted_user_id = user_id.map(str::to_owned);
     rec.updated_at = now;
     let (org, role) = (rec.organization_id.clone(), rec.role_slug.clone());
     if let (Some(user_id), Some(org)) = (user_id, org) {

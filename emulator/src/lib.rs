@@ -628,6 +628,14 @@ impl Emulator {
             .collect()
     }
 
+    /// How many refresh tokens the emulator holds: the live ones, plus the
+    /// spent ones still inside their 30-second replay window. For tests that
+    /// pin the emulator's memory; spent tokens are dropped as new ones are
+    /// issued once their window is over.
+    pub fn stored_refresh_tokens(&self) -> usize {
+        self.inner.shared.lock().refresh_tokens.len()
+    }
+
     /// The emails the emulator would have sent, oldest first.
     pub fn sent_emails(&self) -> Vec<SentEmail> {
         self.inner.shared.lock().outbox.clone()

@@ -1,5 +1,5 @@
 //! What the emulator starts with: users, organizations (with roles,
-//! entitlements and feature flags) and memberships, from Rust or JSON.
+//! entitlements and feature flags) and memberships, from Rust, JSON or TOML.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,6 +33,31 @@ pub const DEMO_PASSWORD: &str = "demo-password-123";
 /// }"#).unwrap();
 /// assert_eq!(seed.users.len(), 2);
 /// assert!(seed.users[0].email_verified);
+/// ```
+///
+/// The same in TOML (see [`Seed::from_toml_str`]), with a TOTP factor:
+///
+/// ```
+/// use authkit_emulator::Seed;
+///
+/// let seed = Seed::from_toml_str(r#"
+/// [[users]]
+/// email = "ada@example.com"
+/// password = "correct horse"
+/// first_name = "Ada"
+/// totp_secret = "JBSWY3DPEHPK3PXP"
+///
+/// [[organizations]]
+/// name = "Acme"
+/// roles = [{ slug = "admin", permissions = ["widgets:write"] }]
+///
+/// [[memberships]]
+/// user = "ada@example.com"
+/// organization = "Acme"
+/// roles = ["admin", "member"]
+/// "#).unwrap();
+/// assert_eq!(seed.users[0].totp_secret.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+/// assert_eq!(seed.memberships[0].roles, ["admin", "member"]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -205,6 +230,18 @@ pub enum SeedError {
     /// The JSON does not describe a seed.
     #[error("invalid seed JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The TOML does not describe a seed.
+    #[error("invalid seed TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// The file's contents do not describe a seed.
+    #[error("invalid seed file {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong with its contents.
+        #[source]
+        source: Box<SeedError>,
+    },
     /// The seed is inconsistent (duplicate email, unknown organization, …).
     #[error("invalid seed: {0}")]
     Invalid(String),
@@ -229,6 +266,40 @@ impl Seed {
     /// Parses a seed from JSON text.
     pub fn from_json_str(json: &str) -> Result<Seed, SeedError> {
         Ok(serde_json::from_str(json)?)
+    }
+
+    /// Parses a seed from TOML text: the JSON's fields, as tables and arrays
+    /// of tables (`[[users]]`, `[[organizations]]`, `[[memberships]]`).
+    pub fn from_toml_str(toml: &str) -> Result<Seed, SeedError> {
+        Ok(toml::from_str(toml)?)
+    }
+
+    /// Reads a seed file: TOML if its name ends in `.toml`, JSON otherwise.
+    /// Errors name the file.
+    ///
+    /// ```no_run
+    /// let seed = authkit_emulator::Seed::from_file("seed.toml")?;
+    /// # Ok::<(), authkit_emulator::SeedError>(())
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Seed, SeedError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let is_toml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let parsed = if is_toml {
+            Self::from_toml_str(&text)
+        } else {
+            Self::from_json_str(&text)
+        };
+        parsed.map_err(|e| SeedError::File {
+            path: name,
+            source: Box::new(e),
+        })
     }
 
     /// A demo: `demo@example.com` (password [`DEMO_PASSWORD`]), admin of
@@ -284,6 +355,24 @@ mod tests {
         let demo = Seed::demo();
         let json = serde_json::to_string(&demo).unwrap();
         assert_eq!(Seed::from_json_str(&json).unwrap(), demo);
+    }
+
+    #[test]
+    fn demo_round_trips_through_toml() {
+        let demo = Seed::demo();
+        let text = toml::to_string(&demo).unwrap();
+        assert_eq!(Seed::from_toml_str(&text).unwrap(), demo);
+    }
+
+    #[test]
+    fn a_bad_seed_file_is_named_in_the_error() {
+        let dir = std::env::temp_dir().join(format!("seed-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broken.toml");
+        std::fs::write(&path, "[[users]]\nemial = \"a@b.c\"\n").unwrap();
+        let err = Seed::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("broken.toml"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -209,6 +209,8 @@ pub(crate) struct MembershipRec {
     pub(crate) id: String,
     pub(crate) user_id: String,
     pub(crate) organization_id: String,
+    /// The organization's name (organizations are fixed by the seed).
+    pub(crate) organization_name: String,
     pub(crate) status: MembershipStatus,
     /// The first is the primary role (`role`); all are `roles`.
     pub(crate) role_slugs: Vec<String>,
@@ -227,6 +229,7 @@ impl Entity for MembershipRec {
             "id": self.id,
             "user_id": self.user_id,
             "organization_id": self.organization_id,
+            "organization_name": self.organization_name,
             "status": self.status.as_str(),
             "role": {"slug": self.role_slugs[0]},
             "roles": self.role_slugs.iter().map(|s| json!({"slug": s})).collect::<Vec<_>>(),
@@ -250,6 +253,8 @@ pub(crate) struct InvitationRec {
     pub(crate) email: String,
     pub(crate) state: InvitationState,
     pub(crate) accepted_at: Option<SystemTime>,
+    /// The user who accepted it (when they had, or made, an account).
+    pub(crate) accepted_user_id: Option<String>,
     pub(crate) revoked_at: Option<SystemTime>,
     pub(crate) expires_at: SystemTime,
     pub(crate) organization_id: Option<String>,
@@ -300,10 +305,12 @@ impl Entity for InvitationRec {
             "email": self.email,
             "state": self.state_at(now),
             "accepted_at": time(self.accepted_at),
+            "accepted_user_id": self.accepted_user_id,
             "revoked_at": time(self.revoked_at),
             "expires_at": rfc3339(self.expires_at),
             "organization_id": self.organization_id,
             "inviter_user_id": self.inviter_user_id,
+            "role_slug": self.role_slug,
             "token": self.token,
             "accept_invitation_url": self.accept_invitation_url,
             "created_at": rfc3339(self.created_at),
@@ -665,10 +672,17 @@ impl State {
             return &self.memberships[i];
         }
         let id = self.ids.next("om", now);
+        let organization_name = self
+            .organizations
+            .iter()
+            .find(|o| o.id == organization_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
         self.memberships.push(MembershipRec {
             id,
             user_id: user_id.to_owned(),
             organization_id: organization_id.to_owned(),
+            organization_name,
             status: MembershipStatus::Active,
             role_slugs,
             created_at: now,
