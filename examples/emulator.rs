@@ -8,6 +8,10 @@
 //!
 //! It prints the base URL, API key, client id and the seeded users, then the
 //! codes and links of every email it would have sent, until Ctrl-C.
+//!
+//! The `authkit-emulator` binary does the same with more options (TOML
+//! seeds, `--host`, `--access-token-ttl`): `cargo run -p authkit-emulator --
+//! --help`. This example shows the in-process way.
 
 use std::process::ExitCode;
 use std::time::Duration;
