@@ -277,3 +277,22 @@ impl fmt::Display for Backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuthKit;
+
+    #[tokio::test]
+    async fn the_authkit_keeps_its_emulator_serving_after_the_handle_is_dropped() {
+        let emulator = Emulator::builder().start().await.unwrap();
+        let authkit = AuthKit::builder()
+            .with_emulator(&emulator)
+            .with_cookie_password("a-unit-test-cookie-password-of-32+chars")
+            .with_redirect_uri("http://localhost:3000/auth/callback")
+            .build()
+            .unwrap();
+        drop(emulator);
+        assert_eq!(authkit.client().get_jwks().await.unwrap().keys.len(), 1);
+    }
+}
