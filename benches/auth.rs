@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
 use authkit_axum::session::{SessionData, SessionManager};
 use authkit_axum::{AuthKit, AuthUser};

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use authkit_axum::client::AuthenticateWithPassword;
 use authkit_axum::client::UserManagement;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::seal::Passwords;
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
 use axum::routing::get;
@@ -254,7 +254,7 @@ async fn run_storm(requests: usize) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
     let authkit = bench_authkit(emulator.client(), port, BENCH_COOKIE_PASSWORD)
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
         .build()?;
     let server = tokio::spawn(axum::serve(listener, authkit_router(&authkit)).into_future());
 

@@ -8,11 +8,15 @@
 //!
 //! It prints the base URL, API key, client id and the seeded users, then the
 //! codes and links of every email it would have sent, until Ctrl-C.
+//!
+//! The `authkit-emulator` binary does the same with more options (TOML
+//! seeds, `--host`, `--access-token-ttl`): `cargo run -p authkit-emulator --
+//! --help`. This example shows the in-process way.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use authkit_axum::emulator::{EmailKind, Emulator, Seed};
+use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, Seed};
 
 const USAGE: &str = "\
 usage: cargo run --example emulator -- [options]

@@ -9,8 +9,8 @@
 
 mod support;
 
-use authkit_axum::emulator::{DEMO_PASSWORD, Seed};
-use authkit_axum::{AuthUser, Forbidden};
+use authkit_axum::emulator::{Backend, DEMO_PASSWORD, Seed};
+use authkit_axum::{AuthKitBuilder, AuthUser, Forbidden};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -86,9 +86,19 @@ async fn widgets(user: AuthUser) -> Result<Json<Value>, Forbidden> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = support::port();
-    let (authkit, emulator) = support::authkit(port, Seed::demo()).await?;
-    if emulator.is_some() {
-        println!("Demo user: demo@example.com / {DEMO_PASSWORD}");
+    // Your WorkOS when WORKOS_API_KEY is set, else a fresh emulator (which
+    // `authkit` keeps alive) seeded with a demo user.
+    let (builder, backend) = AuthKitBuilder::from_env_or_emulator(port, Seed::demo()).await?;
+    let authkit = builder.with_api_prefix("/api").build()?;
+    match &backend {
+        Backend::Emulator(emulator) => {
+            println!(
+                "No WORKOS_API_KEY: using the WorkOS emulator at {}",
+                emulator.base_url()
+            );
+            println!("Demo user: demo@example.com / {DEMO_PASSWORD}");
+        }
+        _ => println!("Using {backend}."),
     }
     let app = Router::new()
         .route("/", get(home))

@@ -712,7 +712,7 @@ impl AuthKitBuilder {
 
     /// Keeps `handle` alive as long as the built [`AuthKit`] (and its layer
     /// and routes) is: an emulator the app runs against, for instance.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
     pub(crate) fn with_keep_alive(mut self, handle: Arc<dyn std::any::Any + Send + Sync>) -> Self {
         self.keep_alive.push(handle);
         self

@@ -17,7 +17,7 @@ pub(crate) struct Shared {
     pub(crate) refreshes: Arc<SingleFlight>,
     pub(crate) hooks: Hooks,
     /// Handles that must live as long as the app (e.g. an emulator it runs against).
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "held for its Drop, never read")]
     pub(crate) keep_alive: Vec<Arc<dyn Any + Send + Sync>>,
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use authkit_axum::AuthKit;
 use authkit_axum::AuthUser;
 use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::seal::{Passwords, SealOptions, UnsealOptions, seal, unseal};
 use authkit_axum::session::{SessionData, TokenError};
 use axum::Router;
@@ -133,7 +133,7 @@ async fn start_app() -> App {
         .with_client(emulator.client())
         .with_cookie_password(COOKIE_PASSWORD)
         .with_redirect_uri(REDIRECT_URI)
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
         .build()
         .unwrap();
     let router = Router::new()

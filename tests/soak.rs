@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use authkit_axum::client::AuthenticateWithPassword;
+use authkit_axum::emulator::EmulatorExt;
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed};
 use authkit_axum::seal::{self, Passwords, SealOptions};
 use authkit_axum::session::{

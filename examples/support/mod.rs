@@ -5,42 +5,17 @@
 use std::env;
 use std::error::Error;
 
-use authkit_axum::AuthKit;
-use authkit_axum::client::UserManagement;
 use authkit_axum::emulator::{Emulator, Seed};
+use authkit_axum::{AuthKit, AuthKitBuilder};
 use axum::Router;
 
-/// The AuthKit for an example, and the emulator it runs against (if any;
-/// keep it alive as long as the app).
+/// The AuthKit for an example (see [`AuthKitBuilder::from_env_or_emulator`])
+/// and the emulator it runs against, if any (the AuthKit keeps it alive).
 pub async fn authkit(port: u16, seed: Seed) -> Result<(AuthKit, Option<Emulator>), Box<dyn Error>> {
-    let redirect_uri = env::var("WORKOS_REDIRECT_URI")
-        .unwrap_or_else(|_| format!("http://localhost:{port}/auth/callback"));
-    let cookie_password = match env::var("WORKOS_COOKIE_PASSWORD") {
-        Ok(password) => password,
-        Err(_) => {
-            // A fresh random password: fine for a demo, but sessions do not
-            // survive a restart. Set WORKOS_COOKIE_PASSWORD to keep them.
-            let mut bytes = [0u8; 24];
-            getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        }
-    };
-    let builder = AuthKit::builder()
-        .with_cookie_password(cookie_password)
-        .with_redirect_uri(redirect_uri)
-        .with_api_prefix("/api");
-    if env::var("WORKOS_API_KEY").is_ok_and(|k| !k.is_empty()) {
-        println!("Using the WorkOS API configured by WORKOS_API_KEY / WORKOS_CLIENT_ID.");
-        let authkit = builder.with_client(UserManagement::from_env()?).build()?;
-        return Ok((authkit, None));
-    }
-    let emulator = Emulator::builder().with_seed(seed).start().await?;
-    println!(
-        "No WORKOS_API_KEY: using the embedded WorkOS emulator at {}",
-        emulator.base_url()
-    );
-    let authkit = builder.with_client(emulator.client()).build()?;
-    Ok((authkit, Some(emulator)))
+    let (builder, backend) = AuthKitBuilder::from_env_or_emulator(port, seed).await?;
+    println!("Using {backend}.");
+    let authkit = builder.with_api_prefix("/api").build()?;
+    Ok((authkit, backend.emulator().cloned()))
 }
 
 /// The port from `PORT`, default 3000.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, sets_session};
 use crate::support::fake_workos::{KID_1, private_key};
 use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{Emulator, Seed, SeedUser};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Seed, SeedUser};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
 use authkit_axum::session::SessionData;
 use axum::Router;

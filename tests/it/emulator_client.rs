@@ -17,7 +17,7 @@ use authkit_axum::client::{
     SendPasswordResetEmail, SessionStatus, UpdateOrganizationMembership, UpdateUser,
     UserManagement, VerifyEmail,
 };
-use authkit_axum::emulator::{EmailKind, Emulator, Seed, SeedUser};
+use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, Seed, SeedUser};
 use futures_util::TryStreamExt;
 
 /// The API error's `code`, asserting the status.
@@ -716,7 +716,7 @@ async fn email_verification_is_sent_read_and_confirmed() {
     let verified = client
         .verify_email(&VerifyEmail {
             user_id: unverified.clone(),
-            code,
+            code: code.expose().into(),
         })
         .await
         .unwrap();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::support::emulator::*;
 use authkit_axum::client::{AuthenticateWithCode, Error, OAuthErrorCode};
 use authkit_axum::emulator::Emulator;
+use authkit_axum::emulator::EmulatorExt;
 
 fn is_invalid_grant(e: &Error) -> bool {
     matches!(e, Error::OAuth(o) if o.error == OAuthErrorCode::InvalidGrant)
@@ -249,7 +250,7 @@ async fn an_unknown_user_is_shown_on_the_page_html_escaped() {
     let html = response.text().await.unwrap();
     assert!(!html.contains("<script>"), "{html}");
     assert!(html.contains(
-        "There is no account for &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;@example.com."
+        "There is no account for &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;@example.com."
     ));
 }
 

@@ -9,7 +9,7 @@ use authkit_axum::client::{
     AuthenticateWithRefreshToken, AuthenticateWithTotp, EnrollAuthFactor, Error, ListSessions,
     OAuthErrorCode, RetryPolicy, SessionStatus,
 };
-use authkit_axum::emulator::{Emulator, Fault};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Fault};
 use authkit_axum::session::{Authentication, RefreshOptions, SessionData, UnauthenticatedReason};
 
 fn is_invalid_grant(e: &Error) -> bool {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::app::{self, App, EMAIL, Jar, sets_session};
 use crate::support::fake_workos::{FakeWorkos, KID_1, KID_2, user_json};
 use authkit_axum::client::{RetryPolicy, User, UserManagement};
-use authkit_axum::emulator::{Emulator, Fault, Seed};
+use authkit_axum::emulator::{Emulator, EmulatorExt, Fault, Seed};
 use authkit_axum::session::{JwksCache, SessionData};
 use authkit_axum::{AuthKit, AuthUser};
 use axum::Router;

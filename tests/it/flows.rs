@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::app::{self, App, EMAIL, Jar, location};
+use authkit_axum::emulator::EmulatorExt;
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Fault, Seed, SeedRole};
 use axum::Router;
 use reqwest::header::{ACCEPT, COOKIE, RETRY_AFTER, SET_COOKIE};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, location};
 use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
-    Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
+    Emulator, EmulatorExt, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{RefreshOptions, SessionData};

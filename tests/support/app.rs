@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use authkit_axum::emulator::EmulatorExt;
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
 use axum::Router;
@@ -49,7 +50,7 @@ pub fn builder(emulator: &Emulator, origin: &str) -> AuthKitBuilder {
     AuthKit::builder()
         .with_client(emulator.client())
         .with_redirect_uri(format!("{origin}/auth/callback"))
-        .with_clock(emulator.clock().as_session_clock())
+        .with_clock(emulator.session_clock())
 }
 
 /// Serves `/account` (AuthUser, JSON), `/whoami` (Option<AuthUser>), the

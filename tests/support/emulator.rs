@@ -8,6 +8,7 @@ use authkit_axum::client::{
     AuthenticateWithPassword, AuthenticationResponse, AuthorizationUrl, Error, Provider,
     UserManagement,
 };
+use authkit_axum::emulator::EmulatorExt;
 use authkit_axum::emulator::{Emulator, EmulatorBuilder, Seed};
 use authkit_axum::seal::Passwords;
 use authkit_axum::session::SessionManager;
@@ -191,7 +192,7 @@ pub fn claims(token: &str) -> Value {
 /// A session manager against the emulator, on the emulator's clock.
 pub fn sessions(emu: &Emulator) -> SessionManager {
     SessionManager::new(emu.client(), Passwords::single(COOKIE_PASSWORD).unwrap())
-        .with_clock(emu.clock().as_session_clock())
+        .with_clock(emu.session_clock())
 }
 
 /// RFC 6238 computed here, independently of the emulator: HMAC-SHA1 over
