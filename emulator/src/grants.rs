@@ -16,9 +16,10 @@ use sha2::{Digest, Sha256};
 use super::clock::unix_secs;
 use super::reply::{Failure, JsonBody, Reply, Validator, ok};
 use super::store::{
-    AuthMethod, Entity, PendingRec, RefreshRec, SessionRec, SignIn, State, UserRec, find, find_mut,
+    AuthMethod, Entity, PendingRec, RefreshRec, SHORT_LIVED, SessionRec, SignIn, State, find,
+    find_mut, mark_verified,
 };
-use super::{Config, Shared, handlers, ids, totp};
+use super::{Config, Shared, ids, store, totp};
 use crate::Secret;
 
 const MAGIC_AUTH: &str = "urn:workos:oauth:grant-type:magic-auth:code";
@@ -28,8 +29,6 @@ const ORGANIZATION_SELECTION: &str = "urn:workos:oauth:grant-type:organization-s
 
 /// How long a used refresh token still answers with the pair it was exchanged for.
 const REFRESH_REPLAY_WINDOW: Duration = Duration::from_secs(30);
-/// How long pending authentication tokens and codes live.
-pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(600);
 
 /// Every field any grant takes.
 #[derive(Debug, Default, Deserialize)]
@@ -149,7 +148,7 @@ fn password(st: &mut State, body: &GrantBody, now: SystemTime) -> Result<SignIn,
     v.finish()?;
     let user_id = check_password(st, email, password)?;
     if let Some(token) = non_empty(&body.invitation_token) {
-        handlers::accept_invitation_token(st, &user_id, token, now)?;
+        store::accept_invitation_token(st, &user_id, token, now)?;
     }
     Ok(sign_in(user_id, AuthMethod::Password, body))
 }
@@ -197,7 +196,7 @@ fn authorization_code(
     sign_in.ip_address = body.ip_address.clone().or(sign_in.ip_address);
     sign_in.user_agent = body.user_agent.clone().or(sign_in.user_agent);
     if let Some(token) = non_empty(&body.invitation_token) {
-        handlers::accept_invitation_token(st, &sign_in.user_id, token, now)?;
+        store::accept_invitation_token(st, &sign_in.user_id, token, now)?;
     }
     Ok(sign_in)
 }
@@ -218,19 +217,12 @@ fn magic_auth(st: &mut State, body: &GrantBody, now: SystemTime) -> Result<SignI
     // The code arrived by email: the address is proven.
     mark_verified(find_mut(&mut st.users, &user_id)?, now);
     if let Some(token) = non_empty(&body.invitation_token) {
-        handlers::accept_invitation_token(st, &user_id, token, now)?;
+        store::accept_invitation_token(st, &user_id, token, now)?;
     }
     Ok(SignIn {
         email_verified_now: true,
         ..sign_in(user_id, AuthMethod::MagicAuth, body)
     })
-}
-
-pub(crate) fn mark_verified(user: &mut UserRec, now: SystemTime) {
-    if !user.email_verified {
-        user.email_verified = true;
-        user.updated_at = now;
-    }
 }
 
 impl State {

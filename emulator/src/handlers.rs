@@ -11,12 +11,11 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::grants::{SHORT_LIVED, mark_verified};
 use super::reply::{Failure, JsonBody, Reply, Validator, created, empty, nullable, ok};
 use super::store::{
-    ChallengeRec, EmailVerificationRec, Entity, FactorRec, InvitationRec, InvitationState,
-    MagicAuthRec, MembershipRec, MembershipStatus, OrgRec, PasswordResetRec, State, UserRec, find,
-    find_mut, page,
+    self, ChallengeRec, EmailVerificationRec, Entity, FactorRec, InvitationRec, InvitationState,
+    MagicAuthRec, MembershipRec, MembershipStatus, OrgRec, PasswordResetRec, SHORT_LIVED, State,
+    UserRec, find, find_mut, mark_verified, page,
 };
 use super::{EmailKind, Shared, totp};
 use crate::Secret;
@@ -666,18 +665,13 @@ pub(crate) async fn get_invitation(AxumState(s): Shr, Path(id): Path<String>) ->
     run(&s, |st, now| ok(find(&st.invitations, &id)?.json(now)))
 }
 
-fn invitation_by_token<'a>(st: &'a State, token: &str) -> Result<&'a InvitationRec, Failure> {
-    st.invitations
-        .iter()
-        .find(|i| i.token == token)
-        .ok_or_else(|| Failure::not_found(InvitationRec::KIND, token))
-}
-
 pub(crate) async fn find_invitation_by_token(
     AxumState(s): Shr,
     Path(token): Path<String>,
 ) -> Reply {
-    run(&s, |st, now| ok(invitation_by_token(st, &token)?.json(now)))
+    run(&s, |st, now| {
+        ok(store::invitation_by_token(st, &token)?.json(now))
+    })
 }
 
 pub(crate) async fn list_invitations(AxumState(s): Shr, Query(q): Params) -> Reply {
@@ -735,46 +729,8 @@ pub(crate) async fn accept_invitation(AxumState(s): Shr, Path(id): Path<String>)
     change_invitation(&s, &id, |st, id, now| {
         let email = find(&st.invitations, id)?.email.clone();
         let user_id = st.user_by_email(&email).map(|u| u.id.clone());
-        accept(st, id, user_id.as_deref(), now)
+        store::accept_invitation(st, id, user_id.as_deref(), now)
     })
-}
-
-/// Marks an invitation accepted and, when the invitee has an account and the
-/// invitation names an organization, makes them a member.
-fn accept(st: &mut State, id: &str, user_id: Option<&str>, now: SystemTime) -> Result<(), Failure> {
-    let rec = find_mut(&mut st.invitations, id)?;
-    rec.state = InvitationState::Accepted;
-    rec.accepted_at = Some(now);
-    rec.accepted_user_id = user_id.map(str::to_owned);
-    rec.updated_at = now;
-    let (org, role) = (rec.organization_id.clone(), rec.role_slug.clone());
-    if let (Some(user_id), Some(org)) = (user_id, org) {
-        let roles = vec![role.unwrap_or_else(|| super::store::DEFAULT_ROLE.to_owned())];
-        st.add_membership(user_id, &org, roles, now);
-    }
-    Ok(())
-}
-
-/// Accepts the invitation behind `token` for `user_id`, as a sign-in with
-/// `invitation_token` does.
-pub(crate) fn accept_invitation_token(
-    st: &mut State,
-    user_id: &str,
-    token: &str,
-    now: SystemTime,
-) -> Result<(), Failure> {
-    let invitation = invitation_by_token(st, token)?;
-    invitation.ensure_pending(now)?;
-    let email = &find(&st.users, user_id)?.email;
-    if !invitation.email.eq_ignore_ascii_case(email) {
-        return Err(Failure::coded(
-            StatusCode::BAD_REQUEST,
-            "invitation_email_mismatch",
-            "The invitation was sent to another email address.",
-        ));
-    }
-    let id = invitation.id.clone();
-    accept(st, &id, Some(user_id), now)
 }
 
 // ---- organization memberships ----

@@ -12,9 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::grants::{SHORT_LIVED, check_password};
+use super::grants::check_password;
 use super::reply::Failure;
-use super::store::{AuthMethod, AuthorizationRec, CodeRec, SignIn, State, UserRec, find};
+use super::store::{
+    AuthMethod, AuthorizationRec, CodeRec, SHORT_LIVED, SignIn, State, UserRec, find,
+};
 use super::{Shared, ids, pages};
 
 type Shr = AxumState<Arc<Shared>>;

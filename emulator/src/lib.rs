@@ -99,6 +99,7 @@ mod hosted;
 mod ids;
 mod keys;
 mod pages;
+mod paths;
 mod reply;
 mod secret;
 mod seed;

@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::server::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
+use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 
 /// Escapes text for HTML text and (double- or single-)quoted attributes:
 /// `& < > " '`.

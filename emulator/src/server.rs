@@ -10,14 +10,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
+use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
 use super::{Shared, faults, grants, handlers as h, hosted};
 use crate::Secret;
 
 /// Where the hosted flow's forms post (not part of the WorkOS API).
-pub(crate) const LOGIN_PATH: &str = "/emulator/login";
-pub(crate) const SIGN_UP_PATH: &str = "/emulator/sign-up";
-pub(crate) const ORGANIZATION_PATH: &str = "/emulator/organization";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     const UM: &str = "/user_management";

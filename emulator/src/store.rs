@@ -931,6 +931,71 @@ pub(crate) fn page<T: Entity>(
     }))
 }
 
+// ---- shared operations: the API and the sign-ins both use them ----
+
+/// How long pending authentication tokens and codes live.
+pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(600);
+
+pub(crate) fn mark_verified(user: &mut UserRec, now: SystemTime) {
+    if !user.email_verified {
+        user.email_verified = true;
+        user.updated_at = now;
+    }
+}
+
+pub(crate) fn invitation_by_token<'a>(
+    st: &'a State,
+    token: &str,
+) -> Result<&'a InvitationRec, Failure> {
+    st.invitations
+        .iter()
+        .find(|i| i.token == token)
+        .ok_or_else(|| Failure::not_found(InvitationRec::KIND, token))
+}
+
+/// Marks an invitation accepted and, when the invitee has an account and the
+/// invitation names an organization, makes them a member.
+pub(crate) fn accept_invitation(
+    st: &mut State,
+    id: &str,
+    user_id: Option<&str>,
+    now: SystemTime,
+) -> Result<(), Failure> {
+    let rec = find_mut(&mut st.invitations, id)?;
+    rec.state = InvitationState::Accepted;
+    rec.accepted_at = Some(now);
+    rec.accepted_user_id = user_id.map(str::to_owned);
+    rec.updated_at = now;
+    let (org, role) = (rec.organization_id.clone(), rec.role_slug.clone());
+    if let (Some(user_id), Some(org)) = (user_id, org) {
+        let roles = vec![role.unwrap_or_else(|| DEFAULT_ROLE.to_owned())];
+        st.add_membership(user_id, &org, roles, now);
+    }
+    Ok(())
+}
+
+/// Accepts the invitation behind `token` for `user_id`, as a sign-in with
+/// `invitation_token` does.
+pub(crate) fn accept_invitation_token(
+    st: &mut State,
+    user_id: &str,
+    token: &str,
+    now: SystemTime,
+) -> Result<(), Failure> {
+    let invitation = invitation_by_token(st, token)?;
+    invitation.ensure_pending(now)?;
+    let email = &find(&st.users, user_id)?.email;
+    if !invitation.email.eq_ignore_ascii_case(email) {
+        return Err(Failure::coded(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invitation_email_mismatch",
+            "The invitation was sent to another email address.",
+        ));
+    }
+    let id = invitation.id.clone();
+    accept_invitation(st, &id, Some(user_id), now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,8 @@
+//! The paths of the hosted pages, shared by the router and the pages' forms.
+
+/// The hosted login page (GET) and its form (POST).
+pub(crate) const LOGIN_PATH: &str = "/emulator/login";
+/// The hosted sign-up page and its form.
+pub(crate) const SIGN_UP_PATH: &str = "/emulator/sign-up";
+/// The organization picker's form.
+pub(crate) const ORGANIZATION_PATH: &str = "/emulator/organization";
