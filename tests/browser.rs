@@ -241,7 +241,7 @@ impl Quickstart {
         assert_eq!(email, DEMO_EMAIL, "the printed demo user");
         assert_eq!(password, DEMO_PASSWORD, "the printed demo password");
         let emulator =
-            Url::parse(&line("embedded WorkOS emulator at ")).expect("the emulator's URL");
+            Url::parse(&line("using the WorkOS emulator at ")).expect("the emulator's URL");
         assert_eq!(
             line("Listening on "),
             base,
