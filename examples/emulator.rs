@@ -16,7 +16,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, Seed};
+use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, ExposeSecret, Seed};
 
 const USAGE: &str = "\
 usage: cargo run --example emulator -- [options]
@@ -134,7 +134,7 @@ async fn main() -> ExitCode {
                     };
                     match &email.link {
                         Some(link) => println!("✉  {what} for {}: {link}", email.to),
-                        None => println!("✉  {what} for {}: {}", email.to, email.secret.expose()),
+                        None => println!("✉  {what} for {}: {}", email.to, email.secret.expose_secret()),
                     }
                 }
                 printed = emails.len();

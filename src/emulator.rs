@@ -249,24 +249,6 @@ fn random_cookie_password() -> Result<String, SetupError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// An emulated email's code or token compares with the library's [`Secret`](crate::Secret)
-/// (e.g. the `code` a magic-auth call answered), in constant time.
-impl PartialEq<crate::Secret> for authkit_emulator::Secret {
-    fn eq(&self, other: &crate::Secret) -> bool {
-        use subtle::ConstantTimeEq;
-        self.expose()
-            .as_bytes()
-            .ct_eq(other.expose().as_bytes())
-            .into()
-    }
-}
-
-impl PartialEq<authkit_emulator::Secret> for crate::Secret {
-    fn eq(&self, other: &authkit_emulator::Secret) -> bool {
-        other == self
-    }
-}
-
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -20,7 +20,7 @@ use super::store::{
     find_mut, mark_verified,
 };
 use super::{Config, Shared, ids, store, totp};
-use crate::Secret;
+use crate::secret;
 
 const MAGIC_AUTH: &str = "urn:workos:oauth:grant-type:magic-auth:code";
 const EMAIL_VERIFICATION: &str = "urn:workos:oauth:grant-type:email-verification:code";
@@ -98,7 +98,7 @@ fn check_client(config: &Config, body: &GrantBody) -> Result<Caller, Failure> {
         return Err(Failure::invalid_client("Invalid client ID."));
     }
     match non_empty(&body.client_secret) {
-        Some(secret) if Secret::from(secret) == config.api_key => Ok(Caller::Confidential),
+        Some(presented) if secret::matches(&config.api_key, presented) => Ok(Caller::Confidential),
         Some(_) => Err(Failure::invalid_client("Invalid client secret.")),
         None => match body.grant_type.as_deref() {
             Some("authorization_code") if body.code_verifier.is_some() => Ok(Caller::Public),
@@ -129,7 +129,7 @@ pub(crate) fn check_password(st: &State, email: &str, password: &str) -> Result<
     if user
         .password
         .as_ref()
-        .is_some_and(|p| *p == Secret::from(password))
+        .is_some_and(|p| secret::matches(p, password))
     {
         Ok(user_id)
     } else {

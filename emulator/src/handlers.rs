@@ -18,7 +18,7 @@ use super::store::{
     UserRec, find, find_mut, mark_verified, page,
 };
 use super::{EmailKind, Shared, totp};
-use crate::Secret;
+use secrecy::SecretString;
 
 type Shr = AxumState<Arc<Shared>>;
 type Params = Query<HashMap<String, String>>;
@@ -107,7 +107,7 @@ pub(crate) async fn create_user(AxumState(s): Shr, JsonBody(b): JsonBody<CreateU
             last_name: b.last_name,
             external_id: b.external_id,
             metadata: b.metadata.unwrap_or_default(),
-            password: b.password.map(Secret::from),
+            password: b.password.map(SecretString::from),
             ..UserRec::new(&email)
         };
         created(st.insert_user(user, now).json(now))
@@ -198,7 +198,7 @@ pub(crate) async fn update_user(
             user.email_verified = v;
         }
         if let Some(p) = b.password {
-            user.password = Some(Secret::from(p));
+            user.password = Some(SecretString::from(p));
         }
         if let Some(v) = b.external_id {
             user.external_id = v;
@@ -570,7 +570,7 @@ pub(crate) async fn reset_password(
         rec.used = true;
         let user_id = rec.user_id.clone();
         let user = find_mut(&mut st.users, &user_id)?;
-        user.password = Some(Secret::from(new_password));
+        user.password = Some(SecretString::from(new_password));
         user.updated_at = now;
         user_envelope(st, &user_id, now)
     })

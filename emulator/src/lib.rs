@@ -119,7 +119,7 @@ use url::Url;
 
 pub use clock::EmulatorClock;
 pub use faults::{Fault, Faults};
-pub use secret::Secret;
+pub use secrecy::{ExposeSecret, SecretString};
 pub use seed::{
     DEMO_PASSWORD, Seed, SeedError, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
@@ -178,14 +178,15 @@ pub enum EmailKind {
 }
 
 /// An email the emulator would have sent (it sends none).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SentEmail {
     /// The recipient.
     pub to: String,
     /// What it is.
     pub kind: EmailKind,
-    /// The code or token it carries.
-    pub secret: Secret,
+    /// The code or token it carries (read it with
+    /// [`expose_secret`](ExposeSecret::expose_secret)).
+    pub secret: SecretString,
     /// The link it carries (password reset, invitation).
     pub link: Option<String>,
     /// When it was sent (emulator time).
@@ -232,7 +233,7 @@ pub struct Organization {
 /// The emulator's settings, fixed at start.
 #[derive(Debug)]
 pub(crate) struct Config {
-    pub(crate) api_key: Secret,
+    pub(crate) api_key: SecretString,
     pub(crate) client_id: String,
     pub(crate) base_url: String,
     pub(crate) access_token_ttl: Duration,
@@ -426,7 +427,7 @@ impl EmulatorBuilder {
         let base_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             config: Config {
-                api_key: Secret::from(self.api_key),
+                api_key: SecretString::from(self.api_key),
                 client_id: self.client_id,
                 base_url: base_url.clone(),
                 access_token_ttl: self.access_token_ttl,
@@ -524,7 +525,7 @@ impl Emulator {
 
     /// The API key it accepts (also the client secret).
     pub fn api_key(&self) -> &str {
-        self.inner.shared.config.api_key.expose()
+        self.inner.shared.config.api_key.expose_secret()
     }
 
     /// The client id it answers to.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use authkit_emulator::{DEFAULT_API_KEY, DEFAULT_CLIENT_ID, EmailKind, Emulator, Seed};
+use authkit_emulator::{
+    DEFAULT_API_KEY, DEFAULT_CLIENT_ID, EmailKind, Emulator, ExposeSecret, Seed,
+};
 use clap::Parser;
 
 /// An offline WorkOS: the User Management API, AuthKit's hosted login page
@@ -123,7 +125,7 @@ async fn serve_until_stopped(emulator: &Emulator) {
                     };
                     match &email.link {
                         Some(link) => println!("✉  {what} for {}: {link}", email.to),
-                        None => println!("✉  {what} for {}: {}", email.to, email.secret.expose()),
+                        None => println!("✉  {what} for {}: {}", email.to, email.secret.expose_secret()),
                     }
                 }
                 printed = emails.len();

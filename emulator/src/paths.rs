@@ -1,4 +1,5 @@
-//! The paths of the hosted pages, shared by the router and the pages' forms.
+//! The paths of the hosted pages, shared by the router and the pages' forms
+//! (where the hosted flow's forms post; not part of the WorkOS API).
 
 /// The hosted login page (GET) and its form (POST).
 pub(crate) const LOGIN_PATH: &str = "/emulator/login";

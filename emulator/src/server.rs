@@ -13,10 +13,10 @@ use axum::routing::{get, post, put};
 use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
 use super::{Shared, faults, grants, handlers as h, hosted};
-use crate::Secret;
+use crate::secret;
 
-/// Where the hosted flow's forms post (not part of the WorkOS API).
-
+/// The emulator's routes: the API, the public endpoints and the hosted
+/// flow's pages and forms (whose paths are in `paths.rs`).
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     const UM: &str = "/user_management";
     let api = Router::new()
@@ -150,8 +150,8 @@ async fn require_api_key(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| Secret::from(v.trim()));
-    if presented.as_ref() == Some(&shared.config.api_key) {
+        .map(str::trim);
+    if presented.is_some_and(|key| secret::matches(&shared.config.api_key, key)) {
         next.run(request).await
     } else {
         Failure::unauthorized().into_response()

@@ -11,7 +11,7 @@ use super::ids::IdGen;
 use super::reply::Failure;
 use super::seed::{Seed, SeedError};
 use super::{EmailKind, SentEmail};
-use crate::Secret;
+use secrecy::SecretString;
 
 /// The role every organization has, whether seeded or not.
 pub(crate) const DEFAULT_ROLE: &str = "member";
@@ -80,7 +80,7 @@ pub(crate) struct UserRec {
     pub(crate) external_id: Option<String>,
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) locale: Option<String>,
-    pub(crate) password: Option<Secret>,
+    pub(crate) password: Option<SecretString>,
     pub(crate) require_email_verification: bool,
     pub(crate) require_mfa: bool,
     pub(crate) created_at: SystemTime,
@@ -714,7 +714,7 @@ impl State {
         self.outbox.push(SentEmail {
             to: to.to_owned(),
             kind,
-            secret: Secret::from(secret),
+            secret: SecretString::from(secret),
             link,
             sent_at: now,
         });
@@ -803,7 +803,7 @@ impl State {
                 last_name: user.last_name.clone(),
                 external_id: user.external_id.clone(),
                 metadata: user.metadata.clone().into_iter().collect(),
-                password: user.password.as_deref().map(Secret::from),
+                password: user.password.as_deref().map(SecretString::from),
                 require_email_verification: user.require_email_verification,
                 require_mfa: user.require_mfa,
                 ..UserRec::new(&user.email)

@@ -18,7 +18,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use authkit_emulator::{Emulator, SeedUser};
+use authkit_emulator::{Emulator, ExposeSecret, SeedUser};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::*;
@@ -691,7 +691,7 @@ impl Ctx {
                 let code = emu.last_email_to(email).unwrap().secret;
                 post(
                     format!("{UM}/users/{id}/email_verification/confirm"),
-                    json!({"code": code.expose()}),
+                    json!({"code": code.expose_secret()}),
                 )
             }
             other => panic!("no equivalent request for the recording {other:?}: add one"),

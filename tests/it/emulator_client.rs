@@ -17,7 +17,7 @@ use authkit_axum::client::{
     SendPasswordResetEmail, SessionStatus, UpdateOrganizationMembership, UpdateUser,
     UserManagement, VerifyEmail,
 };
-use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, Seed, SeedUser};
+use authkit_axum::emulator::{EmailKind, Emulator, EmulatorExt, ExposeSecret, Seed, SeedUser};
 use futures_util::TryStreamExt;
 
 /// The API error's `code`, asserting the status.
@@ -424,7 +424,7 @@ async fn invitations_are_sent_found_resent_revoked_and_accepted() {
     assert!(sent.accept_invitation_url.contains(sent.token.expose()));
     let email = emu.last_email_to(SOLO).unwrap();
     assert_eq!(email.kind, EmailKind::Invitation);
-    assert_eq!(email.secret, sent.token);
+    assert_eq!(email.secret.expose_secret(), sent.token.expose());
 
     assert_eq!(client.get_invitation(&sent.id).await.unwrap(), sent);
     assert_eq!(
@@ -570,7 +570,10 @@ async fn magic_auth_codes_sign_users_in_once() {
     assert!(magic.id.starts_with("magic_auth_"));
     assert_eq!(magic.code.len(), 6);
     assert_eq!(client.get_magic_auth(&magic.id).await.unwrap(), magic);
-    assert_eq!(emu.last_email_to(ALICE).unwrap().secret, magic.code);
+    assert_eq!(
+        emu.last_email_to(ALICE).unwrap().secret.expose_secret(),
+        magic.code.expose()
+    );
 
     let params = AuthenticateWithMagicAuth {
         code: magic.code.clone(),
@@ -716,7 +719,7 @@ async fn email_verification_is_sent_read_and_confirmed() {
     let verified = client
         .verify_email(&VerifyEmail {
             user_id: unverified.clone(),
-            code: code.expose().into(),
+            code: code.expose_secret().into(),
         })
         .await
         .unwrap();

@@ -13,7 +13,8 @@ use std::time::Duration;
 use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, PASSWORD, location};
 use authkit_axum::client::{AuthenticateWithPassword, RetryPolicy};
 use authkit_axum::emulator::{
-    Emulator, EmulatorExt, Fault, Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser,
+    Emulator, EmulatorExt, ExposeSecret, Fault, Seed, SeedMembership, SeedOrganization, SeedRole,
+    SeedUser,
 };
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{RefreshOptions, SessionData};
@@ -463,7 +464,7 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
         ev.secret("pending authentication token", t);
     }
     for email in app.emulator.sent_emails() {
-        ev.secret("emailed code", email.secret.expose());
+        ev.secret("emailed code", email.secret.expose_secret());
     }
 
     let logs = capture.text();
