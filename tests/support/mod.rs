@@ -1,7 +1,7 @@
 //! The one helper tree of the test suites: `tests/it` (every behaviour
 //! suite) and the separate binaries (`browser`, `node_interop`, `soak`,
-//! `fuzz`) include it with `mod support;`. Each binary uses some of it, so
-//! unused items are not an error here.
+//! `fuzz`, `balancer`) include it with `mod support;`. Each binary uses some
+//! of it, so unused items are not an error here.
 #![allow(dead_code, unreachable_pub)]
 
 /// One app with AuthKit in front of the embedded emulator, over real HTTP,
@@ -15,5 +15,11 @@ pub mod deployments;
 pub mod emulator;
 /// A small fake of the JWKS and refresh endpoints, with fault switches.
 pub mod fake_workos;
+/// Child processes (ended with the test), built examples, free ports.
+pub mod process;
 /// A recording fake WorkOS server and the recorded WorkOS interactions.
 pub mod recording;
+/// Signing in, as a browser does, to an app in another process.
+pub mod remote;
+/// A forwarding front door to the emulator that records refresh grants.
+pub mod tap;
