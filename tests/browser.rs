@@ -11,19 +11,18 @@
 //! cargo test --test browser -- --ignored --test-threads=1
 //! ```
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use authkit_axum::emulator::{DEFAULT_API_KEY, DEMO_PASSWORD};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use url::Url;
+
+mod support;
 
 const DEMO_EMAIL: &str = "demo@example.com";
 /// How long any one condition may take to become true.
@@ -36,131 +35,7 @@ const SESSION_COOKIE: &str = "wos-session";
 // ---------------------------------------------------------------------------
 // Processes
 
-/// A child process, killed (with its process group) and reaped on drop. Its
-/// output is collected, and printed if the test is failing.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(name: &'static str, command: &mut Command) -> Proc {
-        use std::os::unix::process::CommandExt;
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so that whatever it starts (Chromium's
-            // many processes) can be ended with it.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {name} ({command:?}): {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    let mut output = output.lock().unwrap();
-                    output.push_str(&line);
-                    output.push('\n');
-                }
-            });
-        }
-        Proc {
-            name,
-            child,
-            output,
-        }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// Panics (with its output) if the process has exited.
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "{} exited early ({status}); its output:\n{}",
-                self.name,
-                self.output()
-            );
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            // The whole group (the id is the child's own pid, see spawn).
-            let group = format!("-{}", self.child.id());
-            let killed = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !killed {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- {} output ---\n{}--- end ---", self.name, self.output());
-        }
-    }
-}
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// `target/<profile>`, from this test's executable (`target/<profile>/deps/browser-…`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()))
-        .to_owned()
-}
+use support::process::{Proc, TempDir, free_port, profile_dir};
 
 /// Polls `check` until it gives `Ok`, for at most [`WAIT`].
 async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
@@ -317,7 +192,7 @@ impl Browser {
         ]
         .map(String::from)
         .to_vec();
-        args.push(format!("--user-data-dir={}", profile.0.display()));
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
