@@ -832,6 +832,115 @@ async fn authenticate_with_password_unverified_email_is_an_email_verification_ch
     );
 }
 
+/// A user object with a field WorkOS may one day send in another type.
+fn user_with_a_broken_field() -> Value {
+    let mut user = user_json("user_1");
+    user["email_verified"] = json!("yes");
+    user
+}
+
+#[tokio::test]
+async fn a_challenge_whose_user_does_not_parse_keeps_its_code_and_pending_token() {
+    let challenges = [
+        (
+            "email_verification_required",
+            json!({"email": "a@example.com", "email_verification_id": "email_verification_1"}),
+        ),
+        ("mfa_enrollment", json!({})),
+        (
+            "mfa_challenge",
+            json!({"authentication_factors": [{"id": "auth_factor_1", "type": "totp"}, {"type": 7}]}),
+        ),
+        (
+            "organization_selection_required",
+            json!({"organizations": [{"id": "org_1", "name": "Acme"}, {"name": ["not", "an", "org"]}]}),
+        ),
+    ];
+    for (code, fields) in challenges {
+        let mut body = json!({"code": code, "message": "One more step.",
+            "pending_authentication_token": "pending_token_1", "user": user_with_a_broken_field()});
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        let (result, _) = answer(403, body, |c| async move {
+            c.authenticate_with_password(&AuthenticateWithPassword {
+                email: "a@example.com".into(),
+                password: "pw".into(),
+                ..Default::default()
+            })
+            .await
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), Some(code), "{err:?}");
+        assert_eq!(
+            err.pending_authentication_token().map(|t| t.expose()),
+            Some("pending_token_1"),
+            "{code}"
+        );
+        match err {
+            Error::EmailVerificationRequired(c) => {
+                assert_eq!(c.user, None);
+                assert_eq!(c.message, "One more step.");
+                assert_eq!(c.email.as_deref(), Some("a@example.com"));
+                assert_eq!(
+                    c.email_verification_id.as_deref(),
+                    Some("email_verification_1")
+                );
+            }
+            Error::MfaEnrollment(c) => assert_eq!(c.user, None),
+            Error::MfaChallenge(c) => {
+                assert_eq!(c.user, None);
+                let ids: Vec<&str> = c
+                    .authentication_factors
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect();
+                assert_eq!(ids, ["auth_factor_1"]);
+            }
+            Error::OrganizationSelectionRequired(c) => {
+                assert_eq!(c.user, None);
+                let ids: Vec<&str> = c.organizations.iter().map(|o| o.id.as_str()).collect();
+                assert_eq!(ids, ["org_1"]);
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_challenge_keeps_a_user_that_parses() {
+    let body = json!({"code": "mfa_enrollment", "message": "Enroll.",
+        "pending_authentication_token": "pending_token_1", "user": user_json("user_1")});
+    let (result, _) = answer(403, body, |c| async move {
+        c.authenticate_with_password(&AuthenticateWithPassword {
+            email: "a@example.com".into(),
+            password: "pw".into(),
+            ..Default::default()
+        })
+        .await
+    })
+    .await;
+    let Err(Error::MfaEnrollment(c)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(c.user.map(|u| u.id).as_deref(), Some("user_1"));
+}
+
+#[tokio::test]
+async fn an_api_error_keeps_its_code_when_one_field_error_does_not_parse() {
+    let body = json!({"code": "invalid_request_parameters", "message": "Validation failed.",
+        "errors": [{"code": "email_string_required", "field": "email"}, {"code": 12}]});
+    let (result, _) = answer(422, body, |c| async move { c.get_user("user_1").await }).await;
+    let Err(Error::Api(e)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.code.as_deref(), Some("invalid_request_parameters"));
+    assert_eq!(e.message, "Validation failed.");
+    assert_eq!(e.errors.len(), 1);
+    assert_eq!(e.errors[0].field.as_deref(), Some("email"));
+}
+
 #[tokio::test]
 async fn authenticate_with_code_sends_the_authorization_code_grant() {
     let params = AuthenticateWithCode {
