@@ -34,6 +34,7 @@ mod types;
 mod urls;
 mod users;
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,7 +163,15 @@ impl UserManagement {
     }
 
     /// The one request path every method goes through.
-    pub(crate) async fn send<R: DeserializeOwned>(&self, call: Call<'_>) -> Result<R, Error> {
+    ///
+    /// A call whose answer type is `()` (a delete, a revoke, a "send the
+    /// email") ignores the body of a 2xx answer, whatever it holds: WorkOS
+    /// answers some of them with `{"success":true}` or other JSON, and the
+    /// action has happened by then, so failing to read it would be a lie.
+    pub(crate) async fn send<R: DeserializeOwned + 'static>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<R, Error> {
         let mut url = self.url(call.path);
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&call.query);
@@ -192,11 +201,13 @@ impl UserManagement {
                     let headers = response.headers().clone();
                     match response.bytes().await {
                         Ok(bytes) if status.is_success() => {
-                            let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-                                b"null"
-                            } else {
-                                &bytes
-                            };
+                            let ignore_body = TypeId::of::<R>() == TypeId::of::<()>();
+                            let bytes: &[u8] =
+                                if ignore_body || bytes.iter().all(u8::is_ascii_whitespace) {
+                                    b"null"
+                                } else {
+                                    &bytes
+                                };
                             return serde_json::from_slice(bytes).map_err(|source| Error::Decode {
                                 status: status.as_u16(),
                                 request_id: error::request_id(&headers),

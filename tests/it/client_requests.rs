@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::future::Future;
 
-use crate::support::recording::{API_KEY, CLIENT_ID, Fixture, MockServer, Recorded};
+use crate::support::recording::{API_KEY, CLIENT_ID, Canned, Fixture, MockServer, Recorded};
 use authkit_axum::client::{
     ApiError, AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
@@ -697,6 +697,60 @@ async fn delete_user_reads_an_empty_answer_as_unit() {
     );
     assert_as_recorded(&req, &fx);
     result.unwrap();
+}
+
+#[tokio::test]
+#[allow(deprecated)] // send_password_reset_email answers nothing too
+async fn calls_that_answer_nothing_ignore_whatever_body_comes_back() {
+    let bodies = ["", r#"{"success":true}"#, "{}", "OK", r#"{"data": [1, 2]}"#];
+    for body in bodies {
+        let server = MockServer::start().await;
+        for _ in 0..5 {
+            server.reply(Canned {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.to_owned(),
+                delay: None,
+            });
+        }
+        let c = server.client();
+        let results = [
+            ("delete_user", c.delete_user("user_1").await),
+            ("revoke_session", c.revoke_session("session_1").await),
+            (
+                "send_magic_auth_code",
+                c.send_magic_auth_code("a@example.com").await,
+            ),
+            (
+                "send_password_reset_email",
+                c.send_password_reset_email(&SendPasswordResetEmail {
+                    email: "a@example.com".into(),
+                    password_reset_url: "https://example.com/reset".into(),
+                })
+                .await,
+            ),
+            (
+                "delete_organization_membership",
+                c.delete_organization_membership("om_1").await,
+            ),
+        ];
+        for (call, result) in results {
+            assert!(result.is_ok(), "{call} with body {body:?}: {result:?}");
+        }
+        assert_eq!(server.requests().len(), 5, "one request each, no retries");
+    }
+}
+
+#[tokio::test]
+async fn calls_that_answer_an_object_still_fail_to_decode_a_wrong_body() {
+    let (result, _) = answer(200, json!({"success": true}), |c| async move {
+        c.get_user("user_1").await
+    })
+    .await;
+    assert!(
+        matches!(result, Err(Error::Decode { status: 200, .. })),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
