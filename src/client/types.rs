@@ -215,13 +215,20 @@ pub struct User {
     /// Your own identifier for the user.
     #[serde(default, alias = "externalId", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Key-value metadata.
+    /// Key-value metadata, as WorkOS sent it.
+    ///
+    /// WorkOS stores strings (and [`CreateUser`](crate::client::CreateUser) /
+    /// [`UpdateUser`](crate::client::UpdateUser) write strings), but a value
+    /// of another JSON type (a number, a boolean, an object) is kept as it
+    /// came rather than failing the whole answer: read strings with
+    /// `user.metadata.get("plan").and_then(|v| v.as_str())`. A `null` or
+    /// non-object `metadata` reads as empty.
     #[serde(
         default,
-        deserialize_with = "null_as_empty",
+        deserialize_with = "metadata_or_empty",
         skip_serializing_if = "HashMap::is_empty"
     )]
-    pub metadata: HashMap<String, String>,
+    pub metadata: HashMap<String, serde_json::Value>,
     /// Preferred locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
@@ -241,10 +248,14 @@ fn user_object() -> String {
     "user".to_owned()
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+/// Metadata whatever its values; `null` or anything but an object is empty.
+fn metadata_or_empty<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<HashMap<String, String>, D::Error> {
-    Ok(Option::<HashMap<String, String>>::deserialize(d)?.unwrap_or_default())
+) -> Result<HashMap<String, serde_json::Value>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Object(map) => map.into_iter().collect(),
+        _ => HashMap::new(),
+    })
 }
 
 /// The admin impersonating a user, when a session is an impersonation.

@@ -431,6 +431,34 @@ async fn list_users_defaults_to_descending_order() {
 }
 
 #[tokio::test]
+async fn list_users_reads_a_page_where_metadata_values_are_not_all_strings() {
+    let mut odd = user_json("user_odd");
+    odd["metadata"] = json!({"n": 1, "ok": true, "s": "x", "nested": {"a": [1]}});
+    let mut plain = user_json("user_plain");
+    plain["metadata"] = json!({"plan": "pro"});
+    let mut unset = user_json("user_null");
+    unset["metadata"] = Value::Null;
+    let page = json!({"object": "list", "data": [odd, plain, unset],
+        "list_metadata": {"before": null, "after": null}});
+    let (result, _) = answer(200, page, |c| async move {
+        c.list_users(&ListUsers::default()).await
+    })
+    .await;
+    let list = result.unwrap();
+    assert_eq!(
+        ids(&list, |u: &User| &u.id),
+        ["user_odd", "user_plain", "user_null"]
+    );
+    let m = &list.data[0].metadata;
+    assert_eq!(m["n"], json!(1));
+    assert_eq!(m["ok"], json!(true));
+    assert_eq!(m["s"], "x");
+    assert_eq!(m["nested"], json!({"a": [1]}));
+    assert_eq!(list.data[1].metadata["plan"], "pro");
+    assert!(list.data[2].metadata.is_empty());
+}
+
+#[tokio::test]
 async fn list_users_sends_the_email_filter_and_limit() {
     let params = ListUsers {
         email: Some("lucy.lawless@example.com".into()),
