@@ -61,12 +61,19 @@ use crate::client::{
 use crate::seal::{self, Passwords, SealError};
 
 /// What the session cookie holds, in the camelCase shape the Node SDKs write.
+///
+/// Its `Serialize` is the cookie's plaintext and so, unlike every other type
+/// of this crate, writes the access and refresh tokens themselves: it is what
+/// [`SessionManager::seal`] and [`seal::seal`] seal, byte-compatible with
+/// `@workos-inc/node`. Seal it; never answer it to a browser as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionData {
     /// The access token (a JWT).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub access_token: Secret,
     /// The refresh token (single use).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub refresh_token: Secret,
     /// The signed-in user. Written in the camelCase shape `@workos-inc/node`
     /// keeps in the cookie (`emailVerified`, `firstName`, …); read in either case.

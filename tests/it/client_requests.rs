@@ -3214,3 +3214,112 @@ fn every_recorded_fixture_is_exercised() {
         .collect();
     assert!(missing.is_empty(), "fixtures no test uses: {missing:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Secrets in answers handed to the app
+// ---------------------------------------------------------------------------
+
+/// Asserts that answering `value` as JSON (what `axum::Json` does) shows
+/// none of `secrets`, and says `[redacted]` in their place.
+fn assert_serializes_without_secrets(what: &str, value: &impl serde::Serialize, secrets: &[&str]) {
+    let json = serde_json::to_string(value).unwrap();
+    for secret in secrets {
+        assert!(
+            !json.contains(secret),
+            "{what} serialized {secret:?}: {json}"
+        );
+    }
+    assert!(json.contains("[redacted]"), "{what}: {json}");
+}
+
+#[tokio::test]
+async fn answering_an_authentication_response_as_json_shows_no_token() {
+    let mut body = Fixture::load("authenticate_with_code__valid_with_oauth_tokens").response_body;
+    body["access_token"] = json!("eyJhbGciOiJSUzI1NiJ9.access.sig");
+    body["refresh_token"] = json!("refresh_token_value_1");
+    let (result, _) = answer(200, body, |c| async move {
+        c.authenticate_with_code(&AuthenticateWithCode {
+            code: "code_1".into(),
+            ..Default::default()
+        })
+        .await
+    })
+    .await;
+    let auth = result.unwrap();
+    assert_serializes_without_secrets(
+        "AuthenticationResponse",
+        &auth,
+        &[
+            "eyJhbGciOiJSUzI1NiJ9",
+            "refresh_token_value_1",
+            "oauth_access_token",
+            "oauth_refresh_token",
+        ],
+    );
+    let shown: Value = serde_json::to_value(&auth).unwrap();
+    assert_eq!(shown["user"]["id"], "user_01H93ZY4F80YZRRS6N59Z2HFVS");
+    assert_eq!(shown["access_token"], "[redacted]");
+    // The session still seals with the real tokens.
+    let passwords =
+        authkit_axum::seal::Passwords::single("a-cookie-password-of-at-least-32-chars!").unwrap();
+    let sealed = auth.seal_session(&passwords).unwrap();
+    let data: authkit_axum::session::SessionData =
+        authkit_axum::seal::unseal(&sealed, &passwords, Default::default()).unwrap();
+    assert_eq!(
+        data.access_token.expose(),
+        "eyJhbGciOiJSUzI1NiJ9.access.sig"
+    );
+    assert_eq!(data.refresh_token.expose(), "refresh_token_value_1");
+}
+
+#[tokio::test]
+async fn answering_objects_that_hold_codes_or_tokens_as_json_shows_none_of_them() {
+    let (invitation, _, _) = replay("get_invitation__valid", |c| async move {
+        c.get_invitation("invitation_01H5JQDV7R7ATEYZDEG0W5PRYS")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets(
+        "Invitation",
+        &invitation.unwrap(),
+        &["Z1uX3RbwcIl5fIGJJJCXXisdI"],
+    );
+    let (magic, _, _) = replay("get_magic_auth__valid", |c| async move {
+        c.get_magic_auth("magic_auth_01HWXVEWWSMR5HS8M6FBGMBJJ9")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets("MagicAuth", &magic.unwrap(), &["500013"]);
+    let (reset, _, _) = replay("get_password_reset__valid", |c| async move {
+        c.get_password_reset("password_reset_01HYKA8DTF8TW5YD30MF0ZXZKT")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets(
+        "PasswordReset",
+        &reset.unwrap(),
+        &["DmNQt1ZWOz7k5hulOoGDN0TZd"],
+    );
+    let (verification, _, _) = replay("get_email_verification__valid", |c| async move {
+        c.get_email_verification("email_verification_01HYK9VKNJQ0MJDXEXQP0DA1VK")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets("EmailVerification", &verification.unwrap(), &["561814"]);
+    let (enrolled, _, _) = replay("enroll_auth_factor__valid", |c| async move {
+        c.enroll_auth_factor(&EnrollAuthFactor::totp("user_01H7TVSKS45SDHN5V9XPSM6H44"))
+            .await
+    })
+    .await;
+    let enrolled = enrolled.unwrap();
+    assert_serializes_without_secrets(
+        "EnrolledAuthFactor",
+        &enrolled,
+        &["OFAFOQAPHR6XMQKAIYMWU72XIE3DGI3P"],
+    );
+    let totp = enrolled.authentication_factor.totp.unwrap();
+    assert_eq!(
+        totp.secret.unwrap().expose(),
+        "OFAFOQAPHR6XMQKAIYMWU72XIE3DGI3P"
+    );
+}
