@@ -98,8 +98,12 @@ pub(crate) fn set_cookie_header(config: &CookieSettings, spec: CookieSpec<'_>) -
             i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
         ));
     }
-    HeaderValue::from_str(&cookie.build().to_string())
-        .expect("cookie names and sealed values are header-safe")
+    let mut value = HeaderValue::from_str(&cookie.build().to_string())
+        .expect("cookie names and sealed values are header-safe");
+    // Sensitive: HTTP/2 and HTTP/3 never index it (HPACK/QPACK), and
+    // tracing layers that honour the flag redact it.
+    value.set_sensitive(true);
+    value
 }
 
 /// The longest `Set-Cookie` value written: browsers keep cookies up to
@@ -370,6 +374,21 @@ mod tests {
         );
         assert_eq!(read_cookie(&h, "b").as_deref(), Some("~"));
         assert_eq!(read_cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn every_set_cookie_written_is_marked_sensitive() {
+        let c = config(true);
+        let headers = request_with("wos-session.0=a; wos-session.1=b");
+        let big = "x".repeat(3 * MAX_SET_COOKIE);
+        let written = [
+            write_session(&c, "sealed", &HeaderMap::new()),
+            write_session(&c, &big, &headers),
+            clear_session(&c, &headers),
+        ];
+        for value in written.iter().flatten() {
+            assert!(value.is_sensitive(), "{value:?}");
+        }
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };
-pub use secret::Secret;
+pub use secret::{Secret, SecretField};
 pub use state::{AuthState, AuthStatus};
 
 // Compiles the README's Rust examples as doctests.

@@ -1,8 +1,8 @@
-//! A string that never shows itself in `Debug` or logs.
+//! A string that never shows itself in `Debug`, logs or serialized answers.
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serializer};
 use subtle::ConstantTimeEq;
 
 /// A secret string: an API key, a password, an access or refresh token, a
@@ -12,15 +12,47 @@ use subtle::ConstantTimeEq;
 /// is constant-time. Read it with [`Secret::expose`] where the value is really
 /// needed (an HTTP header, a request body).
 ///
+/// It deserializes from a string, but does not implement `Serialize`: a type
+/// holding one says per field what serializing writes, with
+/// [`Secret::serialize_exposed`] where the wire needs the value (a request
+/// body, a sealed cookie) or [`Secret::serialize_redacted`] where it does not
+/// (an object an app may answer as JSON).
+///
 /// ```
 /// use authkit_axum::Secret;
 /// let key = Secret::from("sk_test_123");
 /// assert_eq!(format!("{key:?}"), "Secret([redacted])");
 /// assert_eq!(key.expose(), "sk_test_123");
+///
+/// #[derive(serde::Serialize)]
+/// struct Body {
+///     #[serde(serialize_with = "Secret::serialize_exposed")]
+///     token: Secret,
+///     #[serde(serialize_with = "Secret::serialize_redacted")]
+///     shown: Option<Secret>,
+/// }
+/// let body = Body { token: "tok".into(), shown: Some("hidden".into()) };
+/// assert_eq!(
+///     serde_json::to_string(&body).unwrap(),
+///     r#"{"token":"tok","shown":"[redacted]"}"#
+/// );
 /// ```
-#[derive(Clone, Default, Serialize, Deserialize)]
+///
+/// A type that holds one and derives `Serialize` without saying which does
+/// not compile:
+///
+/// ```compile_fail
+/// #[derive(serde::Serialize)]
+/// struct Leaky {
+///     token: authkit_axum::Secret,
+/// }
+/// ```
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+/// What [`Secret::serialize_redacted`] writes in place of a secret.
+pub(crate) const REDACTED: &str = "[redacted]";
 
 impl Secret {
     /// Wraps a value.
@@ -42,6 +74,59 @@ impl Secret {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+
+    /// Serializes a `Secret` (or an `Option<Secret>`) as its value, for
+    /// `#[serde(serialize_with = "Secret::serialize_exposed")]` on a field
+    /// the wire needs: a request body, a sealed session. `None` is `null`.
+    pub fn serialize_exposed<T, S>(field: &T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        T: SecretField + ?Sized,
+        S: Serializer,
+    {
+        match field.secret() {
+            Some(secret) => serializer.serialize_str(secret.expose()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Serializes a `Secret` (or an `Option<Secret>`) as `"[redacted]"`, for
+    /// `#[serde(serialize_with = "Secret::serialize_redacted")]` on a field
+    /// of a type an app may answer as JSON. `None` is `null`.
+    pub fn serialize_redacted<T, S>(field: &T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        T: SecretField + ?Sized,
+        S: Serializer,
+    {
+        match field.secret() {
+            Some(_) => serializer.serialize_str(REDACTED),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// A field [`Secret::serialize_exposed`] and [`Secret::serialize_redacted`]
+/// accept: a [`Secret`] or an `Option<Secret>`. Sealed.
+pub trait SecretField: sealed::Sealed {
+    /// The secret, if there is one.
+    fn secret(&self) -> Option<&Secret>;
+}
+
+impl SecretField for Secret {
+    fn secret(&self) -> Option<&Secret> {
+        Some(self)
+    }
+}
+
+impl SecretField for Option<Secret> {
+    fn secret(&self) -> Option<&Secret> {
+        self.as_ref()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Secret {}
+    impl Sealed for Option<super::Secret> {}
 }
 
 impl fmt::Debug for Secret {
@@ -88,10 +173,35 @@ mod tests {
     }
 
     #[test]
-    fn serde_is_transparent() {
+    fn deserializes_from_a_plain_string() {
         let s: Secret = serde_json::from_str("\"abc\"").unwrap();
         assert_eq!(s.expose(), "abc");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+
+    #[derive(serde::Serialize)]
+    struct Fields {
+        #[serde(serialize_with = "Secret::serialize_exposed")]
+        exposed: Secret,
+        #[serde(serialize_with = "Secret::serialize_exposed")]
+        exposed_none: Option<Secret>,
+        #[serde(serialize_with = "Secret::serialize_redacted")]
+        redacted: Secret,
+        #[serde(serialize_with = "Secret::serialize_redacted")]
+        redacted_some: Option<Secret>,
+    }
+
+    #[test]
+    fn serializing_writes_the_value_only_where_a_field_opts_in() {
+        let fields = Fields {
+            exposed: "wire-value".into(),
+            exposed_none: None,
+            redacted: "hunter2".into(),
+            redacted_some: Some("hunter3".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            r#"{"exposed":"wire-value","exposed_none":null,"redacted":"[redacted]","redacted_some":"[redacted]"}"#
+        );
     }
 
     #[test]

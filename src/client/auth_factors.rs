@@ -27,6 +27,7 @@ pub struct EnrollAuthFactor {
     pub totp_user: Option<String>,
     /// A shared secret to use instead of a generated one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub totp_secret: Option<Secret>,
 }
 

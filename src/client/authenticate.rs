@@ -12,9 +12,11 @@ pub struct AuthenticateWithPassword {
     /// The user's email address.
     pub email: String,
     /// The user's password.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Secret,
     /// Invitation to accept while signing in.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub invitation_token: Option<Secret>,
     /// The client's IP address, for WorkOS's session records and Radar.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,12 +30,15 @@ pub struct AuthenticateWithPassword {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuthenticateWithCode {
     /// The code AuthKit sent to the redirect URI.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code: Secret,
     /// The PKCE verifier, when the authorization URL carried a challenge.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code_verifier: Option<Secret>,
     /// Invitation to accept while signing in.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub invitation_token: Option<Secret>,
     /// The client's IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +52,7 @@ pub struct AuthenticateWithCode {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuthenticateWithRefreshToken {
     /// The refresh token (single use).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub refresh_token: Secret,
     /// Switch the session to this organization.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,14 +69,17 @@ pub struct AuthenticateWithRefreshToken {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuthenticateWithMagicAuth {
     /// The one-time code from the email.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code: Secret,
     /// The user's email address.
     pub email: String,
     /// Invitation to accept while signing in.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub invitation_token: Option<Secret>,
     /// Links the sign-in to an earlier authorization code.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub link_authorization_code: Option<Secret>,
     /// The client's IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,8 +93,10 @@ pub struct AuthenticateWithMagicAuth {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuthenticateWithEmailVerification {
     /// The one-time code from the verification email.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code: Secret,
     /// From [`Error::EmailVerificationRequired`].
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub pending_authentication_token: Secret,
     /// The client's IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,10 +110,12 @@ pub struct AuthenticateWithEmailVerification {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuthenticateWithTotp {
     /// The six-digit code from the authenticator app.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code: Secret,
     /// The challenge being answered.
     pub authentication_challenge_id: String,
     /// From [`Error::MfaChallenge`] or [`Error::MfaEnrollment`].
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub pending_authentication_token: Secret,
     /// The client's IP address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,6 +131,7 @@ pub struct AuthenticateWithOrganizationSelection {
     /// The organization the user picked.
     pub organization_id: String,
     /// From [`Error::OrganizationSelectionRequired`].
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub pending_authentication_token: Secret,
     /// The client's IP address.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,7 @@ pub struct VerifyEmail {
     #[serde(skip)]
     pub user_id: String,
     /// The one-time code from the email.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub code: Secret,
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::types::{User, string_enum};
 use crate::Secret;
@@ -363,26 +364,58 @@ pub struct SsoRequired {
     pub request_id: Option<String>,
 }
 
-/// Every field any WorkOS error body carries; which ones are set decides the variant.
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    code: Option<String>,
-    message: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-    #[serde(default)]
-    errors: Vec<FieldError>,
-    entity_id: Option<String>,
-    pending_authentication_token: Option<Secret>,
-    email: Option<String>,
-    email_verification_id: Option<String>,
-    user: Option<User>,
-    #[serde(default)]
-    authentication_factors: Vec<ChallengeFactor>,
-    #[serde(default)]
-    organizations: Vec<OrganizationChoice>,
-    #[serde(default)]
-    connection_ids: Vec<String>,
+/// A WorkOS error body, read field by field: the scalars that decide the
+/// variant (`code`, `error`, `message`, the pending token) are taken first,
+/// and each nested object (`user`, a factor, an organization, a field error)
+/// on its own, left out when it does not parse. One odd field in a nested
+/// object must not cost the caller the challenge and its pending token.
+#[derive(Default)]
+struct ErrorBody(serde_json::Map<String, serde_json::Value>);
+
+impl ErrorBody {
+    /// The body's fields; anything but a JSON object reads as no fields.
+    fn parse(body: &[u8]) -> Self {
+        match serde_json::from_slice(body) {
+            Ok(serde_json::Value::Object(map)) => ErrorBody(map),
+            _ => ErrorBody::default(),
+        }
+    }
+
+    /// A string field; `None` when absent or not a string.
+    fn string(&self, key: &str) -> Option<String> {
+        self.0.get(key)?.as_str().map(str::to_owned)
+    }
+
+    /// A nested object; `None` when absent, null or unreadable.
+    fn object<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let value = self.0.get(key).filter(|v| !v.is_null())?;
+        lenient(key, value)
+    }
+
+    /// An array field, keeping the entries that parse.
+    fn array<T: DeserializeOwned>(&self, key: &str) -> Vec<T> {
+        match self.0.get(key) {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| lenient(key, v)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Parses `value`, or logs the field's name (never the value nor serde's
+/// message, which can quote it) and gives `None`.
+fn lenient<T: DeserializeOwned>(key: &str, value: &serde_json::Value) -> Option<T> {
+    match T::deserialize(value) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::debug!(
+                field = key,
+                "left out an unreadable object of a WorkOS error body"
+            );
+            None
+        }
+    }
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -420,11 +453,13 @@ impl Error {
                 request_id,
             };
         }
-        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-        let message = parsed
-            .message
-            .clone()
-            .or_else(|| parsed.error_description.clone())
+        let body = ErrorBody::parse(body);
+        let code = body.string("code");
+        let error = body.string("error");
+        let error_description = body.string("error_description");
+        let message = body
+            .string("message")
+            .or_else(|| error_description.clone())
             .unwrap_or_else(|| {
                 status
                     .canonical_reason()
@@ -432,17 +467,19 @@ impl Error {
                     .to_owned()
             });
         // Challenges are named by `code`, except `sso_required`, which can come as `error`.
-        let discriminant = parsed.code.as_deref().or(parsed.error.as_deref());
-        let pending = parsed.pending_authentication_token.clone();
+        let discriminant = code.as_deref().or(error.as_deref());
+        let pending = body
+            .string("pending_authentication_token")
+            .map(Secret::from);
         match (discriminant, pending) {
             (Some("email_verification_required"), Some(token)) => {
                 return Error::EmailVerificationRequired(Box::new(EmailVerificationRequired {
                     status: status_u16,
                     message,
                     pending_authentication_token: token,
-                    email: parsed.email,
-                    email_verification_id: parsed.email_verification_id,
-                    user: parsed.user,
+                    email: body.string("email"),
+                    email_verification_id: body.string("email_verification_id"),
+                    user: body.object("user"),
                     request_id,
                 }));
             }
@@ -451,7 +488,7 @@ impl Error {
                     status: status_u16,
                     message,
                     pending_authentication_token: token,
-                    user: parsed.user,
+                    user: body.object("user"),
                     request_id,
                 }));
             }
@@ -460,8 +497,8 @@ impl Error {
                     status: status_u16,
                     message,
                     pending_authentication_token: token,
-                    user: parsed.user,
-                    authentication_factors: parsed.authentication_factors,
+                    user: body.object("user"),
+                    authentication_factors: body.array("authentication_factors"),
                     request_id,
                 }));
             }
@@ -471,8 +508,8 @@ impl Error {
                         status: status_u16,
                         message,
                         pending_authentication_token: token,
-                        user: parsed.user,
-                        organizations: parsed.organizations,
+                        user: body.object("user"),
+                        organizations: body.array("organizations"),
                         request_id,
                     },
                 ));
@@ -482,29 +519,29 @@ impl Error {
                     status: status_u16,
                     message,
                     pending_authentication_token: token,
-                    email: parsed.email,
-                    connection_ids: parsed.connection_ids,
+                    email: body.string("email"),
+                    connection_ids: body.array("connection_ids"),
                     request_id,
                 }));
             }
             _ => {}
         }
-        if parsed.code.is_none()
-            && let Some(error) = parsed.error.as_deref()
+        if code.is_none()
+            && let Some(error) = error.as_deref()
         {
             return Error::OAuth(Box::new(OAuthError {
                 status: status_u16,
                 error: OAuthErrorCode::from(error),
-                description: parsed.error_description,
+                description: error_description,
                 request_id,
             }));
         }
         Error::Api(Box::new(ApiError {
             status: status_u16,
-            code: parsed.code,
+            code,
             message,
-            errors: parsed.errors,
-            entity_id: parsed.entity_id,
+            errors: body.array("errors"),
+            entity_id: body.string("entity_id"),
             request_id,
         }))
     }

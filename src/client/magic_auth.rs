@@ -12,6 +12,7 @@ pub struct CreateMagicAuth {
     pub email: String,
     /// Invitation to accept with the sign-in.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub invitation_token: Option<Secret>,
 }
 

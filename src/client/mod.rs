@@ -34,11 +34,12 @@ mod types;
 mod urls;
 mod users;
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Method;
+use http::{HeaderValue, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -84,6 +85,8 @@ struct Inner {
     http: reqwest::Client,
     base_url: Url,
     api_key: Secret,
+    /// `Bearer <api key>`, marked sensitive.
+    authorization: HeaderValue,
     client_id: String,
     retry: RetryPolicy,
 }
@@ -162,7 +165,15 @@ impl UserManagement {
     }
 
     /// The one request path every method goes through.
-    pub(crate) async fn send<R: DeserializeOwned>(&self, call: Call<'_>) -> Result<R, Error> {
+    ///
+    /// A call whose answer type is `()` (a delete, a revoke, a "send the
+    /// email") ignores the body of a 2xx answer, whatever it holds: WorkOS
+    /// answers some of them with `{"success":true}` or other JSON, and the
+    /// action has happened by then, so failing to read it would be a lie.
+    pub(crate) async fn send<R: DeserializeOwned + 'static>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<R, Error> {
         let mut url = self.url(call.path);
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&call.query);
@@ -175,28 +186,19 @@ impl UserManagement {
         };
         let mut attempt: u32 = 0;
         loop {
-            let mut request = self
-                .inner
-                .http
-                .request(call.method.clone(), url.clone())
-                .bearer_auth(self.inner.api_key.expose())
-                .header(http::header::ACCEPT, "application/json");
-            if let Some(body) = &body {
-                request = request
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
-            let outcome = match request.send().await {
+            let outcome = match self.request(&call.method, &url, body.as_ref()).send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
                     match response.bytes().await {
                         Ok(bytes) if status.is_success() => {
-                            let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-                                b"null"
-                            } else {
-                                &bytes
-                            };
+                            let ignore_body = TypeId::of::<R>() == TypeId::of::<()>();
+                            let bytes: &[u8] =
+                                if ignore_body || bytes.iter().all(u8::is_ascii_whitespace) {
+                                    b"null"
+                                } else {
+                                    &bytes
+                                };
                             return serde_json::from_slice(bytes).map_err(|source| Error::Decode {
                                 status: status.as_u16(),
                                 request_id: error::request_id(&headers),
@@ -238,6 +240,42 @@ impl UserManagement {
             }
         }
     }
+}
+
+impl UserManagement {
+    /// One attempt's request, with the API key in a sensitive
+    /// `Authorization` header: HTTP/2 never indexes it (HPACK), and tracing
+    /// layers that honour the flag redact it.
+    fn request(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Vec<u8>>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(
+                http::header::AUTHORIZATION,
+                self.inner.authorization.clone(),
+            )
+            .header(http::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        request
+    }
+}
+
+/// `Bearer <api key>` as a sensitive header value; `None` when the key holds
+/// characters a header cannot carry.
+fn authorization(api_key: &Secret) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", api_key.expose())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// The path for logs, with the invitation token of `by_token` lookups redacted.
@@ -417,6 +455,12 @@ impl UserManagementBuilder {
         if self.api_key.is_empty() {
             return Err(ConfigError::missing(config::API_KEY));
         }
+        let authorization = authorization(&self.api_key).ok_or_else(|| {
+            ConfigError::invalid(
+                config::API_KEY,
+                "the API key holds characters an HTTP header cannot carry",
+            )
+        })?;
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::missing(config::CLIENT_ID));
         }
@@ -444,6 +488,7 @@ impl UserManagementBuilder {
                 http,
                 base_url,
                 api_key: self.api_key,
+                authorization,
                 client_id: self.client_id,
                 retry: self.retry,
             }),
@@ -518,6 +563,31 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("sk_test_very_secret"), "{dbg}");
         assert!(dbg.contains("client_1"));
+    }
+
+    #[test]
+    fn the_authorization_header_sent_is_marked_sensitive() {
+        let c = UserManagement::builder("sk_test_very_secret", "client_1")
+            .build()
+            .unwrap();
+        let url = c.url(&["user_management", "users"]);
+        let request = c.request(&Method::GET, &url, None).build().unwrap();
+        let value = &request.headers()[http::header::AUTHORIZATION];
+        assert_eq!(value.to_str().unwrap(), "Bearer sk_test_very_secret");
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?} {request:?}").contains("very_secret"));
+    }
+
+    #[test]
+    fn build_refuses_an_api_key_a_header_cannot_carry_without_quoting_it() {
+        let err = UserManagement::builder("sk_test_secret\n", "client")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.var(), Some("WORKOS_API_KEY"));
+        assert!(
+            !format!("{err} {err:?}").contains("sk_test_secret"),
+            "{err}"
+        );
     }
 
     #[test]

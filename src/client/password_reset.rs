@@ -10,8 +10,10 @@ use crate::Secret;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ResetPassword {
     /// The token from the reset email / [`PasswordReset`].
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub token: Secret,
     /// The new password.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub new_password: Secret,
 }
 

@@ -215,13 +215,20 @@ pub struct User {
     /// Your own identifier for the user.
     #[serde(default, alias = "externalId", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Key-value metadata.
+    /// Key-value metadata, as WorkOS sent it.
+    ///
+    /// WorkOS stores strings (and [`CreateUser`](crate::client::CreateUser) /
+    /// [`UpdateUser`](crate::client::UpdateUser) write strings), but a value
+    /// of another JSON type (a number, a boolean, an object) is kept as it
+    /// came rather than failing the whole answer: read strings with
+    /// `user.metadata.get("plan").and_then(|v| v.as_str())`. A `null` or
+    /// non-object `metadata` reads as empty.
     #[serde(
         default,
-        deserialize_with = "null_as_empty",
+        deserialize_with = "metadata_or_empty",
         skip_serializing_if = "HashMap::is_empty"
     )]
-    pub metadata: HashMap<String, String>,
+    pub metadata: HashMap<String, serde_json::Value>,
     /// Preferred locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
@@ -241,10 +248,19 @@ fn user_object() -> String {
     "user".to_owned()
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+/// Metadata whatever its values; `null` or anything but an object is empty.
+fn metadata_or_empty<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<HashMap<String, String>, D::Error> {
-    Ok(Option::<HashMap<String, String>>::deserialize(d)?.unwrap_or_default())
+) -> Result<HashMap<String, serde_json::Value>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Object(map) => map.into_iter().collect(),
+        _ => HashMap::new(),
+    })
+}
+
+/// Writes `"[redacted]"` for a URL that carries a token.
+fn redacted_url<S: serde::Serializer>(_url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(crate::secret::REDACTED)
 }
 
 /// The admin impersonating a user, when a session is an impersonation.
@@ -258,12 +274,17 @@ pub struct Impersonator {
 }
 
 /// Tokens from the upstream OAuth provider (Google, GitHub, …), when requested.
+///
+/// Serializing it writes `"[redacted]"` in place of the tokens, so answering it
+/// as JSON does not hand them to the browser; read them with [`Secret::expose`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthTokens {
     /// The provider's access token.
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub access_token: Secret,
     /// The provider's refresh token.
     #[serde(default)]
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub refresh_token: Secret,
     /// Granted scopes.
     #[serde(default)]
@@ -274,6 +295,12 @@ pub struct OAuthTokens {
 }
 
 /// The answer to every `authenticate_with_*` call.
+///
+/// Serializing it writes `"[redacted]"` in place of the access, refresh and
+/// upstream OAuth tokens, so a handler answering `Json(auth)` does not hand
+/// them to the browser. To keep the session, seal it
+/// ([`seal_session`](AuthenticationResponse::seal_session)); to send a token
+/// on, read it with [`Secret::expose`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationResponse {
     /// The signed-in user.
@@ -282,8 +309,10 @@ pub struct AuthenticationResponse {
     #[serde(default)]
     pub organization_id: Option<String>,
     /// The access token (a JWT).
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub access_token: Secret,
     /// The refresh token (single use).
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub refresh_token: Secret,
     /// Who is impersonating the user, if anyone.
     #[serde(default)]
@@ -332,6 +361,10 @@ pub struct OrganizationMembership {
 }
 
 /// An invitation to sign up (and join an organization).
+///
+/// Serializing it writes `"[redacted]"` in place of the token and of the
+/// accept URL that carries it, so answering it as JSON does not hand them
+/// out; read the token with [`Secret::expose`], the URL as the field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invitation {
     /// The invitation's id.
@@ -358,8 +391,11 @@ pub struct Invitation {
     #[serde(default)]
     pub accepted_user_id: Option<String>,
     /// The invitation token.
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub token: Secret,
-    /// The URL the invitee opens to accept.
+    /// The URL the invitee opens to accept. It carries the token, so it too
+    /// serializes as `"[redacted]"`.
+    #[serde(serialize_with = "redacted_url")]
     pub accept_invitation_url: String,
     /// Creation time (RFC 3339).
     pub created_at: String,
@@ -368,6 +404,9 @@ pub struct Invitation {
 }
 
 /// A magic-auth code.
+///
+/// Serializing it writes `"[redacted]"` in place of the code, so answering it
+/// as JSON does not hand it to the browser; read it with [`Secret::expose`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MagicAuth {
     /// The magic-auth id.
@@ -377,6 +416,7 @@ pub struct MagicAuth {
     /// The email address it was sent to.
     pub email: String,
     /// The one-time code.
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub code: Secret,
     /// When the code expires.
     pub expires_at: String,
@@ -387,6 +427,10 @@ pub struct MagicAuth {
 }
 
 /// A password reset.
+///
+/// Serializing it writes `"[redacted]"` in place of the token and of the
+/// reset URL that carries it, so answering it as JSON does not hand them
+/// out; read the token with [`Secret::expose`], the URL as the field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PasswordReset {
     /// The password reset's id.
@@ -396,8 +440,11 @@ pub struct PasswordReset {
     /// The user's email address.
     pub email: String,
     /// The token that [`reset_password`](crate::client::UserManagement::reset_password) takes.
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub password_reset_token: Secret,
-    /// The link to send the user.
+    /// The link to send the user. It carries the token, so it too
+    /// serializes as `"[redacted]"`.
+    #[serde(serialize_with = "redacted_url")]
     pub password_reset_url: String,
     /// When it expires.
     pub expires_at: String,
@@ -406,6 +453,9 @@ pub struct PasswordReset {
 }
 
 /// An email verification.
+///
+/// Serializing it writes `"[redacted]"` in place of the code, so answering it
+/// as JSON does not hand it to the browser; read it with [`Secret::expose`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailVerification {
     /// The email verification's id.
@@ -415,6 +465,7 @@ pub struct EmailVerification {
     /// The email address being verified.
     pub email: String,
     /// The one-time code.
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub code: Secret,
     /// When the code expires.
     pub expires_at: String,
@@ -425,6 +476,9 @@ pub struct EmailVerification {
 }
 
 /// TOTP details of an authentication factor.
+///
+/// Serializing it writes `"[redacted]"` in place of the shared secret and the URI, so answering it
+/// as JSON does not hand them to the browser; read them with [`Secret::expose`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totp {
     /// The issuer shown in authenticator apps.
@@ -433,14 +487,18 @@ pub struct Totp {
     /// The account name shown in authenticator apps.
     #[serde(default)]
     pub user: Option<String>,
-    /// A QR code as a `data:` URL (only right after enrollment).
+    /// A QR code as a `data:` URL (only right after enrollment). It encodes
+    /// the secret: it is for the user's authenticator app, once, and is the
+    /// one field here that serializes as it is.
     #[serde(default)]
     pub qr_code: Option<String>,
     /// The shared secret (only right after enrollment).
     #[serde(default)]
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub secret: Option<Secret>,
     /// The `otpauth://` URI (only right after enrollment).
     #[serde(default)]
+    #[serde(serialize_with = "Secret::serialize_redacted")]
     pub uri: Option<Secret>,
 }
 

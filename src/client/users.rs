@@ -17,9 +17,11 @@ pub struct CreateUser {
     pub email: String,
     /// A password to set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Option<Secret>,
     /// An imported password hash, instead of a password.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password_hash: Option<Secret>,
     /// The imported hash's algorithm.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,9 +84,11 @@ pub struct UpdateUser {
     pub email_verified: Option<bool>,
     /// A new password.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Option<Secret>,
     /// An imported password hash.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password_hash: Option<Secret>,
     /// The imported hash's algorithm.
     #[serde(skip_serializing_if = "Option::is_none")]

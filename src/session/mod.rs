@@ -61,12 +61,19 @@ use crate::client::{
 use crate::seal::{self, Passwords, SealError};
 
 /// What the session cookie holds, in the camelCase shape the Node SDKs write.
+///
+/// Its `Serialize` is the cookie's plaintext and so, unlike every other type
+/// of this crate, writes the access and refresh tokens themselves: it is what
+/// [`SessionManager::seal`] and [`seal::seal`] seal, byte-compatible with
+/// `@workos-inc/node`. Seal it; never answer it to a browser as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionData {
     /// The access token (a JWT).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub access_token: Secret,
     /// The refresh token (single use).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub refresh_token: Secret,
     /// The signed-in user. Written in the camelCase shape `@workos-inc/node`
     /// keeps in the cookie (`emailVerified`, `firstName`, …); read in either case.
@@ -815,7 +822,7 @@ mod cookie_user {
         profile_picture_url: &'a Option<String>,
         last_sign_in_at: &'a Option<String>,
         external_id: &'a Option<String>,
-        metadata: &'a HashMap<String, String>,
+        metadata: &'a HashMap<String, serde_json::Value>,
         #[serde(skip_serializing_if = "Option::is_none")]
         locale: &'a Option<String>,
         created_at: &'a str,
@@ -842,5 +849,66 @@ mod cookie_user {
             extra: &user.extra,
         }
         .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session with every field set, a user with unknown fields and
+    /// metadata of several JSON types.
+    fn fixed_session() -> SessionData {
+        let user: User = serde_json::from_value(serde_json::json!({
+            "object": "user", "id": "user_1", "email": "a@example.com", "email_verified": true,
+            "first_name": "Ada", "last_name": null, "profile_picture_url": null,
+            "last_sign_in_at": "2024-01-02T00:00:00Z", "external_id": "ext_1",
+            "metadata": {"plan": "pro"}, "locale": "en-GB",
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+            "user_type": "managed"
+        }))
+        .unwrap();
+        SessionData {
+            access_token: "at.jwt.value".into(),
+            refresh_token: "rt_value".into(),
+            user,
+            impersonator: Some(Impersonator {
+                email: "admin@example.com".into(),
+                reason: Some("support".into()),
+            }),
+            authentication_method: Some(AuthenticationMethod::Password),
+            organization_id: Some("org_1".into()),
+        }
+    }
+
+    #[test]
+    fn session_data_json_is_the_node_sdks_cookie_shape_byte_for_byte() {
+        // What this crate sealed before `Secret` stopped serializing itself:
+        // the cookie's plaintext must not change by a byte.
+        let want = concat!(
+            r#"{"accessToken":"at.jwt.value","refreshToken":"rt_value","#,
+            r#""user":{"object":"user","id":"user_1","email":"a@example.com","emailVerified":true,"#,
+            r#""firstName":"Ada","lastName":null,"profilePictureUrl":null,"#,
+            r#""lastSignInAt":"2024-01-02T00:00:00Z","externalId":"ext_1","metadata":{"plan":"pro"},"#,
+            r#""locale":"en-GB","createdAt":"2024-01-01T00:00:00Z","updatedAt":"2024-01-01T00:00:00Z","#,
+            r#""user_type":"managed"},"#,
+            r#""impersonator":{"email":"admin@example.com","reason":"support"},"#,
+            r#""authenticationMethod":"Password","organizationId":"org_1"}"#
+        );
+        assert_eq!(serde_json::to_string(&fixed_session()).unwrap(), want);
+    }
+
+    #[test]
+    fn a_cookie_whose_user_metadata_is_not_all_strings_unseals_and_round_trips() {
+        let passwords = Passwords::single("a-cookie-password-of-at-least-32-chars!").unwrap();
+        let mut value = serde_json::to_value(fixed_session()).unwrap();
+        value["user"]["metadata"] = serde_json::json!({"n": 1, "ok": true, "s": "x"});
+        let cookie = seal::seal(&value, &passwords, seal::SealOptions::default()).unwrap();
+        let data: SessionData =
+            seal::unseal(&cookie, &passwords, seal::UnsealOptions::default()).unwrap();
+        assert_eq!(data.user.metadata["n"], serde_json::json!(1));
+        assert_eq!(data.user.metadata["ok"], serde_json::json!(true));
+        assert_eq!(data.user.metadata["s"], "x");
+        assert_eq!(serde_json::to_value(&data).unwrap(), value);
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::future::Future;
 
-use crate::support::recording::{API_KEY, CLIENT_ID, Fixture, MockServer, Recorded};
+use crate::support::recording::{API_KEY, CLIENT_ID, Canned, Fixture, MockServer, Recorded};
 use authkit_axum::client::{
     ApiError, AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
@@ -431,6 +431,34 @@ async fn list_users_defaults_to_descending_order() {
 }
 
 #[tokio::test]
+async fn list_users_reads_a_page_where_metadata_values_are_not_all_strings() {
+    let mut odd = user_json("user_odd");
+    odd["metadata"] = json!({"n": 1, "ok": true, "s": "x", "nested": {"a": [1]}});
+    let mut plain = user_json("user_plain");
+    plain["metadata"] = json!({"plan": "pro"});
+    let mut unset = user_json("user_null");
+    unset["metadata"] = Value::Null;
+    let page = json!({"object": "list", "data": [odd, plain, unset],
+        "list_metadata": {"before": null, "after": null}});
+    let (result, _) = answer(200, page, |c| async move {
+        c.list_users(&ListUsers::default()).await
+    })
+    .await;
+    let list = result.unwrap();
+    assert_eq!(
+        ids(&list, |u: &User| &u.id),
+        ["user_odd", "user_plain", "user_null"]
+    );
+    let m = &list.data[0].metadata;
+    assert_eq!(m["n"], json!(1));
+    assert_eq!(m["ok"], json!(true));
+    assert_eq!(m["s"], "x");
+    assert_eq!(m["nested"], json!({"a": [1]}));
+    assert_eq!(list.data[1].metadata["plan"], "pro");
+    assert!(list.data[2].metadata.is_empty());
+}
+
+#[tokio::test]
 async fn list_users_sends_the_email_filter_and_limit() {
     let params = ListUsers {
         email: Some("lucy.lawless@example.com".into()),
@@ -700,6 +728,60 @@ async fn delete_user_reads_an_empty_answer_as_unit() {
 }
 
 #[tokio::test]
+#[allow(deprecated)] // send_password_reset_email answers nothing too
+async fn calls_that_answer_nothing_ignore_whatever_body_comes_back() {
+    let bodies = ["", r#"{"success":true}"#, "{}", "OK", r#"{"data": [1, 2]}"#];
+    for body in bodies {
+        let server = MockServer::start().await;
+        for _ in 0..5 {
+            server.reply(Canned {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.to_owned(),
+                delay: None,
+            });
+        }
+        let c = server.client();
+        let results = [
+            ("delete_user", c.delete_user("user_1").await),
+            ("revoke_session", c.revoke_session("session_1").await),
+            (
+                "send_magic_auth_code",
+                c.send_magic_auth_code("a@example.com").await,
+            ),
+            (
+                "send_password_reset_email",
+                c.send_password_reset_email(&SendPasswordResetEmail {
+                    email: "a@example.com".into(),
+                    password_reset_url: "https://example.com/reset".into(),
+                })
+                .await,
+            ),
+            (
+                "delete_organization_membership",
+                c.delete_organization_membership("om_1").await,
+            ),
+        ];
+        for (call, result) in results {
+            assert!(result.is_ok(), "{call} with body {body:?}: {result:?}");
+        }
+        assert_eq!(server.requests().len(), 5, "one request each, no retries");
+    }
+}
+
+#[tokio::test]
+async fn calls_that_answer_an_object_still_fail_to_decode_a_wrong_body() {
+    let (result, _) = answer(200, json!({"success": true}), |c| async move {
+        c.get_user("user_1").await
+    })
+    .await;
+    assert!(
+        matches!(result, Err(Error::Decode { status: 200, .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
 async fn delete_user_unknown_is_entity_not_found() {
     let (result, req, fx) = replay("delete_user__invalid", |c| async move {
         c.delete_user("invalid").await
@@ -830,6 +912,115 @@ async fn authenticate_with_password_unverified_email_is_an_email_verification_ch
         challenge.request_id.as_deref(),
         Some("62990367-ddaf-46b3-a32f-38fc4f29d581")
     );
+}
+
+/// A user object with a field WorkOS may one day send in another type.
+fn user_with_a_broken_field() -> Value {
+    let mut user = user_json("user_1");
+    user["email_verified"] = json!("yes");
+    user
+}
+
+#[tokio::test]
+async fn a_challenge_whose_user_does_not_parse_keeps_its_code_and_pending_token() {
+    let challenges = [
+        (
+            "email_verification_required",
+            json!({"email": "a@example.com", "email_verification_id": "email_verification_1"}),
+        ),
+        ("mfa_enrollment", json!({})),
+        (
+            "mfa_challenge",
+            json!({"authentication_factors": [{"id": "auth_factor_1", "type": "totp"}, {"type": 7}]}),
+        ),
+        (
+            "organization_selection_required",
+            json!({"organizations": [{"id": "org_1", "name": "Acme"}, {"name": ["not", "an", "org"]}]}),
+        ),
+    ];
+    for (code, fields) in challenges {
+        let mut body = json!({"code": code, "message": "One more step.",
+            "pending_authentication_token": "pending_token_1", "user": user_with_a_broken_field()});
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        let (result, _) = answer(403, body, |c| async move {
+            c.authenticate_with_password(&AuthenticateWithPassword {
+                email: "a@example.com".into(),
+                password: "pw".into(),
+                ..Default::default()
+            })
+            .await
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), Some(code), "{err:?}");
+        assert_eq!(
+            err.pending_authentication_token().map(|t| t.expose()),
+            Some("pending_token_1"),
+            "{code}"
+        );
+        match err {
+            Error::EmailVerificationRequired(c) => {
+                assert_eq!(c.user, None);
+                assert_eq!(c.message, "One more step.");
+                assert_eq!(c.email.as_deref(), Some("a@example.com"));
+                assert_eq!(
+                    c.email_verification_id.as_deref(),
+                    Some("email_verification_1")
+                );
+            }
+            Error::MfaEnrollment(c) => assert_eq!(c.user, None),
+            Error::MfaChallenge(c) => {
+                assert_eq!(c.user, None);
+                let ids: Vec<&str> = c
+                    .authentication_factors
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect();
+                assert_eq!(ids, ["auth_factor_1"]);
+            }
+            Error::OrganizationSelectionRequired(c) => {
+                assert_eq!(c.user, None);
+                let ids: Vec<&str> = c.organizations.iter().map(|o| o.id.as_str()).collect();
+                assert_eq!(ids, ["org_1"]);
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_challenge_keeps_a_user_that_parses() {
+    let body = json!({"code": "mfa_enrollment", "message": "Enroll.",
+        "pending_authentication_token": "pending_token_1", "user": user_json("user_1")});
+    let (result, _) = answer(403, body, |c| async move {
+        c.authenticate_with_password(&AuthenticateWithPassword {
+            email: "a@example.com".into(),
+            password: "pw".into(),
+            ..Default::default()
+        })
+        .await
+    })
+    .await;
+    let Err(Error::MfaEnrollment(c)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(c.user.map(|u| u.id).as_deref(), Some("user_1"));
+}
+
+#[tokio::test]
+async fn an_api_error_keeps_its_code_when_one_field_error_does_not_parse() {
+    let body = json!({"code": "invalid_request_parameters", "message": "Validation failed.",
+        "errors": [{"code": "email_string_required", "field": "email"}, {"code": 12}]});
+    let (result, _) = answer(422, body, |c| async move { c.get_user("user_1").await }).await;
+    let Err(Error::Api(e)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.code.as_deref(), Some("invalid_request_parameters"));
+    assert_eq!(e.message, "Validation failed.");
+    assert_eq!(e.errors.len(), 1);
+    assert_eq!(e.errors[0].field.as_deref(), Some("email"));
 }
 
 #[tokio::test]
@@ -3022,4 +3213,113 @@ fn every_recorded_fixture_is_exercised() {
         .filter(|name| !source.contains(&format!("\"{name}\"")))
         .collect();
     assert!(missing.is_empty(), "fixtures no test uses: {missing:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in answers handed to the app
+// ---------------------------------------------------------------------------
+
+/// Asserts that answering `value` as JSON (what `axum::Json` does) shows
+/// none of `secrets`, and says `[redacted]` in their place.
+fn assert_serializes_without_secrets(what: &str, value: &impl serde::Serialize, secrets: &[&str]) {
+    let json = serde_json::to_string(value).unwrap();
+    for secret in secrets {
+        assert!(
+            !json.contains(secret),
+            "{what} serialized {secret:?}: {json}"
+        );
+    }
+    assert!(json.contains("[redacted]"), "{what}: {json}");
+}
+
+#[tokio::test]
+async fn answering_an_authentication_response_as_json_shows_no_token() {
+    let mut body = Fixture::load("authenticate_with_code__valid_with_oauth_tokens").response_body;
+    body["access_token"] = json!("eyJhbGciOiJSUzI1NiJ9.access.sig");
+    body["refresh_token"] = json!("refresh_token_value_1");
+    let (result, _) = answer(200, body, |c| async move {
+        c.authenticate_with_code(&AuthenticateWithCode {
+            code: "code_1".into(),
+            ..Default::default()
+        })
+        .await
+    })
+    .await;
+    let auth = result.unwrap();
+    assert_serializes_without_secrets(
+        "AuthenticationResponse",
+        &auth,
+        &[
+            "eyJhbGciOiJSUzI1NiJ9",
+            "refresh_token_value_1",
+            "oauth_access_token",
+            "oauth_refresh_token",
+        ],
+    );
+    let shown: Value = serde_json::to_value(&auth).unwrap();
+    assert_eq!(shown["user"]["id"], "user_01H93ZY4F80YZRRS6N59Z2HFVS");
+    assert_eq!(shown["access_token"], "[redacted]");
+    // The session still seals with the real tokens.
+    let passwords =
+        authkit_axum::seal::Passwords::single("a-cookie-password-of-at-least-32-chars!").unwrap();
+    let sealed = auth.seal_session(&passwords).unwrap();
+    let data: authkit_axum::session::SessionData =
+        authkit_axum::seal::unseal(&sealed, &passwords, Default::default()).unwrap();
+    assert_eq!(
+        data.access_token.expose(),
+        "eyJhbGciOiJSUzI1NiJ9.access.sig"
+    );
+    assert_eq!(data.refresh_token.expose(), "refresh_token_value_1");
+}
+
+#[tokio::test]
+async fn answering_objects_that_hold_codes_or_tokens_as_json_shows_none_of_them() {
+    let (invitation, _, _) = replay("get_invitation__valid", |c| async move {
+        c.get_invitation("invitation_01H5JQDV7R7ATEYZDEG0W5PRYS")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets(
+        "Invitation",
+        &invitation.unwrap(),
+        &["Z1uX3RbwcIl5fIGJJJCXXisdI"],
+    );
+    let (magic, _, _) = replay("get_magic_auth__valid", |c| async move {
+        c.get_magic_auth("magic_auth_01HWXVEWWSMR5HS8M6FBGMBJJ9")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets("MagicAuth", &magic.unwrap(), &["500013"]);
+    let (reset, _, _) = replay("get_password_reset__valid", |c| async move {
+        c.get_password_reset("password_reset_01HYKA8DTF8TW5YD30MF0ZXZKT")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets(
+        "PasswordReset",
+        &reset.unwrap(),
+        &["DmNQt1ZWOz7k5hulOoGDN0TZd"],
+    );
+    let (verification, _, _) = replay("get_email_verification__valid", |c| async move {
+        c.get_email_verification("email_verification_01HYK9VKNJQ0MJDXEXQP0DA1VK")
+            .await
+    })
+    .await;
+    assert_serializes_without_secrets("EmailVerification", &verification.unwrap(), &["561814"]);
+    let (enrolled, _, _) = replay("enroll_auth_factor__valid", |c| async move {
+        c.enroll_auth_factor(&EnrollAuthFactor::totp("user_01H7TVSKS45SDHN5V9XPSM6H44"))
+            .await
+    })
+    .await;
+    let enrolled = enrolled.unwrap();
+    assert_serializes_without_secrets(
+        "EnrolledAuthFactor",
+        &enrolled,
+        &["OFAFOQAPHR6XMQKAIYMWU72XIE3DGI3P"],
+    );
+    let totp = enrolled.authentication_factor.totp.unwrap();
+    assert_eq!(
+        totp.secret.unwrap().expose(),
+        "OFAFOQAPHR6XMQKAIYMWU72XIE3DGI3P"
+    );
 }
