@@ -1,6 +1,8 @@
 //! The seven `authenticate_with_*` grants: one endpoint, one body shape
 //! (`client_id`, `client_secret`, `grant_type` + the grant's fields).
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use super::{AuthenticationResponse, Call, Error, UserManagement};
@@ -141,6 +143,12 @@ pub struct AuthenticateWithOrganizationSelection {
     pub user_agent: Option<String>,
 }
 
+/// How long after a first refresh attempt a repeat is still sent: WorkOS is
+/// understood to answer a replayed refresh token with the same new pair for
+/// about 30 s after its first use (the emulator models exactly that). The
+/// repeat must land well inside that window, so this is shorter.
+pub const REFRESH_REPLAY_WINDOW: Duration = Duration::from_secs(20);
+
 #[derive(Serialize)]
 struct Grant<'a, P: Serialize> {
     client_id: &'a str,
@@ -155,7 +163,7 @@ impl UserManagement {
         &self,
         grant_type: &'static str,
         params: &P,
-        replay_safe: bool,
+        replay_window: Option<Duration>,
     ) -> Result<AuthenticationResponse, Error> {
         let body = Grant {
             client_id: self.client_id(),
@@ -164,8 +172,8 @@ impl UserManagement {
             params,
         };
         let mut call = Call::post(&["user_management", "authenticate"]).json(&body);
-        if replay_safe {
-            call = call.idempotent();
+        if let Some(window) = replay_window {
+            call = call.replayable_within(window);
         }
         self.send(call).await
     }
@@ -175,7 +183,7 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithPassword,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("password", params, false).await
+        self.authenticate("password", params, None).await
     }
 
     /// Exchanges the code AuthKit sent to your redirect URI (with the PKCE
@@ -184,20 +192,26 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithCode,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("authorization_code", params, false).await
+        self.authenticate("authorization_code", params, None).await
     }
 
     /// Exchanges a refresh token for a new access/refresh pair, optionally
     /// switching organization.
     ///
-    /// Retried like a GET: WorkOS answers a replay of the same refresh token
-    /// within its replay window with the same new pair, so repeating after a
-    /// lost answer does not burn the session.
+    /// A refresh token is single use, so a lost answer (a timeout, a
+    /// dropped connection) is repeated only while WorkOS is understood to
+    /// answer the repeat as a replay, with the same new pair:
+    /// [`REFRESH_REPLAY_WINDOW`] from the first attempt. If the repeat is
+    /// refused all the same (`invalid_grant`: WorkOS spent the token on the
+    /// attempt whose answer was lost and does not replay), the call fails with
+    /// [`Error::AnswerLost`], which is transient: the session layer keeps
+    /// the cookie rather than signing the user out for a lost answer.
     pub async fn authenticate_with_refresh_token(
         &self,
         params: &AuthenticateWithRefreshToken,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("refresh_token", params, true).await
+        self.authenticate("refresh_token", params, Some(REFRESH_REPLAY_WINDOW))
+            .await
     }
 
     /// Signs a user in with a magic-auth code.
@@ -205,7 +219,7 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithMagicAuth,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("urn:workos:oauth:grant-type:magic-auth:code", params, false)
+        self.authenticate("urn:workos:oauth:grant-type:magic-auth:code", params, None)
             .await
     }
 
@@ -217,7 +231,7 @@ impl UserManagement {
         self.authenticate(
             "urn:workos:oauth:grant-type:email-verification:code",
             params,
-            false,
+            None,
         )
         .await
     }
@@ -227,7 +241,7 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithTotp,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("urn:workos:oauth:grant-type:mfa-totp", params, false)
+        self.authenticate("urn:workos:oauth:grant-type:mfa-totp", params, None)
             .await
     }
 
@@ -239,7 +253,7 @@ impl UserManagement {
         self.authenticate(
             "urn:workos:oauth:grant-type:organization-selection",
             params,
-            false,
+            None,
         )
         .await
     }

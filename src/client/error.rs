@@ -70,6 +70,15 @@ pub enum Error {
     /// inconsistent (e.g. `role_slug` and `role_slugs` together).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// An attempt's answer was lost (a timeout, a dropped connection, a 5xx
+    /// from a proxy) after WorkOS may have acted on it, and the repeat was
+    /// refused (`invalid_grant` for a refresh token the first attempt spent).
+    /// Transient: the refusal is about the repeat, not about the session.
+    #[error("WorkOS's answer was lost and its repeat was refused: {refused}")]
+    AnswerLost {
+        /// What the repeat was answered with.
+        refused: Box<Error>,
+    },
 }
 
 /// Why WorkOS could not be reached: the HTTP client's error, without the
@@ -120,6 +129,7 @@ impl Error {
             Error::OrganizationSelectionRequired(e) => e.status,
             Error::SsoRequired(e) => e.status,
             Error::Decode { status, .. } => *status,
+            Error::AnswerLost { refused } => return refused.status(),
             Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => return None,
         };
         StatusCode::from_u16(code).ok()
@@ -138,6 +148,7 @@ impl Error {
             Error::MfaChallenge(e) => e.request_id.as_deref(),
             Error::OrganizationSelectionRequired(e) => e.request_id.as_deref(),
             Error::SsoRequired(e) => e.request_id.as_deref(),
+            Error::AnswerLost { refused } => refused.request_id(),
             Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => None,
         }
     }
@@ -159,10 +170,14 @@ impl Error {
     }
 
     /// Whether trying again later may succeed: timeouts, transport errors,
-    /// 408, 429 and 5xx. Everything else is the caller's or the user's to fix.
+    /// 408, 429, 5xx and a repeat refused after a lost answer. Everything
+    /// else is the caller's or the user's to fix.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Timeout | Error::Transport(_) | Error::RateLimited { .. } => true,
+            Error::Timeout
+            | Error::Transport(_)
+            | Error::RateLimited { .. }
+            | Error::AnswerLost { .. } => true,
             Error::Api(e) => e.status == 408 || e.status >= 500,
             Error::OAuth(e) => e.status >= 500,
             Error::Decode { status, .. } => *status >= 500,

@@ -48,7 +48,7 @@ pub use auth_factors::{EnrollAuthFactor, ListAuthFactors};
 pub use authenticate::{
     AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
-    AuthenticateWithTotp,
+    AuthenticateWithTotp, REFRESH_REPLAY_WINDOW,
 };
 pub use email_verification::VerifyEmail;
 pub use error::{
@@ -185,6 +185,9 @@ impl UserManagement {
             None => None,
         };
         let mut attempt: u32 = 0;
+        let started = std::time::Instant::now();
+        // Whether an earlier attempt failed after WorkOS may have acted on it.
+        let mut answer_lost = false;
         loop {
             let outcome = match self.request(&call.method, &url, body.as_ref()).send().await {
                 Ok(response) => {
@@ -211,11 +214,12 @@ impl UserManagement {
                 }
                 Err(e) => transport_error(e),
             };
-            match self
-                .inner
-                .retry
-                .delay_before_retry(attempt, &outcome, call.retry)
-            {
+            match self.inner.retry.delay_before_retry(
+                attempt,
+                &outcome,
+                call.retry,
+                started.elapsed(),
+            ) {
                 Some(delay) => {
                     tracing::debug!(
                         method = %call.method,
@@ -225,6 +229,7 @@ impl UserManagement {
                         error = %summary(&outcome),
                         "retrying WorkOS request"
                     );
+                    answer_lost |= retry::may_have_acted(&outcome);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -235,6 +240,12 @@ impl UserManagement {
                         error = %summary(&outcome),
                         "WorkOS request failed"
                     );
+                    let replayed = matches!(call.retry, Idempotency::ReplayWithin(_));
+                    if replayed && answer_lost && outcome.code() == Some("invalid_grant") {
+                        return Err(Error::AnswerLost {
+                            refused: Box::new(outcome),
+                        });
+                    }
                     return Err(outcome);
                 }
             }
@@ -316,6 +327,10 @@ pub(crate) enum Idempotency {
     Idempotent,
     /// Repeat only when WorkOS certainly did not act: 429 and failed connects.
     NotIdempotent,
+    /// Safe to repeat only within this long of the first attempt (a refresh:
+    /// WorkOS answers a replay with the same pair only for a while); a repeat
+    /// refused with `invalid_grant` after a lost answer is [`Error::AnswerLost`].
+    ReplayWithin(Duration),
 }
 
 /// One API call: method, path, query, body.
@@ -374,6 +389,12 @@ impl<'a> Call<'a> {
     /// Marks a POST as safe to repeat.
     pub(crate) fn idempotent(mut self) -> Self {
         self.retry = Idempotency::Idempotent;
+        self
+    }
+
+    /// Marks a POST as safe to repeat within `window` of its first attempt.
+    pub(crate) fn replayable_within(mut self, window: Duration) -> Self {
+        self.retry = Idempotency::ReplayWithin(window);
         self
     }
 }

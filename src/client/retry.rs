@@ -9,7 +9,9 @@ use super::{Error, Idempotency};
 /// Retried: 429 (waiting what `Retry-After` says), and for requests that are
 /// safe to repeat also 5xx, 408, timeouts and connection errors. A POST that
 /// is not safe to repeat is retried only when WorkOS certainly did not act on
-/// it: a 429 or a connection that never opened.
+/// it: a 429 or a connection that never opened. A refresh is repeated after
+/// a lost answer only while WorkOS would still answer the repeat as a replay
+/// (within its replay window, counted from the first attempt).
 ///
 /// ```
 /// use std::time::Duration;
@@ -71,16 +73,27 @@ impl RetryPolicy {
     }
 
     /// The wait before retry number `attempt + 1`, or `None` to give up.
+    ///
+    /// `elapsed` is the time since the first attempt started: a call that is
+    /// only [`Idempotency::ReplayWithin`] a window is not repeated after a
+    /// possibly acted-on failure once the repeat would land outside it.
     pub(crate) fn delay_before_retry(
         &self,
         attempt: u32,
         error: &Error,
         idempotency: Idempotency,
+        elapsed: Duration,
     ) -> Option<Duration> {
         if attempt >= self.max_retries {
             return None;
         }
-        let idempotent = idempotency == Idempotency::Idempotent;
+        let idempotent = match idempotency {
+            Idempotency::Idempotent => true,
+            Idempotency::NotIdempotent => false,
+            Idempotency::ReplayWithin(window) => {
+                elapsed.saturating_add(self.backoff_ceiling(attempt)) < window
+            }
+        };
         let retryable = match error {
             Error::RateLimited { retry_after, .. } => {
                 return match retry_after {
@@ -99,12 +112,16 @@ impl RetryPolicy {
         retryable.then(|| self.backoff(attempt))
     }
 
+    /// The longest wait [`backoff`](Self::backoff) may pick for `attempt`.
+    fn backoff_ceiling(&self, attempt: u32) -> Duration {
+        self.base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(self.max_delay)
+    }
+
     /// Exponential backoff with "equal jitter": a uniform wait in [d/2, d].
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(self.max_delay);
+        let exp = self.backoff_ceiling(attempt);
         let half = exp / 2;
         let jitter_nanos = half.as_nanos() as u64;
         let random = getrandom::u64().unwrap_or(0);
@@ -114,6 +131,20 @@ impl RetryPolicy {
             random % (jitter_nanos + 1)
         };
         half + Duration::from_nanos(extra)
+    }
+}
+
+/// Whether WorkOS may have acted on an attempt that failed this way (its
+/// answer may have been lost): anything but a 429 or a connection that never
+/// opened, once the request could have reached WorkOS.
+pub(crate) fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Timeout => true,
+        Error::Transport(e) => !e.is_connect(),
+        Error::RateLimited { .. } | Error::InvalidRequest(_) => false,
+        other => other
+            .status()
+            .is_some_and(|s| s.is_server_error() || s.as_u16() == 408),
     }
 }
 
@@ -141,13 +172,13 @@ mod tests {
             .with_max_delay(Duration::from_secs(1));
         for attempt in 0..10 {
             let d = p
-                .delay_before_retry(attempt, &api(503), Idempotency::Idempotent)
+                .delay_before_retry(attempt, &api(503), Idempotency::Idempotent, Duration::ZERO)
                 .unwrap();
             let full = (Duration::from_millis(100) * 2u32.pow(attempt)).min(Duration::from_secs(1));
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
         assert!(
-            p.delay_before_retry(10, &api(503), Idempotency::Idempotent)
+            p.delay_before_retry(10, &api(503), Idempotency::Idempotent, Duration::ZERO)
                 .is_none()
         );
     }
@@ -156,7 +187,7 @@ mod tests {
     fn unsafe_posts_are_not_repeated_after_a_5xx_but_are_after_a_429() {
         let p = RetryPolicy::default();
         assert!(
-            p.delay_before_retry(0, &api(500), Idempotency::NotIdempotent)
+            p.delay_before_retry(0, &api(500), Idempotency::NotIdempotent, Duration::ZERO)
                 .is_none()
         );
         let limited = Error::RateLimited {
@@ -164,7 +195,7 @@ mod tests {
             request_id: None,
         };
         assert_eq!(
-            p.delay_before_retry(0, &limited, Idempotency::NotIdempotent),
+            p.delay_before_retry(0, &limited, Idempotency::NotIdempotent, Duration::ZERO),
             Some(Duration::from_secs(2))
         );
     }
@@ -173,7 +204,7 @@ mod tests {
     fn client_errors_and_long_retry_afters_are_not_retried() {
         let p = RetryPolicy::default();
         assert!(
-            p.delay_before_retry(0, &api(404), Idempotency::Idempotent)
+            p.delay_before_retry(0, &api(404), Idempotency::Idempotent, Duration::ZERO)
                 .is_none()
         );
         let long = Error::RateLimited {
@@ -181,8 +212,38 @@ mod tests {
             request_id: None,
         };
         assert!(
-            p.delay_before_retry(0, &long, Idempotency::Idempotent)
+            p.delay_before_retry(0, &long, Idempotency::Idempotent, Duration::ZERO)
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_refresh_is_repeated_after_a_lost_answer_only_inside_the_replay_window() {
+        let p = RetryPolicy::default().with_max_retries(3);
+        let window = Idempotency::ReplayWithin(Duration::from_secs(30));
+        assert!(
+            p.delay_before_retry(0, &Error::Timeout, window, Duration::from_secs(1))
+                .is_some(),
+            "a repeat soon after is a replay WorkOS answers with the same pair"
+        );
+        assert!(
+            p.delay_before_retry(0, &Error::Timeout, window, Duration::from_secs(30))
+                .is_none(),
+            "a repeat after the window would spend the session"
+        );
+        assert!(
+            p.delay_before_retry(0, &api(503), window, Duration::from_millis(29_900))
+                .is_none(),
+            "nor one whose backoff ends past the window"
+        );
+        // A 429 means WorkOS did not act: repeating it is always safe.
+        let limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(1)),
+            request_id: None,
+        };
+        assert!(
+            p.delay_before_retry(0, &limited, window, Duration::from_secs(60))
+                .is_some()
         );
     }
 }

@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::cookies;
 use crate::session::{
-    AuthenticatedSession, Authentication, RefreshOptions, SessionData, SingleFlightOutcome,
-    UnauthenticatedReason,
+    AuthenticatedSession, Authentication, RefreshError, RefreshOptions, SessionData,
+    SingleFlightOutcome, UnauthenticatedReason,
 };
 use crate::shared::Shared;
 use crate::state::AuthStatus;
@@ -49,8 +49,12 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
                     tracing::info!(error = %e, "refresh refused; signing out");
                     signed_out(shared, headers, UnauthenticatedReason::InvalidJwt, true)
                 }
-                // Still valid for a while: carry on with it.
-                Err(_) => authenticated(session, Vec::new()),
+                // Still valid for a while: carry on with it (and keep a new
+                // pair WorkOS gave that could not be verified yet).
+                Err(e) => {
+                    tracing::warn!(error = %e, "early refresh failed; carrying on with the valid token");
+                    authenticated(session, kept_cookie(shared, headers, e))
+                }
             }
         }
         Authentication::Unauthenticated(u) => match (u.reason, u.session) {
@@ -66,7 +70,10 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "refresh failed; keeping the cookie");
-                        unavailable(e.retry_after())
+                        Resolved {
+                            set_cookie: kept_cookie(shared, headers, e),
+                            ..unavailable(e.retry_after())
+                        }
                     }
                 }
             }
@@ -89,6 +96,15 @@ async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome
                 .await
         })
         .await
+}
+
+/// The cookie a failed but not terminal refresh still hands out: the new
+/// pair WorkOS answered with, when only its verification is pending.
+fn kept_cookie(shared: &Shared, request: &HeaderMap, e: &RefreshError) -> Vec<HeaderValue> {
+    match e.new_session_cookie() {
+        Some(sealed) => cookies::write_session(&shared.settings.cookie, sealed, request),
+        None => Vec::new(),
+    }
 }
 
 fn expires_soon(shared: &Shared, session: &AuthenticatedSession) -> bool {

@@ -1,12 +1,17 @@
 //! `POST /auth/switch-organization`: refresh the session into another
 //! organization, or send the user through AuthKit when that organization
 //! demands SSO or MFA.
+//!
+//! The switch refreshes from the session the layer resolved, not from the
+//! request's raw cookie: when the access token had expired, the layer has
+//! already spent the cookie's refresh token, and only the session it
+//! resolved holds the fresh one.
 
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
@@ -14,8 +19,9 @@ use super::csrf::is_cross_site;
 use super::{pages, return_to};
 use crate::client::Error as ClientError;
 use crate::cookies;
-use crate::session::{RefreshError, RefreshOptions};
+use crate::session::{RefreshError, RefreshOptions, Refreshed};
 use crate::shared::Shared;
+use crate::state::{AuthState, AuthStatus};
 
 /// The form (or query) of the switch.
 #[derive(Debug, Deserialize)]
@@ -26,6 +32,7 @@ pub(crate) struct SwitchForm {
 
 pub(crate) async fn switch_organization(
     State(shared): State<Arc<Shared>>,
+    state: Option<Extension<AuthState>>,
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
@@ -40,21 +47,43 @@ pub(crate) async fn switch_organization(
         );
     }
     let return_to = return_to::sanitize(form.return_to.as_deref(), &config.after_login);
-    let cookie = cookies::read_session(&headers, &config.cookie.name);
-    let outcome = shared
-        .sessions
-        .refresh(
-            cookie.as_deref(),
-            RefreshOptions {
-                organization_id: Some(form.organization_id.clone()),
-                ..Default::default()
-            },
-        )
-        .await;
+    let options = RefreshOptions {
+        organization_id: Some(form.organization_id.clone()),
+        ..Default::default()
+    };
+    let outcome = match state.as_ref().map(|Extension(state)| state.status()) {
+        // What the layer resolved, possibly just refreshed: its refresh token
+        // is the live one.
+        Some(AuthStatus::Authenticated(session)) => {
+            shared
+                .sessions
+                .refresh_data(&session.to_data(), options)
+                .await
+        }
+        Some(AuthStatus::Unavailable { .. }) => return unavailable(&login),
+        Some(AuthStatus::Unauthenticated(_)) => return Redirect::to(&login).into_response(),
+        // The routes without the layer: the cookie is all there is.
+        None => {
+            let cookie = cookies::read_session(&headers, &config.cookie.name);
+            shared.sessions.refresh(cookie.as_deref(), options).await
+        }
+    };
+    answer(&shared, &headers, &form, return_to, &login, outcome)
+}
+
+fn answer(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: &SwitchForm,
+    return_to: &str,
+    login: &str,
+    outcome: Result<Refreshed, RefreshError>,
+) -> Response {
+    let config = &shared.settings;
     match outcome {
         Ok(refreshed) => {
             let mut response = Redirect::to(return_to).into_response();
-            for value in cookies::write_session(&config.cookie, &refreshed.sealed, &headers) {
+            for value in cookies::write_session(&config.cookie, &refreshed.sealed, headers) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             response
@@ -68,21 +97,42 @@ pub(crate) async fn switch_organization(
             Redirect::to(&format!("{login}?{query}")).into_response()
         }
         Err(RefreshError::NoSessionCookieProvided | RefreshError::InvalidSessionCookie) => {
-            Redirect::to(&login).into_response()
+            Redirect::to(login).into_response()
         }
-        Err(e) if !e.is_terminal() => pages::error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Switch failed",
-            "WorkOS is unavailable; please retry shortly.",
-            &login,
+        // WorkOS answered, and not with a pair: the switch is refused (e.g.
+        // not a member), though the session lives on.
+        Err(e @ RefreshError::Unexpected(_)) => pages::error_page(
+            StatusCode::FORBIDDEN,
+            "Switch refused",
+            &e.to_string(),
+            login,
         ),
+        Err(e) if !e.is_terminal() => {
+            let mut response = unavailable(login);
+            // A new pair WorkOS gave that could not be verified yet is kept.
+            if let Some(sealed) = e.new_session_cookie() {
+                for value in cookies::write_session(&config.cookie, sealed, headers) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
         Err(e) => pages::error_page(
             StatusCode::FORBIDDEN,
             "Switch refused",
             &e.to_string(),
-            &login,
+            login,
         ),
     }
+}
+
+fn unavailable(login: &str) -> Response {
+    pages::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Switch failed",
+        "WorkOS is unavailable; please retry shortly.",
+        login,
+    )
 }
 
 fn needs_interactive_login(e: &ClientError) -> bool {

@@ -3,9 +3,12 @@
 //! Keys are cached by `kid`. A token naming an unknown `kid` forces one
 //! refetch (WorkOS rotated its keys), but forced refetches are throttled to
 //! one per interval (10 s by default), so a flood of forged `kid`s cannot turn
-//! into a flood of requests to WorkOS. When WorkOS is unreachable the cached
-//! keys keep working. Fetches are single-flight: concurrent misses share one
-//! request.
+//! into a flood of requests to WorkOS; only a request that needs an unknown
+//! `kid` waits for a fetch, and at most a short while (5 s by default). A set
+//! older than its maximum age (1 h) is still served while it is refreshed in
+//! the background (stale-while-revalidate), so the hourly refresh never makes
+//! a request wait. When WorkOS is unreachable the cached keys keep working.
+//! Fetches are single-flight: concurrent misses share one request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -50,40 +53,64 @@ struct KeySet {
 #[derive(Default)]
 struct FetchState {
     last_attempt: Option<Instant>,
+    /// Whether the last fetch failed or never finished (it counts as failed
+    /// until it succeeds, so one abandoned by a timeout reads as an outage).
     last_failed: bool,
+}
+
+/// What the cache and its background refreshes share.
+struct Store {
+    client: UserManagement,
+    keys: RwLock<Arc<KeySet>>,
+    fetch: Arc<tokio::sync::Mutex<FetchState>>,
 }
 
 /// A cache of the signing keys at `/sso/jwks/<client_id>`.
 pub struct JwksCache {
-    client: UserManagement,
-    keys: RwLock<Arc<KeySet>>,
-    fetch: tokio::sync::Mutex<FetchState>,
+    store: Arc<Store>,
     min_refetch_interval: Duration,
     max_age: Duration,
+    fetch_wait: Duration,
 }
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys = self.current();
+        let keys = self.store.current();
         let mut kids: Vec<&String> = keys.keys.keys().collect();
         kids.sort();
         f.debug_struct("JwksCache")
-            .field("url", &self.client.get_jwks_url())
+            .field("url", &self.store.client.get_jwks_url())
             .field("kids", &kids)
             .field("min_refetch_interval", &self.min_refetch_interval)
+            .field("max_age", &self.max_age)
+            .field("fetch_wait", &self.fetch_wait)
             .finish()
     }
+}
+
+/// Whether a key lookup may skip the refetch throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// A token from a request: refetches for unknown kids are throttled.
+    Throttled,
+    /// A token WorkOS itself just answered with (a refresh): it is not an
+    /// attack, so an unknown kid refetches even within the throttle interval
+    /// (WorkOS may have rotated its keys moments ago).
+    FromWorkos,
 }
 
 impl JwksCache {
     /// A cache fetching from `client`'s JWKS URL.
     pub fn new(client: UserManagement) -> Self {
         JwksCache {
-            client,
-            keys: RwLock::new(Arc::new(KeySet::default())),
-            fetch: tokio::sync::Mutex::new(FetchState::default()),
+            store: Arc::new(Store {
+                client,
+                keys: RwLock::new(Arc::new(KeySet::default())),
+                fetch: Arc::new(tokio::sync::Mutex::new(FetchState::default())),
+            }),
             min_refetch_interval: Duration::from_secs(10),
             max_age: Duration::from_secs(3600),
+            fetch_wait: Duration::from_secs(5),
         }
     }
 
@@ -93,13 +120,102 @@ impl JwksCache {
         self
     }
 
-    /// How long a fetched set is used before it is refreshed on the next use
-    /// (default 1 h). A failed refresh keeps the old keys.
+    /// How long a fetched set is used before it is refreshed (default 1 h).
+    /// The refresh runs in the background: requests keep using the old keys
+    /// meanwhile, and a failed refresh keeps them.
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self
     }
 
+    /// How long a request that needs a key the cache does not have (an
+    /// unknown `kid`, or nothing fetched yet) waits for the JWKS before it
+    /// is answered as an outage (default 5 s).
+    pub fn with_fetch_wait(mut self, wait: Duration) -> Self {
+        self.fetch_wait = wait;
+        self
+    }
+
+    /// A number that changes whenever the set of keys changes.
+    pub fn generation(&self) -> u64 {
+        self.store.current().generation
+    }
+
+    /// The key for `kid`, fetching the JWKS when needed.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, JwksError> {
+        self.lookup(kid, Lookup::Throttled).await
+    }
+
+    pub(crate) async fn lookup(
+        &self,
+        kid: &str,
+        lookup: Lookup,
+    ) -> Result<Arc<DecodingKey>, JwksError> {
+        let current = self.store.current();
+        let stale = current
+            .fetched_at
+            .is_none_or(|at| at.elapsed() >= self.max_age);
+        let cached = current.keys.get(kid).cloned();
+        drop(current);
+        match cached {
+            Some(key) => {
+                if stale {
+                    self.refresh_in_background();
+                }
+                Ok(key)
+            }
+            None => {
+                match tokio::time::timeout(self.fetch_wait, self.fetch_for(kid, lookup)).await {
+                    Ok(found) => found,
+                    Err(_) => {
+                        tracing::warn!(
+                            "the WorkOS JWKS did not answer in time; answering as an outage"
+                        );
+                        Err(JwksError::Unavailable(ClientError::Timeout))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A known key in a stale set: refresh it unless a fetch is running or
+    /// throttled, without this request waiting for (or failing because of) it.
+    fn refresh_in_background(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(mut state) = self.store.fetch.clone().try_lock_owned() else {
+            return; // a fetch is already running
+        };
+        if state.throttled(self.min_refetch_interval) {
+            return;
+        }
+        let store = self.store.clone();
+        runtime.spawn(async move {
+            // A key WorkOS no longer publishes stops being trusted once installed.
+            let _ = store.fetch_now(&mut state).await;
+        });
+    }
+
+    async fn fetch_for(&self, kid: &str, lookup: Lookup) -> Result<Arc<DecodingKey>, JwksError> {
+        let mut state = self.store.fetch.lock().await;
+        // Another task may have fetched while this one waited.
+        if let Some(key) = self.store.current().keys.get(kid) {
+            return Ok(key.clone());
+        }
+        if lookup == Lookup::Throttled && state.throttled(self.min_refetch_interval) {
+            return Err(if state.last_failed {
+                JwksError::Throttled
+            } else {
+                JwksError::UnknownKid
+            });
+        }
+        let set = self.store.fetch_now(&mut state).await?;
+        set.keys.get(kid).cloned().ok_or(JwksError::UnknownKid)
+    }
+}
+
+impl Store {
     fn current(&self) -> Arc<KeySet> {
         self.keys
             .read()
@@ -107,61 +223,15 @@ impl JwksCache {
             .clone()
     }
 
-    /// A number that changes whenever the set of keys changes.
-    pub fn generation(&self) -> u64 {
-        self.current().generation
-    }
-
-    /// The key for `kid`, fetching the JWKS when needed.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, JwksError> {
-        let current = self.current();
-        let stale = current
-            .fetched_at
-            .is_none_or(|at| at.elapsed() >= self.max_age);
-        let cached = current.keys.get(kid).cloned();
-        drop(current);
-        match cached {
-            Some(key) if !stale => Ok(key),
-            // A known key in a stale set: refresh if nobody else is, but never
-            // make this request wait for (or fail because of) the refresh.
-            Some(key) => {
-                if let Ok(mut state) = self.fetch.try_lock()
-                    && !state.throttled(self.min_refetch_interval)
-                    && let Ok(set) = self.fetch_now(&mut state).await
-                {
-                    // A key WorkOS no longer publishes is no longer trusted.
-                    return set.keys.get(kid).cloned().ok_or(JwksError::UnknownKid);
-                }
-                Ok(key)
-            }
-            None => {
-                let mut state = self.fetch.lock().await;
-                // Another task may have fetched while this one waited.
-                if let Some(key) = self.current().keys.get(kid) {
-                    return Ok(key.clone());
-                }
-                if state.throttled(self.min_refetch_interval) {
-                    return Err(if state.last_failed {
-                        JwksError::Throttled
-                    } else {
-                        JwksError::UnknownKid
-                    });
-                }
-                let set = self.fetch_now(&mut state).await?;
-                set.keys.get(kid).cloned().ok_or(JwksError::UnknownKid)
-            }
-        }
-    }
-
     async fn fetch_now(&self, state: &mut FetchState) -> Result<Arc<KeySet>, JwksError> {
         state.last_attempt = Some(Instant::now());
+        state.last_failed = true;
         match self.client.get_jwks().await {
             Ok(set) => {
                 state.last_failed = false;
                 Ok(self.install(set))
             }
             Err(e) => {
-                state.last_failed = true;
                 tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
                 Err(JwksError::Unavailable(e))
             }

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use cookie_cache::DEFAULT_CAPACITY as DEFAULT_SESSION_CACHE_CAPACITY;
+use jwks::Lookup;
 pub use jwks::{JwksCache, JwksError};
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
 
@@ -300,19 +301,38 @@ pub enum RefreshError {
     /// The cookie could not be unsealed.
     #[error("invalid session cookie")]
     InvalidSessionCookie,
-    /// WorkOS refused the refresh token (`invalid_grant`, `mfa_enrollment`,
-    /// `sso_required`, …): the session is over or needs the user.
+    /// WorkOS refused the refresh token for good (`invalid_grant`) or wants
+    /// the user (`sso_required`, `mfa_enrollment`, `mfa_challenge`,
+    /// `organization_selection_required`, `email_verification_required`): the
+    /// session is over or needs the user.
     #[error("WorkOS refused the refresh: {0}")]
     Rejected(#[source] ClientError),
-    /// WorkOS could not be reached or is overloaded (429, 408, 5xx, network).
+    /// WorkOS could not be reached or is overloaded (429, 408, 5xx, network),
+    /// or a repeated refresh was refused after the first attempt's answer was
+    /// lost ([`ClientError::AnswerLost`]).
     #[error("WorkOS is unavailable: {0}")]
     Unavailable(#[source] ClientError),
+    /// WorkOS answered in a way that says nothing about the session (401,
+    /// 403, 404, 409, a 200 that is not a token pair, …): a misconfiguration
+    /// or an incident, not a reason to sign anyone out. The cookie is kept.
+    #[error("WorkOS answered the refresh unexpectedly: {0}")]
+    Unexpected(#[source] ClientError),
     /// The new access token did not verify.
     #[error("the refreshed access token is invalid")]
     InvalidJwt,
     /// The new access token could not be verified because the keys are unavailable.
     #[error("the refreshed session could not be verified: {0}")]
     KeysUnavailable(#[source] JwksError),
+    /// WorkOS answered with a new pair whose access token names a signing key
+    /// its JWKS does not publish yet, even after refetching it. The pair came
+    /// from WorkOS itself and the old refresh token is spent, so the pair is
+    /// kept: [`RefreshError::new_session_cookie`] is the cookie to write. The
+    /// request is answered as if WorkOS were unavailable.
+    #[error("the refreshed access token's signing key is not published yet")]
+    KeyNotYetPublished {
+        /// The new cookie value, sealed.
+        sealed: Secret,
+    },
     /// The new session could not be sealed.
     #[error("could not seal the refreshed session: {0}")]
     Seal(#[source] SealError),
@@ -321,10 +341,24 @@ pub enum RefreshError {
 impl RefreshError {
     /// Whether the session is over: clear the cookie.
     pub fn is_terminal(&self) -> bool {
-        !matches!(
+        matches!(
             self,
-            RefreshError::Unavailable(_) | RefreshError::KeysUnavailable(_)
+            RefreshError::NoSessionCookieProvided
+                | RefreshError::InvalidSessionCookie
+                | RefreshError::Rejected(_)
+                | RefreshError::InvalidJwt
+                | RefreshError::Seal(_)
         )
+    }
+
+    /// The cookie to write although the refresh failed: the new pair WorkOS
+    /// answered with, when it could not be verified yet
+    /// ([`RefreshError::KeyNotYetPublished`]).
+    pub fn new_session_cookie(&self) -> Option<&str> {
+        match self {
+            RefreshError::KeyNotYetPublished { sealed } => Some(sealed.expose()),
+            _ => None,
+        }
     }
 
     /// How long WorkOS asked to wait, for rate limits.
@@ -338,7 +372,9 @@ impl RefreshError {
     /// The client error behind it, if any.
     pub fn client_error(&self) -> Option<&ClientError> {
         match self {
-            RefreshError::Rejected(e) | RefreshError::Unavailable(e) => Some(e),
+            RefreshError::Rejected(e)
+            | RefreshError::Unavailable(e)
+            | RefreshError::Unexpected(e) => Some(e),
             _ => None,
         }
     }
@@ -592,12 +628,20 @@ impl SessionManager {
         &self,
         token: &str,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
+        self.verify_token(token, Lookup::Throttled).await
+    }
+
+    async fn verify_token(
+        &self,
+        token: &str,
+        lookup: Lookup,
+    ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         let cache_key = TokenCache::key(token);
         let generation = self.jwks.generation();
         let claims = match self.tokens.get(&cache_key, generation) {
             Some(claims) => claims,
             None => {
-                let claims = self.verify_signature(token).await?;
+                let claims = self.verify_signature(token, lookup).await?;
                 // The set may have changed while fetching a key: record the
                 // generation the key came from.
                 let generation = self.jwks.generation();
@@ -620,13 +664,21 @@ impl SessionManager {
     }
 
     /// Header checks, key lookup and the RS256 signature: the expensive part.
-    async fn verify_signature(&self, token: &str) -> Result<Arc<AccessTokenClaims>, TokenError> {
+    async fn verify_signature(
+        &self,
+        token: &str,
+        lookup: Lookup,
+    ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::RS256 {
             return Err(TokenError::Invalid);
         }
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
-        let key = self.jwks.key(kid).await.map_err(TokenError::Keys)?;
+        let key = self
+            .jwks
+            .lookup(kid, lookup)
+            .await
+            .map_err(TokenError::Keys)?;
         let mut validation = Validation::new(Algorithm::RS256);
         // exp and nbf are checked by the caller against the injectable clock,
         // so an expired token still yields its verified claims for a refresh.
@@ -685,8 +737,10 @@ impl SessionManager {
             .map_err(|e| {
                 if e.is_transient() {
                     RefreshError::Unavailable(e)
-                } else {
+                } else if ends_session(&e) {
                     RefreshError::Rejected(e)
+                } else {
+                    RefreshError::Unexpected(e)
                 }
             })?;
         let mut next = SessionData::from(&auth);
@@ -697,7 +751,10 @@ impl SessionManager {
         if next.authentication_method.is_none() {
             next.authentication_method = data.authentication_method.clone();
         }
-        let claims = match self.verify_access_token(next.access_token.expose()).await {
+        let verified = self
+            .verify_token(next.access_token.expose(), Lookup::FromWorkos)
+            .await;
+        let claims = match verified {
             Ok(claims) if claims.sub == next.user.id => claims,
             // WorkOS just issued it, so "expired" means this clock runs ahead
             // of WorkOS's: signing the user out for that would be wrong.
@@ -712,6 +769,17 @@ impl SessionManager {
             }
             Err(TokenError::Keys(e)) if e.is_transient() => {
                 return Err(RefreshError::KeysUnavailable(e));
+            }
+            // The JWKS lags the key WorkOS signs with (it was refetched for
+            // this token): keep the pair WorkOS just gave, verify it later.
+            Err(TokenError::Keys(JwksError::UnknownKid)) => {
+                tracing::warn!(
+                    "a freshly refreshed access token names a key the JWKS does not publish yet; keeping the new session"
+                );
+                let sealed = self.seal(&next).map_err(RefreshError::Seal)?;
+                return Err(RefreshError::KeyNotYetPublished {
+                    sealed: sealed.into(),
+                });
             }
             Err(TokenError::Keys(_)) => return Err(RefreshError::InvalidJwt),
         };
@@ -767,6 +835,31 @@ pub enum TokenError {
     /// The signing key could not be had.
     #[error(transparent)]
     Keys(JwksError),
+}
+
+/// Whether a refresh answer ends the session: `invalid_grant` (the token is
+/// spent, revoked or expired), or a challenge only the user can answer.
+/// Anything else (a 401 for a wrong API key, a 404, a 409, an answer this
+/// crate cannot read) says nothing about the session.
+fn ends_session(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::SsoRequired(_)
+            | ClientError::MfaEnrollment(_)
+            | ClientError::MfaChallenge(_)
+            | ClientError::OrganizationSelectionRequired(_)
+            | ClientError::EmailVerificationRequired(_)
+    ) || matches!(
+        e.code(),
+        Some(
+            "invalid_grant"
+                | "sso_required"
+                | "mfa_enrollment"
+                | "mfa_challenge"
+                | "organization_selection_required"
+                | "email_verification_required"
+        )
+    )
 }
 
 /// The claims of a token whose integrity is vouched for otherwise (by the

@@ -18,6 +18,7 @@ mod emulator_tokens;
 mod faults;
 mod flows;
 mod layer;
+mod refresh;
 mod replicas;
 mod rotation;
 mod seal_vectors;

@@ -95,6 +95,13 @@ pub struct FakeState {
     pub used_codes: std::collections::HashSet<String>,
     /// Delay before answering a refresh, to widen race windows in tests.
     pub refresh_delay_ms: u64,
+    /// Delay before answering the JWKS (a hanging WorkOS).
+    pub jwks_delay_ms: u64,
+    /// How many of the next refresh grants are acted on (the token is
+    /// spent) but answered only after `lost_answer_ms`: a client with a
+    /// shorter timeout loses the answer.
+    pub lost_answers: usize,
+    pub lost_answer_ms: u64,
 }
 
 #[derive(Clone)]
@@ -156,6 +163,10 @@ impl FakeWorkos {
 }
 
 async fn jwks(State(state): State<Arc<Mutex<FakeState>>>) -> Response {
+    let delay = state.lock().unwrap().jwks_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let mut s = state.lock().unwrap();
     s.jwks_fetches += 1;
     if s.jwks_fail {
@@ -169,6 +180,20 @@ async fn authenticate(
     State(state): State<Arc<Mutex<FakeState>>>,
     Json(body): Json<Value>,
 ) -> Response {
+    let lose = {
+        let mut s = state.lock().unwrap();
+        let lose = s.lost_answers > 0;
+        s.lost_answers = s.lost_answers.saturating_sub(1);
+        lose.then_some(s.lost_answer_ms)
+    };
+    let answer = grant(&state, body).await;
+    if let Some(ms) = lose {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    answer
+}
+
+async fn grant(state: &Arc<Mutex<FakeState>>, body: Value) -> Response {
     let delay = state.lock().unwrap().refresh_delay_ms;
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
