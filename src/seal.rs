@@ -454,7 +454,8 @@ pub fn unseal<T: DeserializeOwned>(
     options: UnsealOptions,
 ) -> Result<T, SealError> {
     let plaintext = unseal_bytes(sealed, passwords, options)?;
-    serde_json::from_slice(&plaintext).map_err(|e| SealError::Json(redacted_json_error(&e)))
+    serde_json::from_slice(&plaintext)
+        .map_err(|e| SealError::Json(crate::secret::redacted_json_error(&e)))
 }
 
 /// [`unseal`] up to the decrypted JSON text.
@@ -637,21 +638,6 @@ fn hex_lower(bytes: &[u8]) -> String {
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A serde_json error without its message, which can quote the data.
-fn redacted_json_error(error: &serde_json::Error) -> String {
-    let category = match error.classify() {
-        serde_json::error::Category::Io => "I/O error",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "data does not match the expected type",
-        serde_json::error::Category::Eof => "unexpected end of input",
-    };
-    format!(
-        "{category} at line {} column {}",
-        error.line(),
-        error.column()
-    )
 }
 
 #[cfg(test)]

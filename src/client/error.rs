@@ -62,9 +62,8 @@ pub enum Error {
         status: u16,
         /// The `X-Request-ID`.
         request_id: Option<String>,
-        /// What went wrong.
-        #[source]
-        source: serde_json::Error,
+        /// What went wrong, and where in the body.
+        source: DecodeError,
     },
     /// The call was refused before any request, because its arguments are
     /// inconsistent (e.g. `role_slug` and `role_slugs` together).
@@ -110,6 +109,43 @@ impl std::error::Error for TransportError {
         self.0.source()
     }
 }
+
+/// Why an answer could not be decoded: the kind of mistake and where, but
+/// never the JSON parser's own message, which can quote the value it failed
+/// on (a token, a code, an email address).
+pub struct DecodeError(serde_json::Error);
+
+impl std::fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DecodeError")
+            .field(&crate::secret::redacted_json_error(&self.0))
+            .finish()
+    }
+}
+
+impl DecodeError {
+    pub(crate) fn new(e: serde_json::Error) -> Self {
+        DecodeError(e)
+    }
+
+    /// The line of the body where decoding failed (1-based).
+    pub fn line(&self) -> usize {
+        self.0.line()
+    }
+
+    /// The column of that line (1-based).
+    pub fn column(&self) -> usize {
+        self.0.column()
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::secret::redacted_json_error(&self.0))
+    }
+}
+
+impl std::error::Error for DecodeError {}
 
 fn retry_after_text(d: Option<Duration>) -> String {
     d.map(|d| format!(" (retry after {}s)", d.as_secs()))
@@ -565,6 +601,26 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decode_error_names_where_it_failed_but_never_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Answer {
+            count: u32,
+        }
+        let body = br#"{"count": "sk_live_the_value_must_not_show"}"#;
+        let source = serde_json::from_slice::<Answer>(body).unwrap_err();
+        let e = Error::Decode {
+            status: 200,
+            request_id: None,
+            source: DecodeError::new(source),
+        };
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("sk_live"), "{shown}");
+        assert!(e.to_string().contains("line 1 column"), "{e}");
+        assert!(std::error::Error::source(&e).is_some_and(|s| !s.to_string().contains("sk_live")));
+    }
 
     fn parse(status: u16, body: serde_json::Value) -> Error {
         let mut headers = HeaderMap::new();

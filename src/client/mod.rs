@@ -52,9 +52,9 @@ pub use authenticate::{
 };
 pub use email_verification::VerifyEmail;
 pub use error::{
-    ApiError, ChallengeFactor, EmailVerificationRequired, Error, FieldError, MfaChallenge,
-    MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice, OrganizationSelectionRequired,
-    SsoRequired, TransportError,
+    ApiError, ChallengeFactor, DecodeError, EmailVerificationRequired, Error, FieldError,
+    MfaChallenge, MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice,
+    OrganizationSelectionRequired, SsoRequired, TransportError,
 };
 pub use invitations::{ListInvitations, SendInvitation};
 pub use magic_auth::CreateMagicAuth;
@@ -205,7 +205,7 @@ impl UserManagement {
                             return serde_json::from_slice(bytes).map_err(|source| Error::Decode {
                                 status: status.as_u16(),
                                 request_id: error::request_id(&headers),
-                                source,
+                                source: DecodeError::new(source),
                             });
                         }
                         Ok(bytes) => Error::from_response(status, &headers, &bytes),
