@@ -522,7 +522,8 @@ impl AuthKitBuilder {
     }
 
     /// Refresh tokens expiring within this margin (default 60 s; 30 s for
-    /// tokens living 5 minutes or less).
+    /// tokens living 5 minutes or less; the default is never more than half
+    /// a token's life). A margin you set is used as it is.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -62,6 +62,20 @@ impl Settings {
             .any(|p| under(path, p.trim_end_matches('/')))
     }
 
+    /// How long before its expiry a token of `lifetime_secs` is refreshed:
+    /// the configured buffer, or by default 60 s (30 s for tokens living
+    /// 5 minutes or less) but never more than half the token's life, so a
+    /// short-lived token is not refreshed on every request from the moment
+    /// it is issued.
+    pub(crate) fn refresh_buffer_for(&self, lifetime_secs: i64) -> Duration {
+        if let Some(buffer) = self.refresh_buffer {
+            return buffer;
+        }
+        let default = if lifetime_secs <= 300 { 30 } else { 60 };
+        let half = u64::try_from(lifetime_secs / 2).unwrap_or(0);
+        Duration::from_secs(default.min(half))
+    }
+
     /// The longest path both the login route and the callback are under:
     /// where the per-flow verifier cookies are scoped.
     pub(crate) fn verifier_cookie_path(&self) -> String {
@@ -168,6 +182,21 @@ pub(crate) mod tests {
         for page in ["/apis", "/", "/v2x", "/account"] {
             assert!(!s.is_api_path(page), "{page}");
         }
+    }
+
+    #[test]
+    fn the_default_refresh_buffer_never_exceeds_half_a_tokens_life() {
+        let s = settings();
+        assert_eq!(s.refresh_buffer_for(3600), Duration::from_secs(60));
+        assert_eq!(s.refresh_buffer_for(300), Duration::from_secs(30));
+        assert_eq!(s.refresh_buffer_for(30), Duration::from_secs(15));
+        assert_eq!(s.refresh_buffer_for(5), Duration::from_secs(2));
+        assert_eq!(s.refresh_buffer_for(0), Duration::ZERO);
+        let configured = Settings {
+            refresh_buffer: Some(Duration::from_secs(120)),
+            ..settings()
+        };
+        assert_eq!(configured.refresh_buffer_for(30), Duration::from_secs(120));
     }
 
     #[test]

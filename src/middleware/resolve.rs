@@ -110,14 +110,7 @@ fn kept_cookie(shared: &Shared, request: &HeaderMap, e: &RefreshError) -> Vec<He
 fn expires_soon(shared: &Shared, session: &AuthenticatedSession) -> bool {
     let claims = &session.claims;
     let lifetime = claims.exp.saturating_sub(claims.iat);
-    let buffer = shared
-        .settings
-        .refresh_buffer
-        .unwrap_or(if lifetime <= 300 {
-            Duration::from_secs(30)
-        } else {
-            Duration::from_secs(60)
-        });
+    let buffer = shared.settings.refresh_buffer_for(lifetime);
     let now = shared
         .sessions
         .now()
