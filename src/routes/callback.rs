@@ -102,7 +102,7 @@ async fn complete(
         .find(|(n, _)| *n == name)
         .and_then(|(_, value)| {
             seal::unseal(
-                value,
+                &value,
                 shared.sessions.passwords(),
                 UnsealOptions::default().with_now(shared.sessions.now()),
             )

@@ -2,6 +2,7 @@
 //! organization, or send the user through AuthKit when that organization
 //! demands SSO or MFA.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Form;
@@ -14,7 +15,7 @@ use super::csrf::is_cross_site;
 use super::{pages, return_to};
 use crate::client::Error as ClientError;
 use crate::cookies;
-use crate::session::{RefreshError, RefreshOptions};
+use crate::session::{Authentication, RefreshError, RefreshOptions};
 use crate::shared::Shared;
 
 /// The form (or query) of the switch.
@@ -40,11 +41,12 @@ pub(crate) async fn switch_organization(
         );
     }
     let return_to = return_to::sanitize(form.return_to.as_deref(), &config.after_login);
-    let cookie = cookies::read_session(&headers, &config.cookie.name);
+    let candidates = cookies::read_session(&headers, &config.cookie.name);
+    let cookie = live_candidate(&shared, &candidates).await;
     let outcome = shared
         .sessions
         .refresh(
-            cookie.as_deref(),
+            cookie,
             RefreshOptions {
                 organization_id: Some(form.organization_id.clone()),
                 ..Default::default()
@@ -83,6 +85,21 @@ pub(crate) async fn switch_organization(
             &login,
         ),
     }
+}
+
+/// Of the session cookies the request carries (host-only, `Domain=`,
+/// chunked), the first that holds a session, live or expired; else the first.
+async fn live_candidate<'a>(shared: &Shared, candidates: &'a [Cow<'_, str>]) -> Option<&'a str> {
+    for candidate in candidates {
+        match shared.sessions.authenticate(Some(candidate)).await {
+            Ok(Authentication::Authenticated(_)) => return Some(candidate),
+            Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
+                return Some(candidate);
+            }
+            _ => {}
+        }
+    }
+    candidates.first().map(|c| &**c)
 }
 
 fn needs_interactive_login(e: &ClientError) -> bool {

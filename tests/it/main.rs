@@ -12,6 +12,7 @@ mod support;
 mod attacks;
 mod client_requests;
 mod client_retry;
+mod cookies;
 mod emulator_client;
 mod emulator_flow;
 mod emulator_tokens;
