@@ -70,9 +70,14 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
                     }
                 }
             }
-            (reason @ UnauthenticatedReason::InvalidSessionCookie, _) => {
-                signed_out(shared, headers, reason, true)
-            }
+            // Garbage, and a seal whose token can never verify (a key WorkOS
+            // no longer publishes, an earlier emulator run's): both are
+            // cleared. WorkOS's keys being unreachable never gets here.
+            (
+                reason @ (UnauthenticatedReason::InvalidSessionCookie
+                | UnauthenticatedReason::InvalidJwt),
+                _,
+            ) => signed_out(shared, headers, reason, true),
             (reason, _) => signed_out(shared, headers, reason, false),
         },
     }
