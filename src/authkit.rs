@@ -500,7 +500,8 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Where the auth routes live (default `/auth`).
+    /// Where the auth routes live (default `/auth`). Not `/`: every path
+    /// below the base path is public, so `build()` refuses it.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -806,6 +807,14 @@ impl AuthKitBuilder {
         }
         check_cookie_prefix(&self.cookie_name, secure, self.cookie_domain.is_some())?;
         let base_path = normalize_path(config::BASE_PATH, &self.base_path)?;
+        if base_path.is_empty() {
+            // Every path would be under it, so an auth route, so public:
+            // protect_by_default would protect nothing.
+            return Err(ConfigError::invalid(
+                config::BASE_PATH,
+                "the auth routes need a path of their own such as /auth, not /",
+            ));
+        }
         if !self.after_login.starts_with('/') {
             return Err(ConfigError::invalid(
                 config::AFTER_LOGIN,
@@ -928,6 +937,19 @@ mod tests {
         assert_eq!(err.setting(), "with_after_login");
         let err = builder().with_base_path("auth").build().unwrap_err();
         assert_eq!(err.setting(), "with_base_path");
+    }
+
+    #[test]
+    fn a_root_base_path_is_refused_so_protect_by_default_cannot_fail_open() {
+        for root in ["/", "//"] {
+            let err = builder()
+                .with_base_path(root)
+                .with_protect_by_default(true)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.setting(), "with_base_path", "{root}");
+        }
+        assert!(builder().with_base_path("/auth/").build().is_ok());
     }
 
     #[test]
