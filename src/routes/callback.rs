@@ -124,7 +124,7 @@ async fn complete(
         return Err(CallbackError::NoSignInInProgress { redirect_host });
     };
     let pending: PendingLogin = seal::unseal(
-        &value,
+        value,
         shared.sessions.passwords(),
         UnsealOptions::default().with_now(shared.sessions.now()),
     )

@@ -142,12 +142,12 @@ fn evictions(shared: &Shared, headers: &HeaderMap, now: SystemTime) -> Vec<Strin
             continue;
         }
         match seal::unseal::<PendingLogin>(
-            &value,
+            value,
             shared.sessions.passwords(),
             UnsealOptions::default().with_now(now),
         ) {
-            Ok(p) => pending.push((p.created_ms, name.into_owned())),
-            Err(_) => evict.push(name.into_owned()),
+            Ok(p) => pending.push((p.created_ms, name.to_owned())),
+            Err(_) => evict.push(name.to_owned()),
         }
     }
     pending.sort();
