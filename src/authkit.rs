@@ -406,6 +406,35 @@ impl AuthKitBuilder {
     /// assert_eq!(authkit.cookie_name(), "app-session");
     /// # Ok(()) }
     /// ```
+    ///
+    /// A name starting `__Host-` makes browsers keep the cookie only when it
+    /// is `Secure`, has `Path=/` and no `Domain`: no sibling subdomain (and no
+    /// plain-HTTP page) can then set or shadow the session. `build()` refuses
+    /// it with a cookie domain or without Secure cookies; `__Secure-` requires
+    /// Secure cookies.
+    ///
+    /// ```
+    /// # use authkit_axum::AuthKit;
+    /// # fn required() -> authkit_axum::AuthKitBuilder {
+    /// #     AuthKit::builder()
+    /// #         .with_api_key("sk_test_123")
+    /// #         .with_client_id("client_123")
+    /// #         .with_cookie_password("a cookie password of 32 characters+")
+    /// # }
+    /// let authkit = required()
+    ///     .with_redirect_uri("https://app.example.com/auth/callback")
+    ///     .with_cookie_name("__Host-session")
+    ///     .build();
+    /// assert!(authkit.is_ok());
+    ///
+    /// let err = required()
+    ///     .with_redirect_uri("https://app.example.com/auth/callback")
+    ///     .with_cookie_name("__Host-session")
+    ///     .with_cookie_domain("example.com")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.var(), Some("WORKOS_COOKIE_NAME"));
+    /// ```
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
         self
@@ -471,7 +500,8 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Where the auth routes live (default `/auth`).
+    /// Where the auth routes live (default `/auth`). Not `/`: every path
+    /// below the base path is public, so `build()` refuses it.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -776,7 +806,16 @@ impl AuthKitBuilder {
                 "SameSite=None requires Secure cookies (an https redirect URI)",
             ));
         }
+        check_cookie_prefix(&self.cookie_name, secure, self.cookie_domain.is_some())?;
         let base_path = normalize_path(config::BASE_PATH, &self.base_path)?;
+        if base_path.is_empty() {
+            // Every path would be under it, so an auth route, so public:
+            // protect_by_default would protect nothing.
+            return Err(ConfigError::invalid(
+                config::BASE_PATH,
+                "the auth routes need a path of their own such as /auth, not /",
+            ));
+        }
         if !self.after_login.starts_with('/') {
             return Err(ConfigError::invalid(
                 config::AFTER_LOGIN,
@@ -831,6 +870,36 @@ impl AuthKitBuilder {
     }
 }
 
+/// The rules browsers enforce for the `__Host-` and `__Secure-` name
+/// prefixes: a cookie that breaks them is dropped silently, so a sign-in
+/// would never stick. (Every cookie of the crate already has `Path=/` where
+/// it matters: the session cookie always does.)
+fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), ConfigError> {
+    let prefix = if name.starts_with("__Host-") {
+        "__Host-"
+    } else if name.starts_with("__Secure-") {
+        "__Secure-"
+    } else {
+        return Ok(());
+    };
+    if !secure {
+        return Err(ConfigError::invalid(
+            config::COOKIE_NAME,
+            format!(
+                "a {prefix} cookie requires Secure cookies: an https redirect URI or \
+                 with_secure_cookies(true) (WORKOS_COOKIE_SECURE)"
+            ),
+        ));
+    }
+    if domain && prefix == "__Host-" {
+        return Err(ConfigError::invalid(
+            config::COOKIE_NAME,
+            "a __Host- cookie cannot have a Domain: remove with_cookie_domain (WORKOS_COOKIE_DOMAIN)",
+        ));
+    }
+    Ok(())
+}
+
 fn normalize_path(setting: config::Setting, path: &str) -> Result<String, ConfigError> {
     if !path.starts_with('/') {
         return Err(ConfigError::invalid(
@@ -869,5 +938,46 @@ mod tests {
         assert_eq!(err.setting(), "with_after_login");
         let err = builder().with_base_path("auth").build().unwrap_err();
         assert_eq!(err.setting(), "with_base_path");
+    }
+
+    #[test]
+    fn a_root_base_path_is_refused_so_protect_by_default_cannot_fail_open() {
+        for root in ["/", "//"] {
+            let err = builder()
+                .with_base_path(root)
+                .with_protect_by_default(true)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.setting(), "with_base_path", "{root}");
+        }
+        assert!(builder().with_base_path("/auth/").build().is_ok());
+    }
+
+    #[test]
+    fn a_host_prefixed_cookie_name_requires_secure_cookies_and_no_domain() {
+        let https = || builder().with_redirect_uri("https://app.example.com/auth/callback");
+        assert!(https().with_cookie_name("__Host-session").build().is_ok());
+        assert!(https().with_cookie_name("__Secure-session").build().is_ok());
+        assert!(
+            https()
+                .with_cookie_name("__Secure-session")
+                .with_cookie_domain("example.com")
+                .build()
+                .is_ok()
+        );
+        for refused in [
+            https()
+                .with_cookie_name("__Host-session")
+                .with_cookie_domain("example.com"),
+            https()
+                .with_cookie_name("__Host-session")
+                .with_secure_cookies(false),
+            builder().with_cookie_name("__Host-session"),
+            builder().with_cookie_name("__Secure-session"),
+        ] {
+            let err = refused.build().unwrap_err();
+            assert_eq!(err.setting(), "with_cookie_name");
+            assert_eq!(err.var(), Some("WORKOS_COOKIE_NAME"));
+        }
     }
 }

@@ -30,18 +30,36 @@ pub(crate) struct Hooks {
 #[non_exhaustive]
 pub enum CallbackError {
     /// AuthKit redirected back with an OAuth error (`error=access_denied`, …).
-    #[error("sign-in was not completed: {error}")]
+    ///
+    /// Anyone can put any `error` and `error_description` in a link to the
+    /// callback, so the message is a fixed sentence per known OAuth error code
+    /// ([`provider_message`](Self::provider_message)), never the query's text;
+    /// the raw values are here for the app's hook, and logged at debug only.
+    #[error("{}", provider_message(error))]
     Provider {
-        /// The `error` parameter.
+        /// The `error` parameter, as received (untrusted).
         error: String,
-        /// The `error_description` parameter.
+        /// The `error_description` parameter, as received (untrusted).
         description: Option<String>,
     },
     /// `code` or `state` is missing.
     #[error("the sign-in response is missing its code or state")]
     MissingParameters,
-    /// No pending sign-in matches the state: expired (10 min), started in
-    /// another browser, replayed, or forged.
+    /// The browser carries no pending sign-in for this `state`: it expired
+    /// (10 min), was finished already, or started in another browser — or on
+    /// another host than the redirect URI's (`127.0.0.1` vs `localhost`),
+    /// whose cookies this host never sees.
+    #[error(
+        "no sign-in is in progress in this browser for this host (they expire after 10 minutes); \
+         sign-in must start on the redirect URI's host, {redirect_host}"
+    )]
+    NoSignInInProgress {
+        /// The host of the redirect URI (configuration, not a secret).
+        redirect_host: String,
+    },
+    /// A pending sign-in cookie is there but does not vouch for this
+    /// `state`: it does not unseal (tampered, another cookie password) or
+    /// names another state (forged).
     #[error("this sign-in link has expired or was already used")]
     UnknownState,
     /// WorkOS refused the code (expired, used, wrong verifier). The message
@@ -62,10 +80,68 @@ impl CallbackError {
         match self {
             CallbackError::Provider { .. }
             | CallbackError::MissingParameters
+            | CallbackError::NoSignInInProgress { .. }
             | CallbackError::UnknownState
             | CallbackError::Exchange(_) => StatusCode::BAD_REQUEST,
             CallbackError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::Seal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The fixed sentence shown for an OAuth `error` code, whatever the code
+    /// (unknown codes get a generic sentence; the code itself is never shown).
+    pub fn provider_message(error: &str) -> &'static str {
+        provider_message(error)
+    }
+}
+
+fn provider_message(error: &str) -> &'static str {
+    match error {
+        "access_denied" => "sign-in was cancelled or access was denied",
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
+        | "account_selection_required" => "sign-in needs you to sign in again",
+        "invalid_request"
+        | "unauthorized_client"
+        | "unsupported_response_type"
+        | "invalid_scope"
+        | "invalid_request_uri"
+        | "invalid_request_object" => {
+            "the sign-in request was refused: the app's sign-in settings need attention"
+        }
+        "server_error" | "temporarily_unavailable" => {
+            "the sign-in service had a problem; please try again shortly"
+        }
+        _ => "sign-in was not completed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_error_shows_a_fixed_sentence_never_the_querys_text() {
+        let spoof = "Your account is suspended: call +1-555-0100";
+        for (code, expected) in [
+            (
+                "access_denied",
+                "sign-in was cancelled or access was denied",
+            ),
+            ("login_required", "sign-in needs you to sign in again"),
+            (
+                "server_error",
+                "the sign-in service had a problem; please try again shortly",
+            ),
+            (spoof, "sign-in was not completed"),
+        ] {
+            let e = CallbackError::Provider {
+                error: code.into(),
+                description: Some(spoof.into()),
+            };
+            assert_eq!(e.to_string(), expected);
+            assert!(!format!("{e}").contains("555"));
         }
     }
 }

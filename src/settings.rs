@@ -35,8 +35,17 @@ impl Settings {
     /// A path of one of the crate's own routes (`/auth/...` or the callback):
     /// always public, so that a misconfiguration cannot make login redirect
     /// to login.
+    ///
+    /// A root base path (refused by `build()`) would put every path under
+    /// it: then only the routes themselves count, so nothing fails open.
     pub(crate) fn is_auth_route(&self, path: &str) -> bool {
-        path == self.callback_path || under(path, &self.base_path)
+        const ROUTES: [&str; 4] = ["/login", "/signup", "/logout", "/switch-organization"];
+        path == self.callback_path
+            || if self.base_path.is_empty() {
+                ROUTES.contains(&path)
+            } else {
+                under(path, &self.base_path)
+            }
     }
 
     /// Whether the layer itself must refuse a request for `path` that has no
@@ -149,6 +158,28 @@ pub(crate) mod tests {
             assert!(!s.requires_session(public), "{public}");
         }
         for private in ["/account", "/docs2", "/authx", "/api/me", "/docsintro"] {
+            assert!(s.requires_session(private), "{private}");
+        }
+    }
+
+    #[test]
+    fn a_root_base_path_makes_only_the_auth_routes_public_not_every_path() {
+        let s = Settings {
+            base_path: String::new(),
+            callback_path: "/callback".into(),
+            public_paths: Vec::new(),
+            ..settings()
+        };
+        for public in [
+            "/login",
+            "/signup",
+            "/logout",
+            "/switch-organization",
+            "/callback",
+        ] {
+            assert!(!s.requires_session(public), "{public}");
+        }
+        for private in ["/", "/account", "/login/x", "/api/me"] {
             assert!(s.requires_session(private), "{private}");
         }
     }

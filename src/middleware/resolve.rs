@@ -3,6 +3,7 @@
 //! expire (one refresh per token, shared by concurrent requests), and say
 //! which `Set-Cookie` headers the response needs.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -11,7 +12,7 @@ use http::{HeaderMap, HeaderValue};
 use crate::cookies;
 use crate::session::{
     AuthenticatedSession, Authentication, RefreshError, RefreshOptions, SessionData,
-    SingleFlightOutcome, UnauthenticatedReason,
+    SessionUnavailable, SingleFlightOutcome, UnauthenticatedReason,
 };
 use crate::shared::Shared;
 use crate::state::AuthStatus;
@@ -25,9 +26,8 @@ pub(crate) struct Resolved {
 /// about to expire.
 pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
     let settings = &shared.settings;
-    let cookie = cookies::read_session(headers, &settings.cookie.name);
-    let sessions = &shared.sessions;
-    let outcome = match sessions.authenticate(cookie.as_deref()).await {
+    let candidates = cookies::read_session(headers, &settings.cookie.name);
+    let outcome = match authenticate_candidates(shared, &candidates).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "session could not be verified; keeping the cookie");
@@ -77,11 +77,53 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
                     }
                 }
             }
-            (reason @ UnauthenticatedReason::InvalidSessionCookie, _) => {
-                signed_out(shared, headers, reason, true)
-            }
+            // Garbage, and a seal whose token can never verify (a key WorkOS
+            // no longer publishes, an earlier emulator run's): both are
+            // cleared. WorkOS's keys being unreachable never gets here.
+            (
+                reason @ (UnauthenticatedReason::InvalidSessionCookie
+                | UnauthenticatedReason::InvalidJwt),
+                _,
+            ) => signed_out(shared, headers, reason, true),
             (reason, _) => signed_out(shared, headers, reason, false),
         },
+    }
+}
+
+/// Tries every session cookie the request carries (a stale host-only cookie
+/// next to a newer `Domain=` one, a sibling subdomain's): the first that
+/// authenticates wins. Otherwise the most useful answer: an expired session
+/// (to refresh), then WorkOS's keys being unavailable (keep the cookies), then
+/// the first reason to sign out.
+async fn authenticate_candidates(
+    shared: &Shared,
+    candidates: &[Cow<'_, str>],
+) -> Result<Authentication, SessionUnavailable> {
+    let sessions = &shared.sessions;
+    let mut best: Option<Result<Authentication, SessionUnavailable>> = None;
+    for candidate in candidates {
+        let outcome = sessions.authenticate(Some(candidate)).await;
+        let authenticated = matches!(outcome, Ok(Authentication::Authenticated(_)));
+        if best.as_ref().is_none_or(|b| rank(&outcome) > rank(b)) {
+            best = Some(outcome);
+        }
+        if authenticated {
+            break;
+        }
+    }
+    match best {
+        Some(outcome) => outcome,
+        None => sessions.authenticate(None).await,
+    }
+}
+
+/// How useful one candidate's answer is; ties keep the first.
+fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> u8 {
+    match outcome {
+        Ok(Authentication::Authenticated(_)) => 4,
+        Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => 3,
+        Err(_) => 2,
+        Ok(_) => 1,
     }
 }
 

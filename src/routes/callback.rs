@@ -48,6 +48,8 @@ pub(crate) async fn callback(
                 CallbackError::Unavailable(_) | CallbackError::Seal => {
                     tracing::warn!(error = %e, "sign-in callback failed")
                 }
+                // Logged where it was found, with the hosts.
+                CallbackError::NoSignInInProgress { .. } => {}
                 _ => tracing::info!(error = %e, "sign-in callback refused"),
             }
             let custom = shared
@@ -89,6 +91,13 @@ async fn complete(
     query: CallbackQuery,
 ) -> Result<(String, String), CallbackError> {
     if let Some(error) = query.error {
+        // Anyone can write these into a link: never on the page, and only
+        // at debug in the logs.
+        tracing::debug!(
+            error = ?error,
+            description = ?query.error_description,
+            "sign-in callback carries an OAuth error"
+        );
         return Err(CallbackError::Provider {
             error,
             description: query.error_description,
@@ -98,17 +107,28 @@ async fn complete(
         return Err(CallbackError::MissingParameters);
     };
     let name = pkce::cookie_name(&state);
-    let pending: PendingLogin = cookies::request_cookies(headers)
-        .find(|(n, _)| *n == name)
-        .and_then(|(_, value)| {
-            seal::unseal(
-                value,
-                shared.sessions.passwords(),
-                UnsealOptions::default().with_now(shared.sessions.now()),
-            )
-            .ok()
-        })
-        .ok_or(CallbackError::UnknownState)?;
+    let Some((_, value)) = cookies::request_cookies(headers).find(|(n, _)| *n == name) else {
+        let redirect_host = shared
+            .settings
+            .redirect_uri
+            .host_str()
+            .unwrap_or_default()
+            .to_owned();
+        tracing::info!(
+            redirect_uri_host = %redirect_host,
+            request_host = ?headers.get(header::HOST),
+            "no sign-in in progress in this browser for this host; the redirect URI's host is {redirect_host} \
+             (a sign-in started on another host, e.g. 127.0.0.1 vs localhost, keeps its cookie there), \
+             or the sign-in expired or was finished already"
+        );
+        return Err(CallbackError::NoSignInInProgress { redirect_host });
+    };
+    let pending: PendingLogin = seal::unseal(
+        value,
+        shared.sessions.passwords(),
+        UnsealOptions::default().with_now(shared.sessions.now()),
+    )
+    .map_err(|_| CallbackError::UnknownState)?;
     if !bool::from(pending.state.as_bytes().ct_eq(state.as_bytes())) {
         return Err(CallbackError::UnknownState);
     }

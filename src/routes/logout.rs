@@ -21,14 +21,17 @@ pub(crate) async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap
             "/",
         );
     }
-    let cookie = cookies::read_session(&headers, &config.cookie.name);
-    let target = match shared
-        .sessions
-        .logout_url(cookie.as_deref(), Some(&config.after_logout))
-    {
-        Ok(workos_logout) => workos_logout,
-        Err(_) => config.after_logout.clone(),
-    };
+    // The first of the session cookies (host-only, `Domain=`, chunked) that
+    // names a session ends it at WorkOS too.
+    let target = cookies::read_session(&headers, &config.cookie.name)
+        .iter()
+        .find_map(|cookie| {
+            shared
+                .sessions
+                .logout_url(Some(cookie), Some(&config.after_logout))
+                .ok()
+        })
+        .unwrap_or_else(|| config.after_logout.clone());
     let mut response = Redirect::to(&target).into_response();
     for value in cookies::clear_session(&config.cookie, &headers) {
         response.headers_mut().append(header::SET_COOKIE, value);

@@ -7,6 +7,7 @@
 //! already spent the cookie's refresh token, and only the session it
 //! resolved holds the fresh one.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -19,7 +20,7 @@ use super::csrf::is_cross_site;
 use super::{pages, return_to};
 use crate::client::Error as ClientError;
 use crate::cookies;
-use crate::session::{RefreshError, RefreshOptions, Refreshed};
+use crate::session::{Authentication, RefreshError, RefreshOptions, Refreshed};
 use crate::shared::Shared;
 use crate::state::{AuthState, AuthStatus};
 
@@ -64,8 +65,9 @@ pub(crate) async fn switch_organization(
         Some(AuthStatus::Unauthenticated(_)) => return Redirect::to(&login).into_response(),
         // The routes without the layer: the cookie is all there is.
         None => {
-            let cookie = cookies::read_session(&headers, &config.cookie.name);
-            shared.sessions.refresh(cookie.as_deref(), options).await
+            let candidates = cookies::read_session(&headers, &config.cookie.name);
+            let cookie = live_candidate(&shared, &candidates).await;
+            shared.sessions.refresh(cookie, options).await
         }
     };
     answer(&shared, &headers, &form, return_to, &login, outcome)
@@ -133,6 +135,21 @@ fn unavailable(login: &str) -> Response {
         "WorkOS is unavailable; please retry shortly.",
         login,
     )
+}
+
+/// Of the session cookies the request carries (host-only, `Domain=`,
+/// chunked), the first that holds a session, live or expired; else the first.
+async fn live_candidate<'a>(shared: &Shared, candidates: &'a [Cow<'_, str>]) -> Option<&'a str> {
+    for candidate in candidates {
+        match shared.sessions.authenticate(Some(candidate)).await {
+            Ok(Authentication::Authenticated(_)) => return Some(candidate),
+            Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
+                return Some(candidate);
+            }
+            _ => {}
+        }
+    }
+    candidates.first().map(|c| &**c)
 }
 
 fn needs_interactive_login(e: &ClientError) -> bool {

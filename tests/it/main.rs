@@ -10,8 +10,10 @@
 mod support;
 
 mod attacks;
+mod callback_pages;
 mod client_requests;
 mod client_retry;
+mod cookies;
 mod emulator_client;
 mod emulator_flow;
 mod emulator_tokens;
