@@ -238,7 +238,11 @@ async fn expired_token_is_refreshed_transparently_and_the_handler_sees_the_new_s
 #[tokio::test]
 async fn token_about_to_expire_is_refreshed_ahead_of_time() {
     let app = start(|b| b).await;
-    let cookie = app.session(20, None); // within the 30 s buffer of a short-lived token
+    // A 5-minute token issued 280 s ago: 20 s left, within its 30 s buffer.
+    let (_, rt) = app.fake.sign_in("user_1", None);
+    let mut claims = fake_workos::claims("user_1", "session_aging", None, 20);
+    claims["iat"] = json!(fake_workos::now_secs() - 280);
+    let cookie = app.cookie_for(fake_workos::sign(&claims, fake_workos::KID_1), rt);
     let r = app
         .get("/account")
         .add_header(COOKIE, session_cookie("wos-session", &cookie))
@@ -246,6 +250,20 @@ async fn token_about_to_expire_is_refreshed_ahead_of_time() {
     assert_eq!(r.status_code(), 200);
     assert!(set_cookie_value(&r, "wos-session").is_some());
     assert_eq!(app.fake.refresh_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_freshly_issued_short_token_is_not_refreshed_on_every_request() {
+    let app = start(|b| b).await;
+    // 20 s to live, all of it ahead: the default buffer is at most half of it.
+    let cookie = app.session(20, None);
+    let r = app
+        .get("/account")
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
+    assert!(set_cookie_value(&r, "wos-session").is_none());
+    assert_eq!(app.fake.refresh_calls(), 0);
 }
 
 #[tokio::test]
