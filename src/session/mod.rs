@@ -320,9 +320,18 @@ pub enum RefreshError {
     /// The new access token did not verify.
     #[error("the refreshed access token is invalid")]
     InvalidJwt,
-    /// The new access token could not be verified because the keys are unavailable.
-    #[error("the refreshed session could not be verified: {0}")]
-    KeysUnavailable(#[source] JwksError),
+    /// The new access token could not be verified because the keys are
+    /// unavailable. The pair came from WorkOS and the old refresh token is
+    /// spent, so the pair is kept: [`RefreshError::new_session_cookie`] is the
+    /// cookie to write, and the request is answered as an outage.
+    #[error("the refreshed session could not be verified: {source}")]
+    KeysUnavailable {
+        /// Why the keys are unavailable.
+        #[source]
+        source: JwksError,
+        /// The new cookie value, sealed.
+        sealed: Secret,
+    },
     /// WorkOS answered with a new pair whose access token names a signing key
     /// its JWKS does not publish yet, even after refetching it. The pair came
     /// from WorkOS itself and the old refresh token is spent, so the pair is
@@ -353,10 +362,11 @@ impl RefreshError {
 
     /// The cookie to write although the refresh failed: the new pair WorkOS
     /// answered with, when it could not be verified yet
-    /// ([`RefreshError::KeyNotYetPublished`]).
+    /// ([`RefreshError::KeyNotYetPublished`], [`RefreshError::KeysUnavailable`]).
     pub fn new_session_cookie(&self) -> Option<&str> {
         match self {
-            RefreshError::KeyNotYetPublished { sealed } => Some(sealed.expose()),
+            RefreshError::KeyNotYetPublished { sealed }
+            | RefreshError::KeysUnavailable { sealed, .. } => Some(sealed.expose()),
             _ => None,
         }
     }
@@ -767,8 +777,15 @@ impl SessionManager {
             Ok(_) | Err(TokenError::Invalid) | Err(TokenError::Expired(_)) => {
                 return Err(RefreshError::InvalidJwt);
             }
+            // WorkOS's keys are unreachable right now: the old refresh token
+            // is spent, so keep the new pair and verify it on a later request.
             Err(TokenError::Keys(e)) if e.is_transient() => {
-                return Err(RefreshError::KeysUnavailable(e));
+                tracing::warn!(error = %e, "the JWKS is unavailable to verify a freshly refreshed token; keeping the new session");
+                let sealed = self.seal(&next).map_err(RefreshError::Seal)?;
+                return Err(RefreshError::KeysUnavailable {
+                    source: e,
+                    sealed: sealed.into(),
+                });
             }
             // The JWKS lags the key WorkOS signs with (it was refetched for
             // this token): keep the pair WorkOS just gave, verify it later.

@@ -269,6 +269,35 @@ async fn a_refresh_signed_by_a_key_the_jwks_does_not_publish_yet_keeps_the_new_p
     assert_eq!(app.fake.refresh_calls(), 1, "the old token was spent once");
 }
 
+#[tokio::test]
+async fn a_refresh_whose_new_key_cannot_be_fetched_because_the_jwks_is_down_keeps_the_new_pair() {
+    let fake = FakeWorkos::start().await;
+    let client = client(&fake, RetryPolicy::none(), Duration::from_secs(30));
+    let app = start_with(fake, client, |j| {
+        j.with_min_refetch_interval(Duration::ZERO)
+    })
+    .await;
+    // The app has WorkOS's current key (a first signed-in request fetched it).
+    let fresh = app.session(300, None);
+    assert_eq!(app.account(&fresh).await.status_code(), 200);
+    let expired = app.session(-30, None);
+    // WorkOS rotates to a new key and, at that moment, its JWKS fails.
+    app.fake.with(|s| {
+        s.signing_kid = KID_2.into();
+        s.published = vec![KID_1.into(), KID_2.into()];
+        s.jwks_fail = true;
+    });
+    let r = app.account(&expired).await;
+    assert_eq!(r.status_code(), 503, "unverifiable for now: an outage");
+    let kept = session_set(&r).expect("the new pair is written, the spent one is not kept");
+    assert!(!kept.is_empty() && kept != expired);
+    // The JWKS is back: the new pair works without spending another token.
+    app.fake.with(|s| s.jwks_fail = false);
+    let r = app.account(&kept).await;
+    assert_eq!(r.status_code(), 200, "{}", r.text());
+    assert_eq!(app.fake.refresh_calls(), 1, "the old token was spent once");
+}
+
 // Item 9: the hourly JWKS refresh never makes a request wait.
 
 fn manager(fake: &FakeWorkos, jwks: JwksCache) -> SessionManager {
