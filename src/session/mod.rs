@@ -161,7 +161,9 @@ pub struct Unauthenticated {
     pub reason: UnauthenticatedReason,
     /// The unsealed cookie, when the reason is [`UnauthenticatedReason::Expired`].
     pub session: Option<Box<SessionData>>,
-    /// The expired token's verified claims, when the reason is `Expired`.
+    /// The expired token's verified claims, when the reason is `Expired` and
+    /// its key is published (`None` for a token whose key WorkOS no longer
+    /// publishes, which is refreshed all the same).
     pub claims: Option<Arc<AccessTokenClaims>>,
 }
 
@@ -626,6 +628,23 @@ impl SessionManager {
                 UnauthenticatedReason::InvalidJwt,
             )),
             Err(TokenError::Keys(e)) if e.is_transient() => Err(SessionUnavailable(e)),
+            // An expired token whose key WorkOS no longer publishes: a user
+            // returning after a key rotation. The seal's MAC vouches that the
+            // pair came from WorkOS through us, and the token is expired
+            // anyway, so refresh it like any expired token: WorkOS answers
+            // with a pair signed by a key it publishes (verified as usual), or
+            // refuses the refresh token and the cookie is cleared. An unexpired
+            // token with an unknown key is not trusted this way.
+            Err(TokenError::Keys(JwksError::UnknownKid))
+                if unverified_claims(data.access_token.expose())
+                    .is_some_and(|c| c.sub == data.user.id && c.exp <= self.now_secs()) =>
+            {
+                Ok(Authentication::Unauthenticated(Unauthenticated {
+                    reason: UnauthenticatedReason::Expired,
+                    session: Some(Box::new(data)),
+                    claims: None,
+                }))
+            }
             Err(TokenError::Keys(_)) => Ok(Authentication::unauthenticated(
                 UnauthenticatedReason::InvalidJwt,
             )),

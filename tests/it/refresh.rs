@@ -298,6 +298,25 @@ async fn a_refresh_whose_new_key_cannot_be_fetched_because_the_jwks_is_down_keep
     assert_eq!(app.fake.refresh_calls(), 1, "the old token was spent once");
 }
 
+#[tokio::test]
+async fn a_user_returning_after_a_key_rotation_is_refreshed_not_signed_out() {
+    let fake = FakeWorkos::start().await;
+    let client = client(&fake, RetryPolicy::none(), Duration::from_secs(30));
+    let app = start_with(fake, client, |j| j).await;
+    // Signed in under key 1; the token has long expired.
+    let expired = app.session(-3600, None);
+    // Meanwhile WorkOS rotated: key 1 is no longer published.
+    app.fake.with(|s| {
+        s.signing_kid = KID_2.into();
+        s.published = vec![KID_2.into()];
+    });
+    let r = app.account(&expired).await;
+    assert_eq!(r.status_code(), 200, "{}", r.text());
+    let renewed = session_set(&r).expect("the refreshed session is written");
+    assert!(!renewed.is_empty() && renewed != expired);
+    assert_eq!(app.fake.refresh_calls(), 1);
+}
+
 // Item 9: the hourly JWKS refresh never makes a request wait.
 
 fn manager(fake: &FakeWorkos, jwks: JwksCache) -> SessionManager {
