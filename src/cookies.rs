@@ -222,6 +222,46 @@ pub(crate) fn write_session(
     value: &str,
     request: &HeaderMap,
 ) -> Vec<HeaderValue> {
+    let mut out = write_session_cookies(config, value, request);
+    out.extend(clear_host_only(config, request));
+    out
+}
+
+/// With a cookie domain, the host-only cookies of the session's name the
+/// request may carry (left from before `WORKOS_COOKIE_DOMAIN` was set) are
+/// stale: the crate never writes them. Left in place, the browser sends the
+/// older one first and a later refresh would spend its used refresh token;
+/// so every write deletes them (a host-only deletion never touches the
+/// `Domain=` cookie, which is stored apart).
+fn clear_host_only(config: &CookieSettings, request: &HeaderMap) -> Vec<HeaderValue> {
+    let name = &config.name;
+    if config.domain.is_none() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = Vec::new();
+    if request_cookies(request).any(|(n, _)| n == name) {
+        names.push(name.clone());
+    }
+    names.extend(
+        chunks_present(request, name)
+            .into_iter()
+            .map(|i| chunk_name(name, i)),
+    );
+    let host_only = CookieSettings {
+        domain: None,
+        ..config.clone()
+    };
+    names
+        .iter()
+        .map(|n| clear_cookie(&host_only, n, "/", config.same_site))
+        .collect()
+}
+
+fn write_session_cookies(
+    config: &CookieSettings,
+    value: &str,
+    request: &HeaderMap,
+) -> Vec<HeaderValue> {
     let name = &config.name;
     let whole = session_cookie(config, name, value);
     let present = chunks_present(request, name);
@@ -373,7 +413,7 @@ mod tests {
         let written = write_session(&config, &value, &request_with("wos-session=old"));
         assert!(written.iter().all(|v| v.len() <= MAX_SET_COOKIE));
         assert_eq!(
-            names(&written),
+            names(&written[..4]),
             [
                 "wos-session.0",
                 "wos-session.1",
@@ -395,7 +435,7 @@ mod tests {
         let config = config(false);
         let request = request_with("wos-session.0=a; wos-session.1=b; wos-session.2=c");
         assert_eq!(
-            names(&write_session(&config, "small", &request)),
+            names(&write_session(&config, "small", &request)[..4]),
             [
                 "wos-session",
                 "-wos-session.0",
@@ -405,7 +445,7 @@ mod tests {
         );
         let big = "x".repeat(5000);
         assert_eq!(
-            names(&write_session(&config, &big, &request)),
+            names(&write_session(&config, &big, &request)[..3]),
             ["wos-session.0", "wos-session.1", "-wos-session.2"]
         );
         let cleared = clear_session(&config, &request);
@@ -418,6 +458,30 @@ mod tests {
                 "-wos-session.2"
             ]
         );
+    }
+
+    #[test]
+    fn writing_with_a_cookie_domain_also_deletes_stale_host_only_cookies() {
+        // A host-only session from before WORKOS_COOKIE_DOMAIN was set.
+        let request = request_with("wos-session=stale; wos-session=current");
+        let written = write_session(&config(true), "new", &request);
+        let host_only: Vec<&str> = written
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .filter(|s| !s.contains("Domain="))
+            .collect();
+        assert_eq!(host_only.len(), 1, "{written:?}");
+        assert!(host_only[0].starts_with("wos-session=;") && host_only[0].contains("Max-Age=0"));
+        assert!(
+            written[0].to_str().unwrap().starts_with("wos-session=new;")
+                && written[0].to_str().unwrap().contains("Domain=example.com")
+        );
+        // Without a domain nothing extra is written.
+        let plain = CookieSettings {
+            domain: None,
+            ..config(true)
+        };
+        assert_eq!(write_session(&plain, "new", &request).len(), 1);
     }
 
     #[test]

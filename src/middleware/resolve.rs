@@ -91,8 +91,9 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
 }
 
 /// Tries every session cookie the request carries (a stale host-only cookie
-/// next to a newer `Domain=` one, a sibling subdomain's): the first that
-/// authenticates wins. Otherwise the most useful answer: an expired session
+/// next to a newer `Domain=` one, a sibling subdomain's): the one that
+/// authenticates with the most recently issued token wins (there is rarely
+/// more than one candidate, and checks of a known cookie are cached). Otherwise the most useful answer: an expired session
 /// (to refresh), then WorkOS's keys being unavailable (keep the cookies), then
 /// the first reason to sign out.
 async fn authenticate_candidates(
@@ -103,12 +104,8 @@ async fn authenticate_candidates(
     let mut best: Option<Result<Authentication, SessionUnavailable>> = None;
     for candidate in candidates {
         let outcome = sessions.authenticate(Some(candidate)).await;
-        let authenticated = matches!(outcome, Ok(Authentication::Authenticated(_)));
         if best.as_ref().is_none_or(|b| rank(&outcome) > rank(b)) {
             best = Some(outcome);
-        }
-        if authenticated {
-            break;
         }
     }
     match best {
@@ -117,13 +114,17 @@ async fn authenticate_candidates(
     }
 }
 
-/// How useful one candidate's answer is; ties keep the first.
-fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> u8 {
+/// How useful one candidate's answer is, then how recent its token is (a
+/// stale copy of the session next to a newer one holds a spent refresh
+/// token); full ties keep the first.
+fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> (u8, i64) {
     match outcome {
-        Ok(Authentication::Authenticated(_)) => 4,
-        Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => 3,
-        Err(_) => 2,
-        Ok(_) => 1,
+        Ok(Authentication::Authenticated(s)) => (4, s.claims.iat),
+        Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
+            (3, u.claims.as_ref().map_or(i64::MIN, |c| c.iat))
+        }
+        Err(_) => (2, 0),
+        Ok(_) => (1, 0),
     }
 }
 

@@ -3,6 +3,8 @@
 //! session's name (a stale host-only one beside a `Domain=` one), and sealed
 //! sessions whose token can never verify (an earlier emulator run's).
 
+use std::time::Duration;
+
 use crate::support::app::{self, App, COOKIE_PASSWORD, EMAIL, Jar, clears_session, sets_session};
 use authkit_axum::emulator::{Emulator, Seed};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
@@ -76,6 +78,50 @@ async fn a_cookie_with_bytes_above_0x7f_neither_signs_the_user_out_nor_breaks_si
     let r = get_raw(&app, path, &header).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     assert!(sets_session(&r), "the callback signed the user in");
+}
+
+/// The session value a response sets (not a deletion), if any.
+fn session_written(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let s = v.to_str().ok()?;
+        let value = s.strip_prefix("wos-session=")?.split(';').next()?;
+        (!value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+#[tokio::test]
+async fn an_older_copy_of_the_session_sent_first_neither_wins_nor_signs_out_after_a_refresh() {
+    let app = start_configured(|b| b.with_cookie_domain("127.0.0.1")).await;
+    let (jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let old = jar.session().unwrap().clone();
+    // The token expires; a refresh writes the newer copy and spends the old
+    // copy's refresh token.
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let r = get_raw(&app, "/whoami", format!("wos-session={old}").as_bytes()).await;
+    assert_eq!(r.status(), 200);
+    let newer = session_written(&r).expect("the refreshed session");
+    // Past the replay window and the newer token's expiry too, the browser
+    // still sends the stale host-only copy first, to another replica (whose
+    // single flight has not seen the first refresh).
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let replica = app::start_with(
+        app.emulator.clone(),
+        |b| b.with_cookie_domain("127.0.0.1"),
+        Router::new(),
+    )
+    .await;
+    let header = format!("wos-session={old}; wos-session={newer}");
+    let r = get_raw(&replica, "/whoami", header.as_bytes()).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        !session_deletions(&r).contains(&true),
+        "the Domain= session was deleted"
+    );
+    assert!(
+        session_written(&r).is_some(),
+        "refreshed from the newer copy"
+    );
+    assert_eq!(r.text().await.unwrap(), format!("signed in as {EMAIL}"));
 }
 
 #[tokio::test]
