@@ -806,7 +806,7 @@ impl AuthKitBuilder {
                 "SameSite=None requires Secure cookies (an https redirect URI)",
             ));
         }
-        check_cookie_prefix(&self.cookie_name, secure, self.cookie_domain.is_some())?;
+
         let base_path = normalize_path(config::BASE_PATH, &self.base_path)?;
         if base_path.is_empty() {
             // Every path would be under it, so an auth route, so public:
@@ -816,14 +816,35 @@ impl AuthKitBuilder {
                 "the auth routes need a path of their own such as /auth, not /",
             ));
         }
-        if !self.after_login.starts_with('/') {
+        if !self.after_login.starts_with('/')
+            || self.after_login.starts_with("//")
+            || http::HeaderValue::from_str(&self.after_login).is_err()
+        {
             return Err(ConfigError::invalid(
                 config::AFTER_LOGIN,
-                "expected a path starting with '/'",
+                "expected a path of this site starting with a single '/'",
             ));
         }
+        let cookie_domain = match self.cookie_domain {
+            Some(domain) => Some(cookie_domain(&domain)?),
+            None => None,
+        };
+        check_cookie_prefix(&self.cookie_name, secure, cookie_domain.is_some())?;
         let after_logout = match self.after_logout {
-            Some(url) => url,
+            Some(url) => {
+                let valid = Url::parse(&url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    .is_some()
+                    && http::HeaderValue::from_str(&url).is_ok();
+                if !valid {
+                    return Err(ConfigError::invalid(
+                        config::AFTER_LOGOUT,
+                        "expected an absolute http(s) URL allowed in the WorkOS dashboard",
+                    ));
+                }
+                url
+            }
             None => {
                 let mut origin = redirect_uri.clone();
                 origin.set_path("/");
@@ -843,7 +864,7 @@ impl AuthKitBuilder {
             cookie: CookieSettings {
                 name: self.cookie_name,
                 max_age: self.cookie_max_age,
-                domain: self.cookie_domain,
+                domain: cookie_domain,
                 same_site: self.same_site,
                 secure,
             },
@@ -900,6 +921,28 @@ fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), Con
     Ok(())
 }
 
+/// A cookie `Domain`: trimmed, a hostname of letters, digits, '-' and '.'
+/// (a leading '.' is allowed and ignored by browsers), no port, no
+/// attribute separators.
+fn cookie_domain(domain: &str) -> Result<String, ConfigError> {
+    let domain = domain.trim();
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    if valid {
+        Ok(domain.to_owned())
+    } else {
+        Err(ConfigError::invalid(
+            config::COOKIE_DOMAIN,
+            "expected a domain such as example.com (no scheme, port or path)",
+        ))
+    }
+}
+
 fn normalize_path(setting: config::Setting, path: &str) -> Result<String, ConfigError> {
     if !path.starts_with('/') {
         return Err(ConfigError::invalid(
@@ -930,6 +973,43 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.setting(), "with_api_base_url");
         assert_eq!(err.var(), None);
+    }
+
+    #[test]
+    fn a_cookie_domain_that_cannot_go_in_a_header_fails_at_startup() {
+        for bad in [
+            "exa\rmple.com",
+            "a.com; Secure",
+            "example.com:8080",
+            "http://x.com",
+            ".",
+        ] {
+            let err = builder().with_cookie_domain(bad).build().unwrap_err();
+            assert_eq!(err.var(), Some("WORKOS_COOKIE_DOMAIN"), "{bad:?}");
+        }
+        // Whitespace around it (a CRLF .env file) is trimmed.
+        let authkit = builder().with_cookie_domain(" example.com\n").build();
+        assert!(authkit.is_ok());
+    }
+
+    #[test]
+    fn after_login_and_after_logout_are_checked_at_startup() {
+        let err = builder()
+            .with_after_login("//evil.example")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "with_after_login");
+        let err = builder()
+            .with_after_logout("not a url")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "with_after_logout");
+        assert!(
+            builder()
+                .with_after_logout("https://example.com/bye")
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ settings! {
     COOKIE_SECURE = "with_secure_cookies", "WORKOS_COOKIE_SECURE";
     BASE_PATH = "with_base_path";
     AFTER_LOGIN = "with_after_login";
+    AFTER_LOGOUT = "with_after_logout";
 }
 
 /// How an error names a setting: `WORKOS_REDIRECT_URI (`with_redirect_uri`)`,
