@@ -10,7 +10,7 @@ use authkit_axum::emulator::{Emulator, Seed};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
 use authkit_axum::session::SessionData;
 use axum::Router;
-use reqwest::header::{ACCEPT, COOKIE, HeaderValue, SET_COOKIE};
+use reqwest::header::{ACCEPT, COOKIE, HeaderValue, LOCATION, ORIGIN, SET_COOKIE};
 
 async fn start() -> App {
     start_configured(|b| b).await
@@ -122,6 +122,47 @@ async fn an_older_copy_of_the_session_sent_first_neither_wins_nor_signs_out_afte
         "refreshed from the newer copy"
     );
     assert_eq!(r.text().await.unwrap(), format!("signed in as {EMAIL}"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_the_layer_resolved_not_a_stale_copy_sent_first() {
+    let app = start_configured(|b| b.with_cookie_domain("127.0.0.1")).await;
+    let sid = |cookie: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .get(app::absolute(&app.base, "/account"))
+                .header(COOKIE, format!("wos-session={cookie}"))
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()["sid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (first, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let older = first.session().unwrap().clone();
+    // A later sign-in: a newer session, in a newer cookie.
+    app.emulator.clock().advance(Duration::from_secs(5));
+    let (second, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let newer = second.session().unwrap().clone();
+    let (older_sid, newer_sid) = (sid(older.clone()).await, sid(newer.clone()).await);
+    assert_ne!(older_sid, newer_sid);
+    let r = app
+        .http
+        .post(format!("{}/auth/logout", app.base))
+        .header(COOKIE, format!("wos-session={older}; wos-session={newer}"))
+        .header(ORIGIN, &app.base)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()[LOCATION].to_str().unwrap();
+    assert!(location.contains(&newer_sid), "{location}");
 }
 
 #[tokio::test]
