@@ -89,6 +89,8 @@ struct Inner {
     authorization: HeaderValue,
     client_id: String,
     retry: RetryPolicy,
+    /// The timeout of one attempt (`None` with a caller's own HTTP client).
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for UserManagement {
@@ -189,7 +191,11 @@ impl UserManagement {
         // Whether an earlier attempt failed after WorkOS may have acted on it.
         let mut answer_lost = false;
         loop {
-            let outcome = match self.request(&call.method, &url, body.as_ref()).send().await {
+            let mut request = self.request(&call.method, &url, body.as_ref());
+            if let Some(timeout) = attempt_timeout(call.retry, self.inner.timeout) {
+                request = request.timeout(timeout);
+            }
+            let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
@@ -308,6 +314,20 @@ fn summary(e: &Error) -> String {
         (Some(status), Some(code)) => format!("{} {code}", status.as_u16()),
         (Some(status), None) => status.as_u16().to_string(),
         _ => e.to_string(),
+    }
+}
+
+/// The timeout of one attempt, when it differs from the client's: a call
+/// repeatable only within a window (a refresh, whose lost answer is
+/// repeated only as a replay) gives up after half the window at most, so
+/// that its repeat starts inside it.
+fn attempt_timeout(retry: Idempotency, client: Option<Duration>) -> Option<Duration> {
+    match retry {
+        Idempotency::ReplayWithin(window) => {
+            let cap = window / 2;
+            Some(client.map_or(cap, |t| t.min(cap)))
+        }
+        _ => None,
     }
 }
 
@@ -495,6 +515,7 @@ impl UserManagementBuilder {
                 format!("base URL {raw:?} is not an http(s) URL"),
             ));
         }
+        let own_client = self.http.is_none();
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -512,6 +533,7 @@ impl UserManagementBuilder {
                 authorization,
                 client_id: self.client_id,
                 retry: self.retry,
+                timeout: own_client.then_some(self.timeout),
             }),
         })
     }
@@ -561,6 +583,35 @@ pub fn base_url_from_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refresh_attempt_gives_up_in_time_for_its_repeat_to_be_a_replay() {
+        let window = REFRESH_REPLAY_WINDOW;
+        // The default 30 s attempt would outlast the window: capped at half.
+        assert_eq!(
+            attempt_timeout(
+                Idempotency::ReplayWithin(window),
+                Some(Duration::from_secs(30))
+            ),
+            Some(window / 2)
+        );
+        // A shorter client timeout stands.
+        assert_eq!(
+            attempt_timeout(
+                Idempotency::ReplayWithin(window),
+                Some(Duration::from_secs(2))
+            ),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            attempt_timeout(Idempotency::ReplayWithin(window), None),
+            Some(window / 2)
+        );
+        assert_eq!(
+            attempt_timeout(Idempotency::Idempotent, Some(Duration::from_secs(30))),
+            None
+        );
+    }
 
     #[test]
     fn logs_carry_codes_not_workos_messages_nor_invitation_tokens() {
