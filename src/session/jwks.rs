@@ -32,12 +32,19 @@ pub enum JwksError {
     /// The JWKS could not be fetched recently and refetching is throttled.
     #[error("the JWKS is unavailable (refetch throttled)")]
     Throttled,
+    /// The JWKS document holds no usable RS256 key: an incident at WorkOS;
+    /// the cached keys are kept.
+    #[error("the JWKS holds no usable key")]
+    NoUsableKey,
 }
 
 impl JwksError {
     /// Whether WorkOS being unreachable is the cause (so a user must not be logged out).
     pub fn is_transient(&self) -> bool {
-        matches!(self, JwksError::Unavailable(_) | JwksError::Throttled)
+        matches!(
+            self,
+            JwksError::Unavailable(_) | JwksError::Throttled | JwksError::NoUsableKey
+        )
     }
 }
 
@@ -227,6 +234,12 @@ impl Store {
         state.last_attempt = Some(Instant::now());
         state.last_failed = true;
         match self.client.get_jwks().await {
+            // A document without one usable key is an incident at WorkOS, not
+            // a rotation to no keys: installing it would void every session.
+            Ok(set) if usable_keys(&set).next().is_none() => {
+                tracing::warn!("the WorkOS JWKS holds no usable RS256 key; keeping cached keys");
+                Err(JwksError::NoUsableKey)
+            }
             Ok(set) => {
                 state.last_failed = false;
                 Ok(self.install(set))
@@ -239,16 +252,9 @@ impl Store {
     }
 
     fn install(&self, set: JwkSet) -> Arc<KeySet> {
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let (Some(kid), AlgorithmParameters::RSA(_)) = (&jwk.common.key_id, &jwk.algorithm)
-            else {
-                continue;
-            };
-            if let Ok(key) = DecodingKey::from_jwk(jwk) {
-                keys.insert(kid.clone(), Arc::new(key));
-            }
-        }
+        let keys: HashMap<String, Arc<DecodingKey>> = usable_keys(&set)
+            .map(|(kid, key)| (kid, Arc::new(key)))
+            .collect();
         let mut guard = self
             .keys
             .write()
@@ -274,4 +280,16 @@ impl FetchState {
     fn throttled(&self, interval: Duration) -> bool {
         self.last_attempt.is_some_and(|at| at.elapsed() < interval)
     }
+}
+
+/// The RSA keys of a JWKS document that have a `kid` and decode.
+fn usable_keys(set: &JwkSet) -> impl Iterator<Item = (String, DecodingKey)> + '_ {
+    set.keys.iter().filter_map(|jwk| {
+        let (Some(kid), AlgorithmParameters::RSA(_)) = (&jwk.common.key_id, &jwk.algorithm) else {
+            return None;
+        };
+        DecodingKey::from_jwk(jwk)
+            .ok()
+            .map(|key| (kid.clone(), key))
+    })
 }

@@ -775,3 +775,35 @@ async fn refresh_keeps_the_user_signed_in_when_this_clock_runs_ahead_of_workos()
         .unwrap();
     assert_eq!(refreshed.session.user.id, "user_1");
 }
+
+#[tokio::test]
+async fn a_jwks_without_a_usable_key_is_an_incident_and_the_cached_keys_stay() {
+    let fake = FakeWorkos::start().await;
+    let sessions = SessionManager::new(client(&fake), Passwords::single(PASSWORD).unwrap())
+        .with_token_cache_capacity(0)
+        .with_session_cache_capacity(0)
+        .with_jwks(JwksCache::new(client(&fake)).with_min_refetch_interval(Duration::ZERO));
+    let good = signed_in_cookie(&fake, &sessions, None).await;
+    assert!(matches!(
+        sessions.authenticate(Some(&good)).await.unwrap(),
+        Authentication::Authenticated(_)
+    ));
+    // WorkOS answers its JWKS with no key at all; a token naming an unknown
+    // key makes the cache refetch it.
+    fake.with(|s| s.published = Vec::new());
+    let unknown = sign_with(
+        &claims("user_1", "s", None, 300),
+        Some("a_new_kid"),
+        &private_key(KID_1),
+    );
+    let cookie = cookie_with_token(&sessions, "user_1", unknown);
+    assert!(
+        sessions.authenticate(Some(&cookie)).await.is_err(),
+        "an outage, not a verdict"
+    );
+    // The keys it had still verify the sessions signed with them.
+    assert!(matches!(
+        sessions.authenticate(Some(&good)).await.unwrap(),
+        Authentication::Authenticated(_)
+    ));
+}
