@@ -103,10 +103,15 @@ fn answer(
         }
         // WorkOS answered, and not with a pair: the switch is refused (e.g.
         // not a member), though the session lives on.
+        // WorkOS's own text can quote what was sent: the page names only its
+        // error code.
         Err(e @ RefreshError::Unexpected(_)) => pages::error_page(
             StatusCode::FORBIDDEN,
             "Switch refused",
-            &e.to_string(),
+            &format!(
+                "WorkOS did not allow switching to this organization ({}).",
+                e.client_error().and_then(|c| c.code()).unwrap_or("refused")
+            ),
             login,
         ),
         Err(e) if !e.is_terminal() => {
@@ -119,12 +124,21 @@ fn answer(
             }
             response
         }
-        Err(e) => pages::error_page(
-            StatusCode::FORBIDDEN,
-            "Switch refused",
-            &e.to_string(),
-            login,
-        ),
+        // The session is over (its refresh token refused for good): say so
+        // and clear it, as the layer would.
+        Err(e) => {
+            tracing::info!(error = %e, "organization switch refused for good; signing out");
+            let mut response = pages::error_page(
+                StatusCode::FORBIDDEN,
+                "Switch refused",
+                "Your session has ended. Sign in again to switch organizations.",
+                login,
+            );
+            for value in cookies::clear_session(&config.cookie, headers) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
     }
 }
 

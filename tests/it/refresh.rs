@@ -376,6 +376,32 @@ async fn an_unknown_kid_waits_for_a_hanging_jwks_only_briefly_and_is_an_outage()
     assert!(err.0.is_transient(), "an outage, not a sign-out: {err}");
 }
 
+#[tokio::test]
+async fn a_switch_refused_for_good_clears_the_session_and_shows_no_workos_text() {
+    let app = start().await;
+    let live = app.session(300, Some("org_1"));
+    app.fake.with(|s| {
+        s.refresh_faults.push((
+            400,
+            json!({"error": "invalid_grant", "error_description": "Call +1-555-0100 to restore your account"}),
+            None,
+        ))
+    });
+    let r = app
+        .server
+        .post("/auth/switch-organization")
+        .add_header(COOKIE, format!("wos-session={live}"))
+        .form(&[("organization_id", "org_2"), ("return_to", "/account")])
+        .await;
+    assert_eq!(r.status_code(), 403);
+    assert!(!r.text().contains("555"), "{}", r.text());
+    assert_eq!(
+        session_set(&r).as_deref(),
+        Some(""),
+        "the dead session is cleared"
+    );
+}
+
 // Item 4: the switch uses the session the layer resolved.
 
 #[tokio::test]
