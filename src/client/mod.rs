@@ -506,13 +506,12 @@ impl UserManagementBuilder {
             return Err(ConfigError::missing(config::CLIENT_ID));
         }
         let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let base_url = Url::parse(raw).map_err(|e| {
-            ConfigError::invalid(config::BASE_URL, format!("base URL {raw:?}: {e}"))
-        })?;
+        let base_url = Url::parse(raw)
+            .map_err(|e| ConfigError::invalid(config::BASE_URL, format!("not a URL ({e})")))?;
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             return Err(ConfigError::invalid(
                 config::BASE_URL,
-                format!("base URL {raw:?} is not an http(s) URL"),
+                "expected an http(s) URL such as https://api.workos.com",
             ));
         }
         let own_client = self.http.is_none();
@@ -583,6 +582,18 @@ pub fn base_url_from_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_base_url_is_refused_without_quoting_it() {
+        for bad in ["ftp://user:hunter2@host", "not a url with hunter2"] {
+            let err = UserManagement::builder("sk", "client")
+                .with_base_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert_eq!(err.setting(), "with_base_url");
+        }
+    }
 
     #[test]
     fn a_refresh_attempt_gives_up_in_time_for_its_repeat_to_be_a_replay() {

@@ -115,6 +115,14 @@ fn finish(shared: &Shared, response: &mut Response, set_cookie: Vec<HeaderValue>
         // Personalised responses and cookie changes must not be cached by
         // shared caches.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        let varies = headers
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
+        if !varies {
+            headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        }
     }
 }

@@ -69,6 +69,10 @@ async fn start(
         .route("/submit", post(account))
         .route("/admin", get(admin))
         .route("/api/me", get(account))
+        .route(
+            "/varies",
+            get(|_: AuthUser| async { ([(VARY, "Cookie")], "personal") }),
+        )
         .nest("/scoped", api)
         .merge(authkit.routes())
         .layer(authkit.layer());
@@ -233,6 +237,19 @@ async fn expired_token_is_refreshed_transparently_and_the_handler_sees_the_new_s
     assert_eq!(r.status_code(), 200);
     assert!(set_cookie_value(&r, "wos-session").is_none());
     assert_eq!(app.fake.refresh_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_response_that_already_varies_on_cookie_is_not_told_twice() {
+    let app = start(|b| b).await;
+    let cookie = app.session(300, None);
+    let r = app
+        .get("/varies")
+        .add_header(COOKIE, session_cookie("wos-session", &cookie))
+        .await;
+    assert_eq!(r.status_code(), 200);
+    let vary: Vec<_> = r.headers().get_all(VARY).iter().collect();
+    assert_eq!(vary, ["Cookie"]);
 }
 
 #[tokio::test]
