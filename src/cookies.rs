@@ -234,27 +234,17 @@ pub(crate) fn write_session(
 /// so every write deletes them (a host-only deletion never touches the
 /// `Domain=` cookie, which is stored apart).
 fn clear_host_only(config: &CookieSettings, request: &HeaderMap) -> Vec<HeaderValue> {
-    let name = &config.name;
     if config.domain.is_none() {
         return Vec::new();
     }
-    let mut names: Vec<String> = Vec::new();
-    if request_cookies(request).any(|(n, _)| n == name) {
-        names.push(name.clone());
-    }
-    names.extend(
-        chunks_present(request, name)
-            .into_iter()
-            .map(|i| chunk_name(name, i)),
-    );
-    let host_only = CookieSettings {
-        domain: None,
-        ..config.clone()
-    };
-    names
-        .iter()
-        .map(|n| clear_cookie(&host_only, n, "/", config.same_site))
-        .collect()
+    let name = &config.name;
+    let carried = request_cookies(request).any(|(n, _)| n == name);
+    let names: Vec<String> = carried
+        .then(|| name.clone())
+        .into_iter()
+        .chain(chunk_names_present(request, name))
+        .collect();
+    clear_each(&host_only(config), &names)
 }
 
 fn write_session_cookies(
@@ -306,28 +296,37 @@ fn write_session_cookies(
 /// subdomain), which would otherwise be read first and fail forever.
 pub(crate) fn clear_session(config: &CookieSettings, request: &HeaderMap) -> Vec<HeaderValue> {
     let name = &config.name;
-    let mut names = vec![name.clone()];
-    names.extend(
-        chunks_present(request, name)
-            .into_iter()
-            .map(|i| chunk_name(name, i)),
-    );
-    let mut out: Vec<HeaderValue> = names
-        .iter()
-        .map(|n| clear_cookie(config, n, "/", config.same_site))
+    let names: Vec<String> = std::iter::once(name.clone())
+        .chain(chunk_names_present(request, name))
         .collect();
+    let mut out = clear_each(config, &names);
     if config.domain.is_some() {
-        let host_only = CookieSettings {
-            domain: None,
-            ..config.clone()
-        };
-        out.extend(
-            names
-                .iter()
-                .map(|n| clear_cookie(&host_only, n, "/", config.same_site)),
-        );
+        out.extend(clear_each(&host_only(config), &names));
     }
     out
+}
+
+/// The names of the session's chunk cookies the request carries.
+fn chunk_names_present(request: &HeaderMap, name: &str) -> impl Iterator<Item = String> {
+    chunks_present(request, name)
+        .into_iter()
+        .map(move |i| chunk_name(name, i))
+}
+
+/// The same attributes without a `Domain`: the host-only form of a cookie.
+fn host_only(config: &CookieSettings) -> CookieSettings {
+    CookieSettings {
+        domain: None,
+        ..config.clone()
+    }
+}
+
+/// `Set-Cookie` headers that delete each of `names`.
+fn clear_each(config: &CookieSettings, names: &[String]) -> Vec<HeaderValue> {
+    names
+        .iter()
+        .map(|n| clear_cookie(config, n, "/", config.same_site))
+        .collect()
 }
 
 fn session_cookie(config: &CookieSettings, name: &str, value: &str) -> HeaderValue {

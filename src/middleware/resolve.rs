@@ -3,7 +3,6 @@
 //! expire (one refresh per token, shared by concurrent requests), and say
 //! which `Set-Cookie` headers the response needs.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -12,7 +11,7 @@ use http::{HeaderMap, HeaderValue};
 use crate::cookies;
 use crate::session::{
     AuthenticatedSession, Authentication, RefreshError, RefreshOptions, SessionData,
-    SessionUnavailable, SingleFlightOutcome, UnauthenticatedReason,
+    SingleFlightOutcome, UnauthenticatedReason,
 };
 use crate::shared::Shared;
 use crate::state::AuthStatus;
@@ -27,7 +26,7 @@ pub(crate) struct Resolved {
 pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
     let settings = &shared.settings;
     let candidates = cookies::read_session(headers, &settings.cookie.name);
-    let outcome = match authenticate_candidates(shared, &candidates).await {
+    let outcome = match shared.sessions.authenticate_candidates(&candidates).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "session could not be verified; keeping the cookie");
@@ -87,44 +86,6 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
             ) => signed_out(shared, headers, reason, true),
             (reason, _) => signed_out(shared, headers, reason, false),
         },
-    }
-}
-
-/// Tries every session cookie the request carries (a stale host-only cookie
-/// next to a newer `Domain=` one, a sibling subdomain's): the one that
-/// authenticates with the most recently issued token wins (there is rarely
-/// more than one candidate, and checks of a known cookie are cached). Otherwise the most useful answer: an expired session
-/// (to refresh), then WorkOS's keys being unavailable (keep the cookies), then
-/// the first reason to sign out.
-async fn authenticate_candidates(
-    shared: &Shared,
-    candidates: &[Cow<'_, str>],
-) -> Result<Authentication, SessionUnavailable> {
-    let sessions = &shared.sessions;
-    let mut best: Option<Result<Authentication, SessionUnavailable>> = None;
-    for candidate in candidates {
-        let outcome = sessions.authenticate(Some(candidate)).await;
-        if best.as_ref().is_none_or(|b| rank(&outcome) > rank(b)) {
-            best = Some(outcome);
-        }
-    }
-    match best {
-        Some(outcome) => outcome,
-        None => sessions.authenticate(None).await,
-    }
-}
-
-/// How useful one candidate's answer is, then how recent its token is (a
-/// stale copy of the session next to a newer one holds a spent refresh
-/// token); full ties keep the first.
-fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> (u8, i64) {
-    match outcome {
-        Ok(Authentication::Authenticated(s)) => (4, s.claims.iat),
-        Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
-            (3, u.claims.as_ref().map_or(i64::MIN, |c| c.iat))
-        }
-        Err(_) => (2, 0),
-        Ok(_) => (1, 0),
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let config = &shared.settings;
-    let login = format!("{}/login", config.base_path);
+    let login = config.login_path();
     let flow_cookie = query.state.as_deref().map(pkce::cookie_name);
     let mut response = match complete(&shared, &headers, query).await {
         Ok((sealed, return_to)) => {

@@ -7,7 +7,6 @@
 //! already spent the cookie's refresh token, and only the session it
 //! resolved holds the fresh one.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -38,7 +37,7 @@ pub(crate) async fn switch_organization(
     Form(form): Form<SwitchForm>,
 ) -> Response {
     let config = &shared.settings;
-    let login = format!("{}/login", config.base_path);
+    let login = config.login_path();
     if is_cross_site(&shared.settings, &headers) {
         return pages::error_page(
             StatusCode::FORBIDDEN,
@@ -66,8 +65,19 @@ pub(crate) async fn switch_organization(
         // The routes without the layer: the cookie is all there is.
         None => {
             let candidates = cookies::read_session(&headers, &config.cookie.name);
-            let cookie = live_candidate(&shared, &candidates).await;
-            shared.sessions.refresh(cookie, options).await
+            match shared.sessions.authenticate_candidates(&candidates).await {
+                Ok(Authentication::Authenticated(session)) => {
+                    shared
+                        .sessions
+                        .refresh_data(&session.to_data(), options)
+                        .await
+                }
+                Ok(Authentication::Unauthenticated(u)) => match u.session {
+                    Some(data) => shared.sessions.refresh_data(&data, options).await,
+                    None => return Redirect::to(&login).into_response(),
+                },
+                Err(_) => return unavailable(&login),
+            }
         }
     };
     answer(&shared, &headers, &form, return_to, &login, outcome)
@@ -149,21 +159,6 @@ fn unavailable(login: &str) -> Response {
         "WorkOS is unavailable; please retry shortly.",
         login,
     )
-}
-
-/// Of the session cookies the request carries (host-only, `Domain=`,
-/// chunked), the first that holds a session, live or expired; else the first.
-async fn live_candidate<'a>(shared: &Shared, candidates: &'a [Cow<'_, str>]) -> Option<&'a str> {
-    for candidate in candidates {
-        match shared.sessions.authenticate(Some(candidate)).await {
-            Ok(Authentication::Authenticated(_)) => return Some(candidate),
-            Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
-                return Some(candidate);
-            }
-            _ => {}
-        }
-    }
-    candidates.first().map(|c| &**c)
 }
 
 fn needs_interactive_login(e: &ClientError) -> bool {

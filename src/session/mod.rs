@@ -35,6 +35,7 @@ mod jwks;
 mod single_flight;
 mod token_cache;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -551,6 +552,30 @@ impl SessionManager {
         }
     }
 
+    /// Authenticates the first of several values the request offers as the
+    /// session (a stale host-only cookie next to a newer `Domain=` one, a
+    /// sibling subdomain's, the chunked form) that is most useful: the one
+    /// that authenticates with the most recently issued token; otherwise an
+    /// expired session (to refresh), then WorkOS's keys being unavailable
+    /// (keep the cookies), then the first reason to sign out. There is rarely
+    /// more than one candidate, and checks of a known cookie are cached.
+    pub(crate) async fn authenticate_candidates(
+        &self,
+        candidates: &[Cow<'_, str>],
+    ) -> Result<Authentication, SessionUnavailable> {
+        let mut best: Option<Result<Authentication, SessionUnavailable>> = None;
+        for candidate in candidates {
+            let outcome = self.authenticate(Some(candidate)).await;
+            if best.as_ref().is_none_or(|b| rank(&outcome) > rank(b)) {
+                best = Some(outcome);
+            }
+        }
+        match best {
+            Some(outcome) => outcome,
+            None => self.authenticate(None).await,
+        }
+    }
+
     /// Who the cookie says is signed in.
     ///
     /// `Err` only when WorkOS's keys cannot be had (an outage): that is not a
@@ -896,6 +921,20 @@ fn ends_session(e: &ClientError) -> bool {
                 | "email_verification_required"
         )
     )
+}
+
+/// How useful one candidate's answer is, then how recent its token is (a
+/// stale copy of the session next to a newer one holds a spent refresh
+/// token); full ties keep the first.
+fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> (u8, i64) {
+    match outcome {
+        Ok(Authentication::Authenticated(s)) => (4, s.claims.iat),
+        Ok(Authentication::Unauthenticated(u)) if u.session.is_some() => {
+            (3, u.claims.as_ref().map_or(i64::MIN, |c| c.iat))
+        }
+        Err(_) => (2, 0),
+        Ok(_) => (1, 0),
+    }
 }
 
 /// The claims of a token whose integrity is vouched for otherwise (by the
