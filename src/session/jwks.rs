@@ -233,28 +233,22 @@ impl Store {
     async fn fetch_now(&self, state: &mut FetchState) -> Result<Arc<KeySet>, JwksError> {
         state.last_attempt = Some(Instant::now());
         state.last_failed = true;
-        match self.client.get_jwks().await {
-            // A document without one usable key is an incident at WorkOS, not
-            // a rotation to no keys: installing it would void every session.
-            Ok(set) if usable_keys(&set).next().is_none() => {
-                tracing::warn!("the WorkOS JWKS holds no usable RS256 key; keeping cached keys");
-                Err(JwksError::NoUsableKey)
-            }
-            Ok(set) => {
-                state.last_failed = false;
-                Ok(self.install(set))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
-                Err(JwksError::Unavailable(e))
-            }
+        let set = self.client.get_jwks().await.map_err(|e| {
+            tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
+            JwksError::Unavailable(e)
+        })?;
+        let keys = usable_keys(&set);
+        // A document without one usable key is an incident at WorkOS, not a
+        // rotation to no keys: installing it would void every session.
+        if keys.is_empty() {
+            tracing::warn!("the WorkOS JWKS holds no usable RS256 key; keeping cached keys");
+            return Err(JwksError::NoUsableKey);
         }
+        state.last_failed = false;
+        Ok(self.install(keys))
     }
 
-    fn install(&self, set: JwkSet) -> Arc<KeySet> {
-        let keys: HashMap<String, Arc<DecodingKey>> = usable_keys(&set)
-            .map(|(kid, key)| (kid, Arc::new(key)))
-            .collect();
+    fn install(&self, keys: HashMap<String, Arc<DecodingKey>>) -> Arc<KeySet> {
         let mut guard = self
             .keys
             .write()
@@ -282,14 +276,17 @@ impl FetchState {
     }
 }
 
-/// The RSA keys of a JWKS document that have a `kid` and decode.
-fn usable_keys(set: &JwkSet) -> impl Iterator<Item = (String, DecodingKey)> + '_ {
-    set.keys.iter().filter_map(|jwk| {
-        let (Some(kid), AlgorithmParameters::RSA(_)) = (&jwk.common.key_id, &jwk.algorithm) else {
-            return None;
-        };
-        DecodingKey::from_jwk(jwk)
-            .ok()
-            .map(|key| (kid.clone(), key))
-    })
+/// The RSA keys of a JWKS document that have a `kid` and decode, decoded once.
+fn usable_keys(set: &JwkSet) -> HashMap<String, Arc<DecodingKey>> {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            let (Some(kid), AlgorithmParameters::RSA(_)) = (&jwk.common.key_id, &jwk.algorithm)
+            else {
+                return None;
+            };
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid.clone(), Arc::new(key)))
+        })
+        .collect()
 }

@@ -902,15 +902,9 @@ pub enum TokenError {
 /// spent, revoked or expired), or a challenge only the user can answer.
 /// Anything else (a 401 for a wrong API key, a 404, a 409, an answer this
 /// crate cannot read) says nothing about the session.
+/// (Each challenge variant reports its code, so the codes cover them.)
 fn ends_session(e: &ClientError) -> bool {
     matches!(
-        e,
-        ClientError::SsoRequired(_)
-            | ClientError::MfaEnrollment(_)
-            | ClientError::MfaChallenge(_)
-            | ClientError::OrganizationSelectionRequired(_)
-            | ClientError::EmailVerificationRequired(_)
-    ) || matches!(
         e.code(),
         Some(
             "invalid_grant"
