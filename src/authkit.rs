@@ -779,15 +779,12 @@ impl AuthKitBuilder {
         let raw_redirect = self
             .redirect_uri
             .ok_or(ConfigError::missing(config::REDIRECT_URI))?;
-        let redirect_uri = Url::parse(&raw_redirect)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    config::REDIRECT_URI,
-                    "expected an absolute http(s) URL such as http://localhost:3000/auth/callback",
-                )
-            })?;
+        let redirect_uri = absolute_http_url(&raw_redirect).ok_or_else(|| {
+            ConfigError::invalid(
+                config::REDIRECT_URI,
+                "expected an absolute http(s) URL such as http://localhost:3000/auth/callback",
+            )
+        })?;
         if self.cookie_name.is_empty()
             || !self
                 .cookie_name
@@ -832,11 +829,8 @@ impl AuthKitBuilder {
         check_cookie_prefix(&self.cookie_name, secure, cookie_domain.is_some())?;
         let after_logout = match self.after_logout {
             Some(url) => {
-                let valid = Url::parse(&url)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                    .is_some()
-                    && http::HeaderValue::from_str(&url).is_ok();
+                let valid =
+                    absolute_http_url(&url).is_some() && http::HeaderValue::from_str(&url).is_ok();
                 if !valid {
                     return Err(ConfigError::invalid(
                         config::AFTER_LOGOUT,
@@ -919,6 +913,13 @@ fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), Con
         ));
     }
     Ok(())
+}
+
+/// `raw` as an absolute http(s) URL with a host, if it is one.
+fn absolute_http_url(raw: &str) -> Option<Url> {
+    Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// A cookie `Domain`: trimmed, a hostname of letters, digits, '-' and '.'

@@ -31,7 +31,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::env;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +38,7 @@ use std::time::Duration;
 pub use authkit_emulator::*;
 
 use crate::client::{RetryPolicy, UserManagement, UserManagementBuilder};
+use crate::config::{self, optional_var};
 use crate::session::Clock;
 use crate::{AuthKitBuilder, ConfigError};
 
@@ -215,16 +215,16 @@ impl AuthKitBuilder {
         app_port: u16,
         seed: Seed,
     ) -> Result<(AuthKitBuilder, Backend), SetupError> {
-        let redirect_uri = non_empty_var("WORKOS_REDIRECT_URI")
+        let redirect_uri = optional_var(config::REDIRECT_URI)?
             .unwrap_or_else(|| format!("http://localhost:{app_port}/auth/callback"));
-        let cookie_password = match non_empty_var("WORKOS_COOKIE_PASSWORD") {
+        let cookie_password = match optional_var(config::COOKIE_PASSWORD)? {
             Some(password) => password,
             None => random_cookie_password()?,
         };
         let builder = AuthKitBuilder::default()
             .with_cookie_password(cookie_password)
             .with_redirect_uri(redirect_uri.clone());
-        if non_empty_var("WORKOS_API_KEY").is_some() {
+        if optional_var(config::API_KEY)?.is_some() {
             let client = UserManagement::from_env()?;
             return Ok((builder.with_client(client), Backend::WorkOs));
         }
@@ -236,10 +236,6 @@ impl AuthKitBuilder {
         let builder = builder.with_emulator(&emulator);
         Ok((builder, Backend::Emulator(emulator)))
     }
-}
-
-fn non_empty_var(name: &str) -> Option<String> {
-    env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// 24 random bytes in hex: 48 characters, above the 32 the seal needs.
