@@ -397,15 +397,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::settings::tests::settings;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.insert(*name, HeaderValue::from_static(value));
-        }
-        h
-    }
+    use crate::settings::tests::{headers, settings};
 
     #[test]
     fn a_page_request_accepting_html_is_a_navigation() {

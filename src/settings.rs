@@ -122,6 +122,16 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::SameSite;
 
+    /// Request headers for the policy tests of this and other modules.
+    pub(crate) fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, http::HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    /// Settings for the policy tests of this and other modules.
     pub(crate) fn settings() -> Settings {
         Settings {
             cookie: CookieSettings {

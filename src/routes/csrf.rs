@@ -38,18 +38,8 @@ pub(crate) fn is_cross_site(settings: &Settings, headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
-
     use super::*;
-    use crate::settings::tests::settings;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.insert(*name, HeaderValue::from_static(value));
-        }
-        h
-    }
+    use crate::settings::tests::{headers, settings};
 
     #[test]
     fn same_origin_requests_pass() {

@@ -261,16 +261,7 @@ impl App {
 
     /// Posts credentials to the emulator's login form.
     pub async fn submit_login(&self, id: &str, email: &str, password: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/emulator/login", self.emulator.base_url()))
-            .form(&[
-                ("authorization_id", id),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap()
+        post_login_form(&self.http, self.emulator.base_url(), id, email, password).await
     }
 
     /// `login_path` (e.g. `/auth/login?return_to=…`) through the emulator's
@@ -317,4 +308,23 @@ impl App {
         let pending = self.start_login(jar, login_path, email).await;
         self.finish_login(pending).await
     }
+}
+
+/// Posts credentials to the login form of the emulator at `emulator`.
+pub async fn post_login_form(
+    http: &reqwest::Client,
+    emulator: &str,
+    id: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    http.post(format!("{emulator}/emulator/login"))
+        .form(&[
+            ("authorization_id", id),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
 }

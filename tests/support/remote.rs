@@ -5,7 +5,7 @@
 
 use reqwest::header::{ACCEPT, COOKIE};
 
-use super::app::{Jar, absolute, location};
+use super::app::{self, Jar, absolute, location};
 
 /// A finished sign-in.
 pub struct SignedIn {
@@ -67,16 +67,7 @@ pub async fn sign_in(
         .expect("the login form's authorization id")
         + marker.len();
     let id = &html[start..start + html[start..].find('"').unwrap()];
-    let r = http
-        .post(format!("{}/emulator/login", origin_of(&page)))
-        .form(&[
-            ("authorization_id", id),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = app::post_login_form(http, &origin_of(&page), id, email, password).await;
     assert!(r.status().is_redirection(), "login form: {}", r.status());
     let callback = location(&r);
     assert!(

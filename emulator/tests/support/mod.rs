@@ -50,10 +50,21 @@ struct Http(reqwest::Client);
 
 /// A raw API call with the emulator's key: (status, JSON body or `null`).
 pub async fn api(emu: &Emulator, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    api_with_key(emu, emu.api_key(), method, path, body).await
+}
+
+/// A raw API call with `key` as the API key: (status, JSON body or `null`).
+pub async fn api_with_key(
+    emu: &Emulator,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let Http(http) = emu.extension(|| Http(reqwest::Client::new()));
     let mut request = http
         .request(method, format!("{}{path}", emu.base_url()))
-        .bearer_auth(emu.api_key());
+        .bearer_auth(key);
     if let Some(body) = body {
         request = request.json(&body);
     }
