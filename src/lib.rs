@@ -109,6 +109,7 @@ pub mod emulator;
 mod extract;
 mod hooks;
 mod middleware;
+mod pages;
 mod rejection;
 mod routes;
 pub mod seal;

@@ -10,11 +10,12 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::pkce::{self, PendingLogin};
-use super::{pages, return_to};
+use super::return_to;
 use crate::client::AuthenticateWithCode;
 use crate::config::SameSite;
 use crate::cookies;
 use crate::hooks::CallbackError;
+use crate::pages;
 use crate::seal::{self, UnsealOptions};
 use crate::shared::Shared;
 

@@ -10,10 +10,11 @@ use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
 use super::pkce::{self, MAX_PENDING, PendingLogin, VERIFIER_COOKIE_PREFIX};
-use super::{pages, return_to};
+use super::return_to;
 use crate::client::{AuthorizationUrl, Provider, ScreenHint};
 use crate::config::SameSite;
 use crate::cookies::{self, CookieSpec};
+use crate::pages;
 use crate::seal::{self, SealOptions, UnsealOptions};
 use crate::shared::Shared;
 

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, header};
 
 use super::csrf::is_cross_site;
-use super::pages;
 use crate::cookies;
+use crate::pages;
 use crate::shared::Shared;
 use crate::state::AuthState;
 

@@ -13,7 +13,7 @@ mod callback;
 mod csrf;
 mod login;
 mod logout;
-pub(crate) mod pages;
+
 mod pkce;
 mod return_to;
 mod switch;

@@ -16,9 +16,10 @@ use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
 use super::csrf::is_cross_site;
-use super::{pages, return_to};
+use super::return_to;
 use crate::client::Error as ClientError;
 use crate::cookies;
+use crate::pages;
 use crate::session::{Authentication, RefreshError, RefreshOptions, Refreshed};
 use crate::shared::Shared;
 use crate::state::{AuthState, AuthStatus};

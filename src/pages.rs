@@ -1,4 +1,5 @@
-//! The few HTML pages the routes render: errors, with everything escaped.
+//! The crate's few HTML pages (callback errors, refusals), everything escaped,
+//! behind a strict CSP: a leaf that the routes and the rejections render with.
 
 use std::sync::LazyLock;
 
