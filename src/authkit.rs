@@ -20,7 +20,7 @@ use crate::middleware::AuthKitLayer;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
 use crate::session::{Clock, JwksCache, SessionManager, SingleFlight};
-use crate::settings::Settings;
+use crate::settings::{Settings, origin_root};
 use crate::shared::Shared;
 
 /// 400 days: the longest cookie lifetime browsers accept, and authkit-nextjs's default.
@@ -174,7 +174,8 @@ pub struct AuthKitBuilder {
     api_base_url: Option<String>,
     client: Option<UserManagement>,
     cookie_passwords: Vec<(String, Secret)>,
-    redirect_uri: Option<String>,
+    redirect_uris: Vec<String>,
+    trust_forwarded: bool,
     cookie_name: String,
     cookie_max_age: Duration,
     cookie_domain: Option<String>,
@@ -203,7 +204,8 @@ impl Default for AuthKitBuilder {
             api_base_url: None,
             client: None,
             cookie_passwords: Vec::new(),
-            redirect_uri: None,
+            redirect_uris: Vec::new(),
+            trust_forwarded: false,
             cookie_name: "wos-session".into(),
             cookie_max_age: DEFAULT_COOKIE_MAX_AGE,
             cookie_domain: None,
@@ -230,7 +232,8 @@ impl fmt::Debug for AuthKitBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthKitBuilder")
             .field("client_id", &self.client_id)
-            .field("redirect_uri", &self.redirect_uri)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("trust_forwarded_headers", &self.trust_forwarded)
             .field("cookie_name", &self.cookie_name)
             .field(
                 "cookie_password_ids",
@@ -252,7 +255,7 @@ impl AuthKitBuilder {
             .with_api_key(required_var(config::API_KEY)?)
             .with_client_id(required_var(config::CLIENT_ID)?)
             .with_cookie_password(required_var(config::COOKIE_PASSWORD)?)
-            .with_redirect_uri(required_var(config::REDIRECT_URI)?)
+            .with_redirect_uris(config::split_list(&required_var(config::REDIRECT_URI)?))
             .with_api_base_url(base_url_from_env()?);
         if let Some(name) = optional_var(config::COOKIE_NAME)? {
             b = b.with_cookie_name(name);
@@ -386,7 +389,80 @@ impl AuthKitBuilder {
     /// # Ok(()) }
     /// ```
     pub fn with_redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uri = Some(uri.into());
+        self.redirect_uris = vec![uri.into()];
+        self
+    }
+
+    /// Several redirect URIs, for an app answering on several origins
+    /// (`app.example.com` and its preview deployments, a custom domain next
+    /// to the platform's): `WORKOS_REDIRECT_URI` with the URIs separated by
+    /// commas. Replaces what [`with_redirect_uri`](Self::with_redirect_uri)
+    /// set; each must be allowed in the WorkOS dashboard.
+    ///
+    /// Each request uses the one on its own origin (its `Host`, or what a
+    /// [trusted proxy](Self::with_trust_forwarded_headers) forwarded) for
+    /// the sign-in's `redirect_uri`, the cookies' `Secure`, the cross-site
+    /// check and the default after-logout URL; a request for any other host
+    /// uses the first, the default. None is ever made from the request: an
+    /// unknown or forged host gets the default.
+    ///
+    /// They share one path, where the callback route is mounted: `build()`
+    /// refuses URIs with different paths, and two on the same origin.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let authkit = AuthKit::builder()
+    ///     .with_api_key("sk_test_123")
+    ///     .with_client_id("client_123")
+    ///     .with_cookie_password("a cookie password of 32 characters+")
+    ///     .with_redirect_uris([
+    ///         "https://app.example.com/auth/callback",     // the default
+    ///         "https://preview.example.com/auth/callback",
+    ///         "http://localhost:3000/auth/callback",
+    ///     ])
+    ///     .build()?;
+    /// assert_eq!(authkit.callback_path(), "/auth/callback");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Trusts the reverse proxy in front of the app to say which origin a
+    /// request was sent to (default `false`): RFC 7239 `Forwarded`'s
+    /// `host=` and `proto=`, else `X-Forwarded-Host`, `X-Forwarded-Proto`
+    /// and `X-Forwarded-Port`. Of a list (several hops), the last value
+    /// counts: the one written by the proxy next to the app.
+    ///
+    /// Turn it on only when every request reaches the app through a proxy
+    /// that sets (not appends to) these headers, such as nginx with
+    /// `proxy_set_header X-Forwarded-Host $host;`: anyone who can reach the
+    /// app directly could send them. Untrusted, they are ignored entirely
+    /// and the `Host` header alone decides. Either way the result only
+    /// chooses among the [redirect URIs](Self::with_redirect_uris).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // Behind nginx, which answers https://app.example.com and
+    /// // https://preview.example.com and proxies both to this app.
+    /// let builder = AuthKit::builder()
+    ///     .with_redirect_uris([
+    ///         "https://app.example.com/auth/callback",
+    ///         "https://preview.example.com/auth/callback",
+    ///     ])
+    ///     .with_trust_forwarded_headers(true);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
         self
     }
 
@@ -776,15 +852,8 @@ impl AuthKitBuilder {
             ),
             other => ConfigError::invalid(config::COOKIE_PASSWORD, other.to_string()),
         })?;
-        let raw_redirect = self
-            .redirect_uri
-            .ok_or(ConfigError::missing(config::REDIRECT_URI))?;
-        let redirect_uri = absolute_http_url(&raw_redirect).ok_or_else(|| {
-            ConfigError::invalid(
-                config::REDIRECT_URI,
-                "expected an absolute http(s) URL such as http://localhost:3000/auth/callback",
-            )
-        })?;
+        let redirect_uris = redirect_uris(&self.redirect_uris)?;
+        let redirect_uri = redirect_uris[0].clone();
         if self.cookie_name.is_empty()
             || !self
                 .cookie_name
@@ -796,11 +865,19 @@ impl AuthKitBuilder {
                 "use letters, digits, '-', '_' and '.'",
             ));
         }
-        let secure = self.secure.unwrap_or(redirect_uri.scheme() == "https");
-        if self.same_site == SameSite::None && !secure {
+        let secure_for = |uri: &Url| self.secure.unwrap_or(uri.scheme() == "https");
+        let secure = secure_for(&redirect_uri);
+        // Every origin's cookies must be kept by browsers, not only the default's.
+        let insecure = redirect_uris.iter().position(|u| !secure_for(u));
+        if self.same_site == SameSite::None
+            && let Some(i) = insecure
+        {
             return Err(ConfigError::invalid(
                 config::COOKIE_SAMESITE,
-                "SameSite=None requires Secure cookies (an https redirect URI)",
+                format!(
+                    "SameSite=None requires Secure cookies (an https redirect URI); {}",
+                    which_uri(i, redirect_uris.len())
+                ),
             ));
         }
 
@@ -826,7 +903,12 @@ impl AuthKitBuilder {
             Some(domain) => Some(cookie_domain(&domain)?),
             None => None,
         };
-        check_cookie_prefix(&self.cookie_name, secure, cookie_domain.is_some())?;
+        check_cookie_prefix(
+            &self.cookie_name,
+            insecure.map(|i| which_uri(i, redirect_uris.len())),
+            cookie_domain.is_some(),
+        )?;
+        let after_logout_fixed = self.after_logout.is_some();
         let after_logout = match self.after_logout {
             Some(url) => {
                 let valid =
@@ -839,13 +921,7 @@ impl AuthKitBuilder {
                 }
                 url
             }
-            None => {
-                let mut origin = redirect_uri.clone();
-                origin.set_path("/");
-                origin.set_query(None);
-                origin.set_fragment(None);
-                origin.to_string()
-            }
+            None => origin_root(&redirect_uri),
         };
         let mut sessions = SessionManager::new(client, passwords).with_leeway(self.leeway);
         if let Some(clock) = self.clock {
@@ -862,11 +938,15 @@ impl AuthKitBuilder {
                 same_site: self.same_site,
                 secure,
             },
+            secure_cookies: self.secure,
             callback_path: redirect_uri.path().to_owned(),
             redirect_uri,
+            redirect_uris,
+            trust_forwarded: self.trust_forwarded,
             base_path,
             after_login: self.after_login,
             after_logout,
+            after_logout_fixed,
             refresh_buffer: self.refresh_buffer,
             public_paths: self.public_paths,
             protect_by_default: self.protect_by_default,
@@ -889,7 +969,13 @@ impl AuthKitBuilder {
 /// prefixes: a cookie that breaks them is dropped silently, so a sign-in
 /// would never stick. (Every cookie of the crate already has `Path=/` where
 /// it matters: the session cookie always does.)
-fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), ConfigError> {
+///
+/// `insecure` names the redirect URI whose cookies would not be `Secure`, if any.
+fn check_cookie_prefix(
+    name: &str,
+    insecure: Option<String>,
+    domain: bool,
+) -> Result<(), ConfigError> {
     let prefix = if name.starts_with("__Host-") {
         "__Host-"
     } else if name.starts_with("__Secure-") {
@@ -897,12 +983,12 @@ fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), Con
     } else {
         return Ok(());
     };
-    if !secure {
+    if let Some(which) = insecure {
         return Err(ConfigError::invalid(
             config::COOKIE_NAME,
             format!(
                 "a {prefix} cookie requires Secure cookies: an https redirect URI or \
-                 with_secure_cookies(true) (WORKOS_COOKIE_SECURE)"
+                 with_secure_cookies(true) (WORKOS_COOKIE_SECURE); {which}"
             ),
         ));
     }
@@ -913,6 +999,52 @@ fn check_cookie_prefix(name: &str, secure: bool, domain: bool) -> Result<(), Con
         ));
     }
     Ok(())
+}
+
+/// The redirect URIs, checked: at least one, each an absolute http(s) URL,
+/// all with one path (the callback is mounted once), no two on one origin.
+fn redirect_uris(raw: &[String]) -> Result<Vec<Url>, ConfigError> {
+    let invalid = |reason: String| ConfigError::invalid(config::REDIRECT_URI, reason);
+    let raw: Vec<&str> = raw.iter().map(|u| u.trim()).collect();
+    if raw.iter().all(|u| u.is_empty()) {
+        return Err(ConfigError::missing(config::REDIRECT_URI));
+    }
+    let mut uris: Vec<Url> = Vec::with_capacity(raw.len());
+    for (i, uri) in raw.iter().enumerate() {
+        let which = which_uri(i, raw.len());
+        let uri = absolute_http_url(uri).ok_or_else(|| {
+            invalid(format!(
+                "expected an absolute http(s) URL such as http://localhost:3000/auth/callback; {which}"
+            ))
+        })?;
+        if let Some(first) = uris.first()
+            && first.path() != uri.path()
+        {
+            return Err(invalid(format!(
+                "every redirect URI needs the same path, where the callback is mounted \
+                 ({} for the first, {} for {which})",
+                first.path(),
+                uri.path()
+            )));
+        }
+        if uris.iter().any(|u| u.origin() == uri.origin()) {
+            return Err(invalid(format!(
+                "two redirect URIs on one origin (scheme, host and port); {which} repeats one"
+            )));
+        }
+        uris.push(uri);
+    }
+    Ok(uris)
+}
+
+/// How an error names one of `count` redirect URIs: `it is the redirect
+/// URI`, `it is redirect URI 2 of 3`.
+fn which_uri(index: usize, count: usize) -> String {
+    if count == 1 {
+        "it is the redirect URI".into()
+    } else {
+        format!("it is redirect URI {} of {count}", index + 1)
+    }
 }
 
 /// `raw` as an absolute http(s) URL with a host, if it is one.
@@ -1060,5 +1192,73 @@ mod tests {
             assert_eq!(err.setting(), "with_cookie_name");
             assert_eq!(err.var(), Some("WORKOS_COOKIE_NAME"));
         }
+    }
+
+    #[test]
+    fn several_redirect_uris_are_each_checked_and_share_one_callback_path() {
+        let two = |a: &str, b: &str| builder().with_redirect_uris([a, b]).build();
+        let authkit = two(
+            "https://app.example.com/auth/callback",
+            " https://preview.example.com/auth/callback ",
+        )
+        .unwrap();
+        assert_eq!(authkit.callback_path(), "/auth/callback");
+        for (a, b, reason) in [
+            (
+                "https://app.example.com/auth/callback",
+                "preview.example.com/auth/callback",
+                "absolute",
+            ),
+            (
+                "https://app.example.com/auth/callback",
+                "https://preview.example.com/callback",
+                "same path",
+            ),
+            (
+                "https://app.example.com/auth/callback",
+                "https://app.example.com:443/auth/callback?x",
+                "one origin",
+            ),
+        ] {
+            let err = two(a, b).unwrap_err();
+            assert_eq!(err.var(), Some("WORKOS_REDIRECT_URI"), "{b}");
+            let message = err.to_string();
+            assert!(message.contains(reason), "{message}");
+            assert!(message.contains("redirect URI 2 of 2"), "{message}");
+        }
+        let err = builder()
+            .with_redirect_uris(Vec::<String>::new())
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { .. }));
+        assert_eq!(err.var(), Some("WORKOS_REDIRECT_URI"));
+    }
+
+    #[test]
+    fn secure_only_cookie_settings_must_hold_for_every_redirect_uri() {
+        let mixed = || {
+            builder().with_redirect_uris([
+                "https://app.example.com/auth/callback",
+                "http://localhost:3000/auth/callback",
+            ])
+        };
+        let err = mixed().with_same_site(SameSite::None).build().unwrap_err();
+        assert_eq!(err.var(), Some("WORKOS_COOKIE_SAMESITE"));
+        assert!(err.to_string().contains("redirect URI 2 of 2"), "{err}");
+        let err = mixed()
+            .with_cookie_name("__Host-session")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.var(), Some("WORKOS_COOKIE_NAME"));
+        assert!(err.to_string().contains("redirect URI 2 of 2"), "{err}");
+        // Forcing Secure makes them hold everywhere.
+        let forced = mixed().with_secure_cookies(true);
+        assert!(
+            forced
+                .with_same_site(SameSite::None)
+                .with_cookie_name("__Host-s")
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -162,6 +162,12 @@ pub(crate) fn required_var(setting: Setting) -> Result<String, ConfigError> {
     optional_var(setting)?.ok_or(ConfigError::missing(setting))
 }
 
+/// The entries of a comma-separated list (`WORKOS_REDIRECT_URI` may hold
+/// several URIs): each trimmed, empty ones (a trailing comma) dropped.
+pub(crate) fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// Parses a boolean the way the WorkOS SDKs read `WORKOS_API_HTTPS`.
 pub(crate) fn parse_bool(setting: Setting, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
@@ -183,6 +189,13 @@ mod tests {
         assert_eq!(err.var(), Some("WORKOS_API_HTTPS"));
         assert_eq!(err.setting(), "with_api_base_url");
         assert!(err.to_string().contains("WORKOS_API_HTTPS"));
+    }
+
+    #[test]
+    fn lists_are_split_on_commas_trimmed_and_without_empty_entries() {
+        let list: Vec<_> = split_list(" https://a.example/cb ,https://b.example/cb,\r\n").collect();
+        assert_eq!(list, ["https://a.example/cb", "https://b.example/cb"]);
+        assert_eq!(split_list(" , ").count(), 0);
     }
 
     #[test]

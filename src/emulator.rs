@@ -215,22 +215,24 @@ impl AuthKitBuilder {
         app_port: u16,
         seed: Seed,
     ) -> Result<(AuthKitBuilder, Backend), SetupError> {
-        let redirect_uri = optional_var(config::REDIRECT_URI)?
-            .unwrap_or_else(|| format!("http://localhost:{app_port}/auth/callback"));
+        let redirect_uris: Vec<String> = match optional_var(config::REDIRECT_URI)? {
+            Some(list) => config::split_list(&list).map(str::to_owned).collect(),
+            None => vec![format!("http://localhost:{app_port}/auth/callback")],
+        };
         let cookie_password = match optional_var(config::COOKIE_PASSWORD)? {
             Some(password) => password,
             None => random_cookie_password()?,
         };
         let builder = AuthKitBuilder::default()
             .with_cookie_password(cookie_password)
-            .with_redirect_uri(redirect_uri.clone());
+            .with_redirect_uris(redirect_uris.clone());
         if optional_var(config::API_KEY)?.is_some() {
             let client = UserManagement::from_env()?;
             return Ok((builder.with_client(client), Backend::WorkOs));
         }
         let emulator = Emulator::builder()
             .with_seed(seed)
-            .with_redirect_uris([redirect_uri])
+            .with_redirect_uris(redirect_uris)
             .start()
             .await?;
         let builder = builder.with_emulator(&emulator);

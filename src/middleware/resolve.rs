@@ -42,7 +42,7 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
             match refresh(shared, data).await.as_ref() {
                 Ok(r) => authenticated(
                     Arc::new(r.session.clone()),
-                    cookies::write_session(&settings.cookie, &r.sealed, headers),
+                    cookies::write_session(&settings.cookie_for(headers), &r.sealed, headers),
                 ),
                 Err(e) if e.is_terminal() => {
                     tracing::info!(error = %e, "refresh refused; signing out");
@@ -61,7 +61,7 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
                 match refresh(shared, *data).await.as_ref() {
                     Ok(r) => authenticated(
                         Arc::new(r.session.clone()),
-                        cookies::write_session(&settings.cookie, &r.sealed, headers),
+                        cookies::write_session(&settings.cookie_for(headers), &r.sealed, headers),
                     ),
                     Err(e) if e.is_terminal() => {
                         tracing::info!(error = %e, "refresh refused; signing out");
@@ -106,7 +106,9 @@ async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome
 /// pair WorkOS answered with, when only its verification is pending.
 fn kept_cookie(shared: &Shared, request: &HeaderMap, e: &RefreshError) -> Vec<HeaderValue> {
     match e.new_session_cookie() {
-        Some(sealed) => cookies::write_session(&shared.settings.cookie, sealed, request),
+        Some(sealed) => {
+            cookies::write_session(&shared.settings.cookie_for(request), sealed, request)
+        }
         None => Vec::new(),
     }
 }
@@ -140,7 +142,7 @@ fn signed_out(
     Resolved {
         status: AuthStatus::Unauthenticated(reason),
         set_cookie: if clear {
-            cookies::clear_session(&shared.settings.cookie, request)
+            cookies::clear_session(&shared.settings.cookie_for(request), request)
         } else {
             Vec::new()
         },

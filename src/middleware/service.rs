@@ -79,6 +79,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
+        host_from_authority(&mut request);
         ResponseFuture::new(async move {
             let resolved = resolve(&shared, request.headers()).await;
             let state = AuthState::new(resolved.status, shared.settings.clone());
@@ -97,6 +98,23 @@ where
             finish(&shared, &mut response, resolved.set_cookie, signed_in);
             Ok(response)
         })
+    }
+}
+
+/// Gives an HTTP/2 (or absolute-form) request without a `Host` header one
+/// from its URI's authority, as an HTTP/2-to-1.1 proxy would (RFC 9113
+/// §8.3.1): the layer, the routes and the app then read the request's host
+/// in one place.
+fn host_from_authority<B>(request: &mut Request<B>) {
+    if request.headers().contains_key(header::HOST) {
+        return;
+    }
+    if let Some(host) = request
+        .uri()
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        request.headers_mut().insert(header::HOST, host);
     }
 }
 

@@ -39,7 +39,7 @@ pub(crate) async fn callback(
     let mut response = match complete(&shared, &headers, query).await {
         Ok((sealed, return_to)) => {
             let mut response = Redirect::to(&return_to).into_response();
-            for value in cookies::write_session(&config.cookie, &sealed, &headers) {
+            for value in cookies::write_session(&config.cookie_for(&headers), &sealed, &headers) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             response
@@ -73,7 +73,7 @@ pub(crate) async fn callback(
         response.headers_mut().append(
             header::SET_COOKIE,
             cookies::clear_cookie(
-                &config.cookie,
+                &config.cookie_for(&headers),
                 &name,
                 &shared.settings.verifier_cookie_path(),
                 SameSite::Lax,
@@ -111,7 +111,7 @@ async fn complete(
     let Some((_, value)) = cookies::request_cookies(headers).find(|(n, _)| *n == name) else {
         let redirect_host = shared
             .settings
-            .redirect_uri
+            .redirect_uri_for(headers)
             .host_str()
             .unwrap_or_default()
             .to_owned();

@@ -3,11 +3,15 @@
 
 use http::HeaderMap;
 
-use crate::settings::Settings;
+use crate::settings::{Settings, default_port};
 
 /// Refuses cross-site state-changing requests (logout, organization switch):
-/// `Sec-Fetch-Site: cross-site`, or an `Origin` that is neither the request's
-/// own host nor the redirect URI's origin.
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` that is neither the origin
+/// of the request's own redirect URI ([`Settings::redirect_uri_for`]) nor
+/// the request's own origin (its host, with the scheme a trusted proxy
+/// forwarded or else that redirect URI's). The app's other configured
+/// origins do not count: a page on a preview deployment cannot sign users
+/// out of production.
 pub(crate) fn is_cross_site(settings: &Settings, headers: &HeaderMap) -> bool {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site") == Some("cross-site") {
@@ -19,27 +23,23 @@ pub(crate) fn is_cross_site(settings: &Settings, headers: &HeaderMap) -> bool {
     let Ok(origin) = url::Url::parse(origin) else {
         return true; // `Origin: null` and garbage.
     };
-    let redirect = &settings.redirect_uri;
-    let same_as_redirect = origin.scheme() == redirect.scheme()
-        && origin.host_str() == redirect.host_str()
-        && origin.port_or_known_default() == redirect.port_or_known_default();
-    let host = header("host");
-    // The Host header carries no scheme: the app's scheme is the redirect URI's.
-    let same_as_host = origin.scheme() == redirect.scheme()
-        && host.is_some_and(|h| {
-            let authority = match origin.port() {
-                Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
-                None => origin.host_str().unwrap_or_default().to_owned(),
-            };
-            h.eq_ignore_ascii_case(&authority)
-        });
-    !(same_as_redirect || same_as_host)
+    let redirect = settings.redirect_uri_for(headers);
+    let same_as_redirect = origin.origin() == redirect.origin();
+    let same_as_request = settings.request_origin(headers).is_some_and(|own| {
+        let scheme = own.scheme.unwrap_or(redirect.scheme());
+        origin.scheme() == scheme
+            && origin
+                .host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&own.host))
+            && origin.port_or_known_default() == Some(own.port.unwrap_or(default_port(scheme)))
+    });
+    !(same_as_redirect || same_as_request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::tests::{headers, settings};
+    use crate::settings::tests::{headers, origins, settings};
 
     #[test]
     fn same_origin_requests_pass() {
@@ -74,5 +74,48 @@ mod tests {
         ] {
             assert!(is_cross_site(&s, &h), "{h:?}");
         }
+    }
+
+    #[test]
+    fn of_several_origins_only_the_requests_own_passes() {
+        let s = origins(false);
+        let own = headers(&[
+            ("origin", "https://preview.example.com"),
+            ("host", "preview.example.com"),
+        ]);
+        assert!(!is_cross_site(&s, &own));
+        // Another configured origin is another site: a preview deployment's
+        // page cannot sign users out of production.
+        for other in [
+            headers(&[
+                ("origin", "https://preview.example.com"),
+                ("host", "app.example.com"),
+            ]),
+            headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "app.example.com"),
+            ]),
+            headers(&[
+                ("origin", "https://app.example.com"),
+                ("host", "preview.example.com"),
+            ]),
+        ] {
+            assert!(is_cross_site(&s, &other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_origin_is_the_requests_own() {
+        let forwarded = headers(&[
+            ("origin", "https://preview.example.com"),
+            ("host", "127.0.0.1:8080"),
+            ("x-forwarded-host", "preview.example.com"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert!(!is_cross_site(&origins(true), &forwarded));
+        assert!(
+            is_cross_site(&origins(false), &forwarded),
+            "untrusted: ignored"
+        );
     }
 }

@@ -52,6 +52,7 @@ fn start(
     screen_hint: Option<ScreenHint>,
 ) -> Response {
     let config = &shared.settings;
+    let cookie = config.cookie_for(&headers);
     let state = pkce::random_token();
     let verifier = pkce::random_token();
     let return_to = return_to::sanitize(query.return_to.as_deref(), &config.after_login).to_owned();
@@ -59,7 +60,7 @@ fn start(
         .sessions
         .client()
         .authorization_url(&AuthorizationUrl {
-            redirect_uri: config.redirect_uri.to_string(),
+            redirect_uri: config.redirect_uri_for(&headers).to_string(),
             provider: Some(Provider::AuthKit),
             organization_id: query.organization_id,
             login_hint: query.login_hint,
@@ -111,13 +112,13 @@ fn start(
     for name in evictions(&shared, &headers, now) {
         set_cookies.append(
             header::SET_COOKIE,
-            cookies::clear_cookie(&config.cookie, &name, &path, SameSite::Lax),
+            cookies::clear_cookie(&cookie, &name, &path, SameSite::Lax),
         );
     }
     set_cookies.append(
         header::SET_COOKIE,
         cookies::set_cookie_header(
-            &config.cookie,
+            &cookie,
             CookieSpec {
                 name: &pkce::cookie_name(&state),
                 value: &sealed,

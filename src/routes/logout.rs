@@ -31,24 +31,25 @@ pub(crate) async fn logout(
     // session cookies, a stale copy may be sent first). Without it (signed
     // out, WorkOS unavailable, the routes mounted without the layer), the
     // first of the cookies that names a session.
+    let after_logout = config.after_logout_for(&headers);
     let resolved = state.as_ref().and_then(|Extension(state)| state.session());
     let target = match resolved {
         Some(session) => shared
             .sessions
             .client()
-            .get_logout_url(session.session_id(), Some(&config.after_logout)),
+            .get_logout_url(session.session_id(), Some(&after_logout)),
         None => cookies::read_session(&headers, &config.cookie.name)
             .iter()
             .find_map(|cookie| {
                 shared
                     .sessions
-                    .logout_url(Some(cookie), Some(&config.after_logout))
+                    .logout_url(Some(cookie), Some(&after_logout))
                     .ok()
             })
-            .unwrap_or_else(|| config.after_logout.clone()),
+            .unwrap_or_else(|| after_logout.clone().into_owned()),
     };
     let mut response = Redirect::to(&target).into_response();
-    for value in cookies::clear_session(&config.cookie, &headers) {
+    for value in cookies::clear_session(&config.cookie_for(&headers), &headers) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

@@ -96,7 +96,9 @@ fn answer(
     match outcome {
         Ok(refreshed) => {
             let mut response = Redirect::to(return_to).into_response();
-            for value in cookies::write_session(&config.cookie, &refreshed.sealed, headers) {
+            for value in
+                cookies::write_session(&config.cookie_for(headers), &refreshed.sealed, headers)
+            {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             response
@@ -129,7 +131,7 @@ fn answer(
             let mut response = unavailable(login);
             // A new pair WorkOS gave that could not be verified yet is kept.
             if let Some(sealed) = e.new_session_cookie() {
-                for value in cookies::write_session(&config.cookie, sealed, headers) {
+                for value in cookies::write_session(&config.cookie_for(headers), sealed, headers) {
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }
             }
@@ -145,7 +147,7 @@ fn answer(
                 "Your session has ended. Sign in again to switch organizations.",
                 login,
             );
-            for value in cookies::clear_session(&config.cookie, headers) {
+            for value in cookies::clear_session(&config.cookie_for(headers), headers) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             response
