@@ -16,8 +16,14 @@
 //! each refresh token is spent at most once: single flight within a
 //! process; across replicas WorkOS's replay window makes them agree).
 //!
-//! Needs nginx (`apt-get install -y nginx`, or `NGINX=/path/to/nginx`) and
-//! the built example, so it is ignored by default. `.ci/run` does:
+//! A second test puts nginx in front of one app answering on two origins,
+//! plain HTTP and TLS, as a reverse proxy (not a balancer): with the
+//! forwarded headers trusted, each origin signs in with its own redirect URI
+//! and gets cookies that are `Secure` exactly on the https one.
+//!
+//! Needs nginx (`apt-get install -y nginx`, or `NGINX=/path/to/nginx`),
+//! `openssl` (the second test's throwaway certificate) and the built
+//! example, so both are ignored by default. `.ci/run` does:
 //!
 //! ```text
 //! cargo build --example replica
@@ -578,3 +584,192 @@ async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries(
 
 /// How long a process may take to start answering.
 const WAIT: Duration = Duration::from_secs(20);
+
+/// nginx in front of one app on two origins: plain HTTP on
+/// `127.0.0.1:<http>` and TLS (a throwaway self-signed certificate) on
+/// `localhost:<https>`, each telling the app what the browser asked for, as
+/// a deployment would. The upstream `Host` is nginx's default, the app's own
+/// address, which is on neither origin.
+fn two_origins_conf(dir: &std::path::Path, http: u16, https: u16, app: u16) -> String {
+    let d = dir.display();
+    let location = format!(
+        "location / {{\n\
+         proxy_pass http://127.0.0.1:{app};\n\
+         proxy_set_header X-Forwarded-Host $host;\n\
+         proxy_set_header X-Forwarded-Proto $scheme;\n\
+         proxy_set_header X-Forwarded-Port $server_port;\n\
+         }}\n"
+    );
+    format!(
+        "daemon off;\n\
+         worker_processes 1;\n\
+         pid {d}/nginx.pid;\n\
+         error_log stderr warn;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n\
+         access_log off;\n\
+         client_body_temp_path {d}/body;\n\
+         proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n\
+         uwsgi_temp_path {d}/uwsgi;\n\
+         scgi_temp_path {d}/scgi;\n\
+         server {{\n\
+         listen 127.0.0.1:{http};\n\
+         server_name 127.0.0.1;\n\
+         {location}\
+         }}\n\
+         server {{\n\
+         listen 127.0.0.1:{https} ssl;\n\
+         server_name localhost;\n\
+         ssl_certificate {d}/cert.pem;\n\
+         ssl_certificate_key {d}/key.pem;\n\
+         {location}\
+         }}\n\
+         }}\n"
+    )
+}
+
+/// The `redirect_uri` of the authorize URL a login answer redirects to, and
+/// whether the flow cookie it sets is `Secure`.
+fn login_answer(r: &reqwest::Response) -> (String, bool) {
+    assert_eq!(r.status(), 303);
+    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let redirect_uri = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    (redirect_uri, set_cookie_is_secure(r, "wos-auth-verifier-"))
+}
+
+fn set_cookie_is_secure(r: &reqwest::Response, prefix: &str) -> bool {
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with(prefix) && !c.contains("Max-Age=0"))
+        .unwrap_or_else(|| panic!("no {prefix} cookie set"));
+    cookie.split(';').any(|a| a.trim() == "Secure")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nginx and openssl: see .ci/run"]
+async fn two_origins_behind_nginx_each_get_their_own_redirect_uri_and_cookies() {
+    use authkit_axum::emulator::DEMO_PASSWORD;
+    use authkit_axum::{AuthKit, AuthUser};
+    use axum::{Router, routing::get};
+
+    let nginx = nginx();
+    let openssl = find_program(&["openssl"]).expect("openssl, to make the proxy's certificate");
+    let (http_port, https_port) = (free_port(), free_port());
+    let plain = format!("http://127.0.0.1:{http_port}");
+    let tls = format!("https://localhost:{https_port}");
+    let emulator = Emulator::builder()
+        .with_seed(Seed::demo())
+        .with_redirect_uris([format!("{tls}/auth/callback")])
+        .start()
+        .await
+        .unwrap();
+
+    // The app, trusting its proxy, with both origins' redirect URIs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_port = listener.local_addr().unwrap().port();
+    let authkit = AuthKit::builder()
+        .with_emulator(&emulator)
+        .with_cookie_password(COOKIE_PASSWORD)
+        .with_redirect_uris([
+            format!("{plain}/auth/callback"),
+            format!("{tls}/auth/callback"),
+        ])
+        .with_trust_forwarded_headers(true)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/api/me",
+            get(|user: AuthUser| async move { user.user.email.clone() }),
+        )
+        .merge(authkit.routes())
+        .layer(authkit.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // The proxy.
+    let dir = TempDir::new("authkit-origins-test");
+    let made = Command::new(&openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(dir.path().join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        two_origins_conf(dir.path(), http_port, https_port, app_port),
+    )
+    .unwrap();
+    let mut proxy = Proc::spawn(
+        "nginx",
+        Command::new(&nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            .args(["-e", "stderr"]),
+    );
+    wait_until_answering(&mut proxy, &format!("{plain}/"), WAIT).await;
+
+    // A browser: `localhost` is the proxy's TLS port, whose certificate is
+    // the throwaway one.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("localhost", ([127, 0, 0, 1], https_port).into())
+        .tls_danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    for (origin, secure) in [(&plain, false), (&tls, true)] {
+        // A client's own X-Forwarded-Host is replaced by nginx's.
+        let r = http
+            .get(format!("{origin}/auth/login"))
+            .header("x-forwarded-host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        let (redirect_uri, flow_secure) = login_answer(&r);
+        assert_eq!(redirect_uri, format!("{origin}/auth/callback"));
+        assert_eq!(flow_secure, secure, "{origin}: the flow cookie's Secure");
+
+        // The whole sign-in: AuthKit sends the browser back to this origin.
+        let signed =
+            remote::sign_in(&http, origin, support::app::EMAIL, DEMO_PASSWORD, "x-none").await;
+        let me = |jar: &Jar| {
+            http.get(format!("{origin}/api/me"))
+                .header(ACCEPT, "application/json")
+                .header(COOKIE, jar.header())
+                .send()
+        };
+        let r = me(&signed.jar).await.unwrap();
+        assert_eq!(r.status(), 200, "{origin}");
+        // The layer's refreshed cookie follows the origin too.
+        emulator.clock().advance(Duration::from_secs(6 * 60));
+        let r = me(&signed.jar).await.unwrap();
+        assert_eq!(r.status(), 200, "{origin} after an expiry");
+        assert_eq!(
+            set_cookie_is_secure(&r, "wos-session"),
+            secure,
+            "{origin}: the refreshed session cookie's Secure"
+        );
+    }
+    proxy.assert_running();
+}
