@@ -75,12 +75,12 @@ impl AuthKit {
     /// | `WORKOS_API_KEY` | [`with_api_key`](AuthKitBuilder::with_api_key) | yes | |
     /// | `WORKOS_CLIENT_ID` | [`with_client_id`](AuthKitBuilder::with_client_id) | yes | |
     /// | `WORKOS_COOKIE_PASSWORD` | [`with_cookie_password`](AuthKitBuilder::with_cookie_password) | yes (≥ 32 characters) | |
-    /// | `WORKOS_REDIRECT_URI` | [`with_redirect_uri`](AuthKitBuilder::with_redirect_uri) | yes | |
+    /// | `WORKOS_REDIRECT_URI` (several: comma-separated, the first is the default) | [`with_redirect_uri`](AuthKitBuilder::with_redirect_uri), [`with_redirect_uris`](AuthKitBuilder::with_redirect_uris) | yes | |
     /// | `WORKOS_COOKIE_NAME` | [`with_cookie_name`](AuthKitBuilder::with_cookie_name) | | `wos-session` |
     /// | `WORKOS_COOKIE_MAX_AGE` (seconds) | [`with_cookie_max_age`](AuthKitBuilder::with_cookie_max_age) | | 400 days |
     /// | `WORKOS_COOKIE_DOMAIN` | [`with_cookie_domain`](AuthKitBuilder::with_cookie_domain) | | host-only |
     /// | `WORKOS_COOKIE_SAMESITE` (`lax`, `strict`, `none`) | [`with_same_site`](AuthKitBuilder::with_same_site) | | `lax` |
-    /// | `WORKOS_COOKIE_SECURE` (`true`/`false`) | [`with_secure_cookies`](AuthKitBuilder::with_secure_cookies) | | when the redirect URI is https |
+    /// | `WORKOS_COOKIE_SECURE` (`true`/`false`) | [`with_secure_cookies`](AuthKitBuilder::with_secure_cookies) | | when the request's redirect URI is https |
     /// | `WORKOS_API_HOSTNAME` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `api.workos.com` |
     /// | `WORKOS_API_PORT` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | the scheme's |
     /// | `WORKOS_API_HTTPS` (`false` for plain HTTP) | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `true` |
@@ -561,7 +561,8 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Whether cookies are `Secure` (default: when the redirect URI is https).
+    /// Whether cookies are `Secure` (default: when the request's redirect URI
+    /// is https; see [`with_redirect_uris`](Self::with_redirect_uris)).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -612,8 +613,8 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Where WorkOS sends the browser after logout (default: the redirect
-    /// URI's origin + `/`). Must be allowed in the WorkOS dashboard.
+    /// Where WorkOS sends the browser after logout (default: the origin of
+    /// the request's redirect URI + `/`). Must be allowed in the WorkOS dashboard.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
