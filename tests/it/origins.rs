@@ -392,3 +392,24 @@ async fn logout_from_another_configured_origin_is_refused_as_cross_site() {
     let return_to = workos.query_pairs().find(|(k, _)| k == "return_to");
     assert_eq!(return_to.unwrap().1, format!("{}/", site.localhost()));
 }
+
+#[tokio::test]
+async fn an_http2_request_is_on_the_origin_of_its_authority() {
+    let site = start(emulator().await, two_origins(false)).await;
+    // HTTP/2 has no Host header: `:authority` says where the request goes.
+    let h2 = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2
+        .get(format!("{}/auth/login", site.loopback()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(
+        redirect_uri_of(&r),
+        format!("{}/auth/callback", site.loopback())
+    );
+}
