@@ -121,14 +121,14 @@ mod state;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
-pub use extract::AuthUser;
+pub use extract::{AuthClaims, AuthUser};
 pub use hooks::CallbackError;
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };
 pub use secret::{Secret, SecretField};
-pub use state::{AuthState, AuthStatus};
+pub use state::{AuthState, AuthStatus, CredentialSource};
 
 // Compiles the README's Rust examples as doctests.
 #[cfg(doctest)]
