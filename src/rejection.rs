@@ -475,6 +475,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::settings::Settings;
     use crate::settings::tests::{headers, settings};
 
     #[test]
@@ -615,6 +616,68 @@ mod tests {
             logged.contains("forbidding request") && logged.contains("status=403"),
             "{logged}"
         );
+    }
+
+    fn challenges_of(state: AuthState, p: &Parts) -> (StatusCode, Vec<String>) {
+        let r = AuthRejection::from_state(&state, p);
+        let response = r.into_response();
+        let challenges = response
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        (response.status(), challenges)
+    }
+
+    #[test]
+    fn a_refused_bearer_credential_is_a_rfc_6750_401_even_for_a_navigation() {
+        let html = || parts(Method::GET, "/page", headers(&[("accept", "text/html")]));
+        for (reason, want) in [
+            (
+                UnauthenticatedReason::InvalidAuthorizationHeader,
+                r#"Bearer realm="authkit", error="invalid_request""#,
+            ),
+            (
+                UnauthenticatedReason::InvalidBearerToken,
+                r#"Bearer realm="authkit", error="invalid_token""#,
+            ),
+            (
+                UnauthenticatedReason::BearerTokenExpired,
+                r#"Bearer realm="authkit", error="invalid_token", error_description="the access token expired""#,
+            ),
+        ] {
+            let state = AuthState::new(AuthStatus::Unauthenticated(reason), Arc::new(settings()))
+                .with_source(Some(CredentialSource::Bearer));
+            let mut p = html();
+            p.extensions.insert(RejectionMode::Redirect);
+            let (status, challenges) = challenges_of(state, &p);
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{reason}");
+            assert_eq!(challenges, [want], "{reason}");
+        }
+    }
+
+    #[test]
+    fn no_credential_is_challenged_for_each_accepted_source() {
+        let api = || parts(Method::GET, "/api/me", headers(&[]));
+        let with = |bearer_tokens, session_cookies| {
+            let settings = Settings {
+                bearer_tokens,
+                session_cookies,
+                ..settings()
+            };
+            AuthState::new(
+                AuthStatus::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided),
+                Arc::new(settings),
+            )
+        };
+        let both = challenges_of(with(true, true), &api()).1;
+        assert_eq!(both, [r#"Bearer realm="authkit""#, r#"Cookie realm="authkit""#]);
+        assert_eq!(challenges_of(with(false, true), &api()).1, [r#"Cookie realm="authkit""#]);
+        assert_eq!(challenges_of(with(true, false), &api()).1, [r#"Bearer realm="authkit""#]);
+        // A refused cookie is answered for the cookie.
+        let cookie = with(true, true).with_source(Some(CredentialSource::Cookie));
+        assert_eq!(challenges_of(cookie, &api()).1, [r#"Cookie realm="authkit""#]);
     }
 
     #[test]
