@@ -672,12 +672,24 @@ mod tests {
             )
         };
         let both = challenges_of(with(true, true), &api()).1;
-        assert_eq!(both, [r#"Bearer realm="authkit""#, r#"Cookie realm="authkit""#]);
-        assert_eq!(challenges_of(with(false, true), &api()).1, [r#"Cookie realm="authkit""#]);
-        assert_eq!(challenges_of(with(true, false), &api()).1, [r#"Bearer realm="authkit""#]);
+        assert_eq!(
+            both,
+            [r#"Bearer realm="authkit""#, r#"Cookie realm="authkit""#]
+        );
+        assert_eq!(
+            challenges_of(with(false, true), &api()).1,
+            [r#"Cookie realm="authkit""#]
+        );
+        assert_eq!(
+            challenges_of(with(true, false), &api()).1,
+            [r#"Bearer realm="authkit""#]
+        );
         // A refused cookie is answered for the cookie.
         let cookie = with(true, true).with_source(Some(CredentialSource::Cookie));
-        assert_eq!(challenges_of(cookie, &api()).1, [r#"Cookie realm="authkit""#]);
+        assert_eq!(
+            challenges_of(cookie, &api()).1,
+            [r#"Cookie realm="authkit""#]
+        );
     }
 
     #[test]

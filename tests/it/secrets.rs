@@ -435,7 +435,11 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
         ("Bearer debug", token.to_owned()),
         ("tampered Bearer", format!("{token}x")),
     ] {
-        let path = if what == "Bearer debug" { "/debug" } else { "/account" };
+        let path = if what == "Bearer debug" {
+            "/debug"
+        } else {
+            "/account"
+        };
         let r = app
             .http
             .get(format!("{}{path}", app.base))
@@ -444,7 +448,15 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
             .await
             .unwrap();
         let (status, _) = ev.keep(what, r).await;
-        assert_eq!(status, if what.starts_with("tampered") { 401 } else { 200 }, "{what}");
+        assert_eq!(
+            status,
+            if what.starts_with("tampered") {
+                401
+            } else {
+                200
+            },
+            "{what}"
+        );
     }
     let data = SessionData::from(&auth);
     ev.debug("SessionData", format!("{data:?}"));
