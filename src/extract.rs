@@ -12,8 +12,8 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::Secret;
 use crate::rejection::{AuthRejection, Forbidden, ForbiddenReason};
+use crate::secret::Secret;
 use crate::session::{
     AccessTokenClaims, AuthenticatedSession, UnauthenticatedReason, UserLookupError,
 };

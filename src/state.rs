@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Secret;
+use crate::secret::Secret;
 use crate::session::{
     AccessTokenClaims, AuthenticatedSession, SessionManager, UnauthenticatedReason,
 };
