@@ -6,11 +6,15 @@
 //! `WORKOS_CLIENT_ID` set it uses your WorkOS environment (and honours
 //! `WORKOS_API_HOSTNAME/PORT/HTTPS`, so any WorkOS-compatible server works);
 //! `WORKOS_COOKIE_PASSWORD` and `WORKOS_REDIRECT_URI` are used when set.
+//!
+//! The `/api` routes answer the browser's session cookie and, just as well,
+//! `Authorization: Bearer <access token>` from a front end or mobile app
+//! that signed in with AuthKit (`cargo run --example api_backend` shows one).
 
 mod support;
 
 use authkit_axum::emulator::{Backend, DEMO_PASSWORD, Seed};
-use authkit_axum::{AuthKitBuilder, AuthUser, Forbidden};
+use authkit_axum::{AuthClaims, AuthKitBuilder, AuthUser, Forbidden};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -63,6 +67,8 @@ async fn account(user: AuthUser) -> Html<String> {
     )
 }
 
+// The full user: from the cookie, or fetched (and cached for a minute) for
+// a Bearer token.
 async fn me(user: AuthUser) -> Json<Value> {
     Json(json!({
         "user": user.user,
@@ -78,8 +84,9 @@ async fn me(user: AuthUser) -> Json<Value> {
     }))
 }
 
-async fn widgets(user: AuthUser) -> Result<Json<Value>, Forbidden> {
-    user.require_permission("widgets:write")?;
+// Only the token's claims: no call to WorkOS, cookie or Bearer token alike.
+async fn widgets(claims: AuthClaims) -> Result<Json<Value>, Forbidden> {
+    claims.require_permission("widgets:write")?;
     Ok(Json(json!({"widgets": ["sprocket", "gear"]})))
 }
 

@@ -190,6 +190,9 @@ pub struct AuthKitBuilder {
     protect_by_default: bool,
     api_prefixes: Vec<String>,
     logout_via_get: bool,
+    bearer_tokens: bool,
+    session_cookies: bool,
+    token_issuers: Vec<String>,
     clock: Option<Clock>,
     jwks: Option<JwksCache>,
     hooks: Hooks,
@@ -220,6 +223,9 @@ impl Default for AuthKitBuilder {
             protect_by_default: false,
             api_prefixes: Vec::new(),
             logout_via_get: false,
+            bearer_tokens: true,
+            session_cookies: true,
+            token_issuers: Vec::new(),
             clock: None,
             jwks: None,
             hooks: Hooks::default(),
@@ -729,6 +735,71 @@ impl AuthKitBuilder {
         self
     }
 
+    /// Whether the layer accepts `Authorization: Bearer <access token>`
+    /// (default `true`): the access token a front end signed in with
+    /// AuthKit holds (authkit-nextjs, authkit-react, a mobile SDK).
+    ///
+    /// A Bearer token is verified as a session cookie's token is (RS256
+    /// only, `kid` in WorkOS's JWKS, signature, `exp`/`nbf` with the leeway,
+    /// through the same cache) and must also name an accepted issuer
+    /// ([`with_token_issuer`](Self::with_token_issuer)). It is never
+    /// refreshed: an expired one is 401 `WWW-Authenticate: Bearer
+    /// error="invalid_token"`, never a redirect, never a `Set-Cookie`. When
+    /// a request carries both a token and a cookie, the token alone decides
+    /// (see [`AuthKitService`](crate::AuthKitService)). Turned off, the
+    /// header is ignored and only the cookie counts.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // A server-rendered site that only ever wants its own cookie.
+    /// let builder = AuthKit::builder().with_bearer_tokens(false);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_bearer_tokens(mut self, accept: bool) -> Self {
+        self.bearer_tokens = accept;
+        self
+    }
+
+    /// Whether the layer reads the session cookie (default `true`). Turn it
+    /// off for an API that only accepts Bearer tokens (and mount no
+    /// [`routes`](AuthKit::routes)); `build()` refuses turning off both
+    /// sources.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// // An API behind a single-page app that sends its access token.
+    /// let builder = AuthKit::builder().with_session_cookies(false);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_session_cookies(mut self, read: bool) -> Self {
+        self.session_cookies = read;
+        self
+    }
+
+    /// Also accept Bearer tokens whose `iss` is `issuer`. By default only
+    /// `<API base URL>/user_management/<client id>` is accepted
+    /// (`https://api.workos.com/user_management/client_…`: what WorkOS
+    /// issues for this client id); add your custom auth domain's issuer
+    /// here. A token without `iss` or from another issuer (another client
+    /// id, another environment) is refused.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder()
+    ///     .with_token_issuer("https://auth.example.com/user_management/client_01HXYZ");
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.token_issuers.push(issuer.into());
+        self
+    }
+
     /// A clock of your own, for tests.
     ///
     /// ```
@@ -924,7 +995,22 @@ impl AuthKitBuilder {
             }
             None => origin_root(&redirect_uri),
         };
+        if !self.bearer_tokens && !self.session_cookies {
+            return Err(ConfigError::invalid(
+                config::SESSION_COOKIES,
+                "with_session_cookies(false) and with_bearer_tokens(false) leave no way to sign in",
+            ));
+        }
         let mut sessions = SessionManager::new(client, passwords).with_leeway(self.leeway);
+        for issuer in self.token_issuers {
+            if absolute_http_url(&issuer).is_none() {
+                return Err(ConfigError::invalid(
+                    config::TOKEN_ISSUER,
+                    "expected an absolute http(s) URL, the `iss` of your tokens",
+                ));
+            }
+            sessions = sessions.with_token_issuer(issuer);
+        }
         if let Some(clock) = self.clock {
             sessions = sessions.with_clock(clock);
         }
@@ -953,6 +1039,8 @@ impl AuthKitBuilder {
             protect_by_default: self.protect_by_default,
             api_prefixes: self.api_prefixes,
             logout_via_get: self.logout_via_get,
+            bearer_tokens: self.bearer_tokens,
+            session_cookies: self.session_cookies,
         };
         Ok(AuthKit {
             shared: Arc::new(Shared {
@@ -1097,6 +1185,40 @@ mod tests {
             .with_client_id("client_test")
             .with_cookie_password("a cookie password of at least 32 chars")
             .with_redirect_uri("http://localhost:3000/auth/callback")
+    }
+
+    #[test]
+    fn turning_off_both_credential_sources_fails_at_startup() {
+        let err = builder()
+            .with_bearer_tokens(false)
+            .with_session_cookies(false)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "with_session_cookies");
+        assert!(
+            err.to_string().contains("with_bearer_tokens(false)"),
+            "{err}"
+        );
+        assert!(builder().with_bearer_tokens(false).build().is_ok());
+        assert!(builder().with_session_cookies(false).build().is_ok());
+    }
+
+    #[test]
+    fn a_token_issuer_must_be_a_url() {
+        let err = builder().with_token_issuer("auth").build().unwrap_err();
+        assert_eq!(err.setting(), "with_token_issuer");
+        let authkit = builder()
+            .with_api_base_url("http://localhost:4100/")
+            .with_token_issuer("https://auth.example.com/user_management/client_test")
+            .build()
+            .unwrap();
+        assert_eq!(
+            authkit.sessions().token_issuers(),
+            [
+                "http://localhost:4100/user_management/client_test",
+                "https://auth.example.com/user_management/client_test"
+            ]
+        );
     }
 
     #[test]

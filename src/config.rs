@@ -40,6 +40,8 @@ settings! {
     BASE_PATH = "with_base_path";
     AFTER_LOGIN = "with_after_login";
     AFTER_LOGOUT = "with_after_logout";
+    SESSION_COOKIES = "with_session_cookies";
+    TOKEN_ISSUER = "with_token_issuer";
 }
 
 /// How an error names a setting: `WORKOS_REDIRECT_URI (`with_redirect_uri`)`,

@@ -1,16 +1,23 @@
-//! Extractors: [`AuthUser`] (required) and `Option<AuthUser>` (optional).
-//! They read the [`AuthState`] the layer put in the request; without a
-//! session, [`AuthUser`] rejects with an [`AuthRejection`].
+//! Extractors: [`AuthUser`] (the full user; required) and `Option<AuthUser>`
+//! (optional), and [`AuthClaims`] / `Option<AuthClaims>` (the verified
+//! token's claims, for a session cookie or a Bearer token alike). They read
+//! the [`AuthState`] the layer put in the request; without a session they
+//! reject with an [`AuthRejection`].
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use crate::rejection::{AuthRejection, Forbidden, ForbiddenReason};
-use crate::session::AuthenticatedSession;
-use crate::state::{AuthState, AuthStatus};
+use crate::secret::Secret;
+use crate::session::{
+    AccessTokenClaims, AuthenticatedSession, UnauthenticatedReason, UserLookupError,
+};
+use crate::state::{AuthState, AuthStatus, CredentialSource};
 
 /// The signed-in user of a request. Requires [`AuthKit::layer`](crate::AuthKit::layer).
 ///
@@ -22,6 +29,16 @@ use crate::state::{AuthState, AuthStatus};
 /// Without a session it rejects with [`AuthRejection`]: a redirect to login
 /// for browser navigations, 401 JSON for API calls. Take `Option<AuthUser>`
 /// where signing in is optional.
+///
+/// For a request signed in with a Bearer token, which carries only the
+/// user's id, the user is fetched from WorkOS
+/// (`GET /user_management/users/{id}`) and cached for a minute: at most one
+/// call per user per minute (see
+/// [`SessionManager::bearer_session`](crate::session::SessionManager::bearer_session)).
+/// If WorkOS cannot answer, the request gets 503 with `Retry-After`; if the
+/// user no longer exists, 401 `invalid_token`. The session has no refresh
+/// token. A handler that needs only ids, roles and permissions should take
+/// [`AuthClaims`], which costs no call.
 ///
 /// ```
 /// use authkit_axum::{AuthUser, Forbidden};
@@ -63,36 +80,54 @@ impl Deref for AuthUser {
     }
 }
 
+/// `Ok` when the claims' roles grant `permission`, else a 403 rejection.
+fn require_permission(claims: &AccessTokenClaims, permission: &str) -> Result<(), Forbidden> {
+    if claims.permissions.iter().any(|p| p == permission) {
+        Ok(())
+    } else {
+        Err(Forbidden::because(ForbiddenReason::MissingPermission(
+            permission.to_owned(),
+        )))
+    }
+}
+
+/// `Ok` when the claims have `role` (as their role or among their roles).
+fn require_role(claims: &AccessTokenClaims, role: &str) -> Result<(), Forbidden> {
+    if claims.role.as_deref() == Some(role) || claims.roles.iter().any(|r| r == role) {
+        Ok(())
+    } else {
+        Err(Forbidden::because(ForbiddenReason::MissingRole(
+            role.to_owned(),
+        )))
+    }
+}
+
+/// `Ok` when the claims are scoped to `organization_id`.
+fn require_organization(
+    claims: &AccessTokenClaims,
+    organization_id: &str,
+) -> Result<(), Forbidden> {
+    if claims.org_id.as_deref() == Some(organization_id) {
+        Ok(())
+    } else {
+        Err(Forbidden::because(ForbiddenReason::WrongOrganization))
+    }
+}
+
 impl AuthUser {
     /// `Ok` when the session's roles grant `permission`, else a 403 rejection.
     pub fn require_permission(&self, permission: &str) -> Result<(), Forbidden> {
-        if self.has_permission(permission) {
-            Ok(())
-        } else {
-            Err(Forbidden::because(ForbiddenReason::MissingPermission(
-                permission.to_owned(),
-            )))
-        }
+        require_permission(&self.claims, permission)
     }
 
     /// `Ok` when the session has `role` (as its role or among its roles).
     pub fn require_role(&self, role: &str) -> Result<(), Forbidden> {
-        if self.role() == Some(role) || self.roles().iter().any(|r| r == role) {
-            Ok(())
-        } else {
-            Err(Forbidden::because(ForbiddenReason::MissingRole(
-                role.to_owned(),
-            )))
-        }
+        require_role(&self.claims, role)
     }
 
     /// `Ok` when the session is scoped to `organization_id`.
     pub fn require_organization(&self, organization_id: &str) -> Result<(), Forbidden> {
-        if self.organization_id() == Some(organization_id) {
-            Ok(())
-        } else {
-            Err(Forbidden::because(ForbiddenReason::WrongOrganization))
-        }
+        require_organization(&self.claims, organization_id)
     }
 
     /// Whether an admin is impersonating the user.
@@ -110,9 +145,39 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
         };
         match &state.status {
             AuthStatus::Authenticated(session) => Ok(AuthUser(session.clone())),
+            AuthStatus::Bearer {
+                access_token,
+                claims,
+            } => bearer_user(state, parts, access_token, claims).await,
             _ => Err(AuthRejection::from_state(state, parts)),
         }
     }
+}
+
+/// The user of a Bearer request, fetched (and cached) through the client.
+async fn bearer_user(
+    state: &AuthState,
+    parts: &Parts,
+    access_token: &Secret,
+    claims: &Arc<AccessTokenClaims>,
+) -> Result<AuthUser, AuthRejection> {
+    let Some(sessions) = &state.sessions else {
+        return Err(AuthRejection::missing_layer());
+    };
+    let status = match sessions.bearer_session(access_token, claims.clone()).await {
+        Ok(session) => return Ok(AuthUser(session)),
+        Err(UserLookupError::NotFound) => {
+            AuthStatus::Unauthenticated(UnauthenticatedReason::UserNotFound)
+        }
+        Err(e) => AuthStatus::Unavailable {
+            retry_after: e.retry_after(),
+        },
+    };
+    let refused = AuthState {
+        status,
+        ..state.clone()
+    };
+    Err(AuthRejection::from_state(&refused, parts))
 }
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
@@ -125,6 +190,232 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         let Some(state) = parts.extensions.get::<AuthState>() else {
             return Err(AuthRejection::missing_layer());
         };
-        Ok(state.session().map(|s| AuthUser(s.clone())))
+        match &state.status {
+            AuthStatus::Authenticated(session) => Ok(Some(AuthUser(session.clone()))),
+            // A valid token whose user cannot be had is not "signed out":
+            // answer why.
+            AuthStatus::Bearer {
+                access_token,
+                claims,
+            } => bearer_user(state, parts, access_token, claims)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The verified access token's claims: who is signed in, in which
+/// organization, with which roles and permissions, for a session cookie and
+/// a Bearer token alike. Requires [`AuthKit::layer`](crate::AuthKit::layer).
+///
+/// It costs nothing beyond the layer's check (no call to WorkOS), so it is
+/// what API handlers take; take [`AuthUser`] where the full
+/// [`User`](crate::client::User) (email, name, …) is needed. Without a
+/// session it rejects as [`AuthUser`] does; `Option<AuthClaims>` where
+/// signing in is optional.
+///
+/// ```
+/// use authkit_axum::{AuthClaims, Forbidden};
+/// use axum::{Json, Router, routing::get};
+/// use serde_json::{Value, json};
+///
+/// // Called by a front end with `Authorization: Bearer <access token>`, or
+/// // by a browser holding the session cookie.
+/// async fn widgets(claims: AuthClaims) -> Result<Json<Value>, Forbidden> {
+///     claims.require_permission("widgets:read")?;
+///     let tier: Option<String> = claims.custom("tier").and_then(Result::ok);
+///     Ok(Json(json!({
+///         "user": claims.user_id(),
+///         "organization": claims.organization_id(),
+///         "tier": tier,
+///     })))
+/// }
+///
+/// let api: Router = Router::new().route("/api/widgets", get(widgets));
+/// ```
+#[derive(Clone, Debug)]
+pub struct AuthClaims {
+    source: CredentialSource,
+    access_token: Secret,
+    claims: Arc<AccessTokenClaims>,
+}
+
+impl AuthClaims {
+    fn from_status(status: &AuthStatus) -> Option<Self> {
+        match status {
+            AuthStatus::Authenticated(session) => Some(AuthClaims {
+                source: CredentialSource::Cookie,
+                access_token: session.access_token.clone(),
+                claims: session.claims.clone(),
+            }),
+            AuthStatus::Bearer {
+                access_token,
+                claims,
+            } => Some(AuthClaims {
+                source: CredentialSource::Bearer,
+                access_token: access_token.clone(),
+                claims: claims.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The user id (`sub`).
+    pub fn user_id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The session id (`sid`).
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+
+    /// The organization the session is scoped to.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims.org_id.as_deref()
+    }
+
+    /// The user's role in that organization.
+    pub fn role(&self) -> Option<&str> {
+        self.claims.role.as_deref()
+    }
+
+    /// All the user's roles in that organization.
+    pub fn roles(&self) -> &[String] {
+        &self.claims.roles
+    }
+
+    /// The permissions the roles grant.
+    pub fn permissions(&self) -> &[String] {
+        &self.claims.permissions
+    }
+
+    /// The organization's entitlements.
+    pub fn entitlements(&self) -> &[String] {
+        &self.claims.entitlements
+    }
+
+    /// Enabled feature flags.
+    pub fn feature_flags(&self) -> &[String] {
+        &self.claims.feature_flags
+    }
+
+    /// Whether the roles grant `permission`.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.claims.permissions.iter().any(|p| p == permission)
+    }
+
+    /// A custom claim of your JWT template, parsed into your type: `None`
+    /// when absent, `Some(Err(_))` when of another shape (see
+    /// [`AccessTokenClaims::custom`]).
+    pub fn custom<T: DeserializeOwned>(&self, name: &str) -> Option<Result<T, serde_json::Error>> {
+        self.claims.custom(name)
+    }
+
+    /// Every verified claim.
+    pub fn claims(&self) -> &AccessTokenClaims {
+        &self.claims
+    }
+
+    /// Where the token came from: the session cookie or a Bearer header.
+    pub fn source(&self) -> CredentialSource {
+        self.source
+    }
+
+    /// The verified access token (to call another API on the user's behalf).
+    pub fn access_token(&self) -> &Secret {
+        &self.access_token
+    }
+
+    /// When the access token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.claims.exp.max(0) as u64)
+    }
+
+    /// The impersonating admin's email, when an admin is impersonating the user.
+    pub fn impersonator(&self) -> Option<&str> {
+        self.claims.act.as_ref().map(|a| a.sub.as_str())
+    }
+
+    /// `Ok` when the roles grant `permission`, else a 403 rejection.
+    pub fn require_permission(&self, permission: &str) -> Result<(), Forbidden> {
+        require_permission(&self.claims, permission)
+    }
+
+    /// `Ok` when the token has `role` (as its role or among its roles).
+    pub fn require_role(&self, role: &str) -> Result<(), Forbidden> {
+        require_role(&self.claims, role)
+    }
+
+    /// `Ok` when the token is scoped to `organization_id`.
+    pub fn require_organization(&self, organization_id: &str) -> Result<(), Forbidden> {
+        require_organization(&self.claims, organization_id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthClaims {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(state) = parts.extensions.get::<AuthState>() else {
+            return Err(AuthRejection::missing_layer());
+        };
+        AuthClaims::from_status(&state.status)
+            .ok_or_else(|| AuthRejection::from_state(state, parts))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthClaims {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(state) = parts.extensions.get::<AuthState>() else {
+            return Err(AuthRejection::missing_layer());
+        };
+        Ok(AuthClaims::from_status(&state.status))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: serde_json::Value) -> AuthClaims {
+        AuthClaims {
+            source: CredentialSource::Bearer,
+            access_token: "t".into(),
+            claims: Arc::new(serde_json::from_value(json).unwrap()),
+        }
+    }
+
+    #[test]
+    fn claims_grant_what_their_roles_and_organization_say_and_nothing_else() {
+        let c = claims(serde_json::json!({
+            "sub": "user_1", "sid": "s", "exp": 10, "org_id": "org_1", "role": "member",
+            "roles": ["member", "billing"], "permissions": ["widgets:read"]
+        }));
+        assert!(c.require_permission("widgets:read").is_ok());
+        assert!(c.require_role("member").is_ok());
+        assert!(c.require_role("billing").is_ok());
+        assert!(c.require_organization("org_1").is_ok());
+        assert_eq!(
+            c.require_permission("widgets:write").unwrap_err().reason(),
+            &ForbiddenReason::MissingPermission("widgets:write".into())
+        );
+        assert_eq!(
+            c.require_role("admin").unwrap_err().reason(),
+            &ForbiddenReason::MissingRole("admin".into())
+        );
+        assert_eq!(
+            c.require_organization("org_2").unwrap_err().reason(),
+            &ForbiddenReason::WrongOrganization
+        );
+        let none = claims(serde_json::json!({"sub": "u", "sid": "s", "exp": 10}));
+        assert!(none.require_organization("org_1").is_err());
+        assert_eq!(none.expires_at(), UNIX_EPOCH + Duration::from_secs(10));
     }
 }

@@ -67,6 +67,28 @@
 //!    is kept.
 //! 5. Responses for a session get `Cache-Control: no-store` and `Vary: Cookie`.
 //!
+//! ## APIs called with a Bearer token
+//!
+//! A front end that signed in with AuthKit calls the API with
+//! `Authorization: Bearer <access token>`, and the same layer accepts it
+//! ([`AuthKitBuilder::with_bearer_tokens`]): verified as the cookie's token
+//! is, plus its issuer ([`AuthKitBuilder::with_token_issuer`]), never
+//! refreshed (an expired one is 401 `WWW-Authenticate: Bearer
+//! error="invalid_token"`), never answered with a redirect or a
+//! `Set-Cookie`. The header wins over the cookie (see [`AuthKitService`]).
+//! [`AuthClaims`] gives a handler the token's claims for either source at no
+//! cost; [`AuthUser`] on a Bearer request fetches the user (cached).
+//!
+//! ```
+//! use authkit_axum::{AuthClaims, Forbidden};
+//!
+//! async fn widgets(claims: AuthClaims) -> Result<String, Forbidden> {
+//!     claims.require_permission("widgets:read")?;
+//!     Ok(format!("widgets of {}", claims.user_id()))
+//! }
+//! # let _: axum::Router = axum::Router::new().route("/api/widgets", axum::routing::get(widgets));
+//! ```
+//!
 //! ## The pieces
 //!
 //! | item | what it is |
@@ -74,7 +96,7 @@
 //! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
-//! | [`AuthUser`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
+//! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
@@ -121,14 +143,14 @@ mod state;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
-pub use extract::AuthUser;
+pub use extract::{AuthClaims, AuthUser};
 pub use hooks::CallbackError;
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };
 pub use secret::{Secret, SecretField};
-pub use state::{AuthState, AuthStatus};
+pub use state::{AuthState, AuthStatus, CredentialSource};
 
 // Compiles the README's Rust examples as doctests.
 #[cfg(doctest)]

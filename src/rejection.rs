@@ -15,7 +15,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::session::UnauthenticatedReason;
-use crate::state::{AuthState, AuthStatus};
+use crate::state::{AuthState, AuthStatus, CredentialSource};
 
 /// How a router wants unauthenticated requests answered; insert it with
 /// `Router::layer(Extension(RejectionMode::Api))` to override per router.
@@ -69,8 +69,8 @@ enum Answer {
         status: StatusCode,
         location: String,
     },
-    /// 401 with a JSON body.
-    Unauthorized,
+    /// 401 with a JSON body and these `WWW-Authenticate` challenges.
+    Unauthorized { challenges: Vec<&'static str> },
     /// 503 with `Retry-After`.
     Unavailable,
     /// 500.
@@ -82,6 +82,14 @@ enum Answer {
 /// It answers as: 307/303 to the login route with `return_to` (browser
 /// navigations), 401 JSON with `WWW-Authenticate` (API calls), 503 with
 /// `Retry-After` (WorkOS unavailable: not a logout), 500 (layer missing).
+///
+/// A request that sent a Bearer token is never redirected, even from a
+/// browser tab: it gets 401 with RFC 6750's challenge,
+/// `Bearer realm="authkit", error="invalid_token"` (with
+/// `error_description="the access token expired"` when it expired) or
+/// `error="invalid_request"` for a malformed header. A request with no
+/// credential at all is challenged for each accepted one
+/// (`Bearer realm="authkit"` and `Cookie realm="authkit"`).
 /// Take `Result<AuthUser, AuthRejection>` to answer it your own way:
 ///
 /// ```
@@ -126,9 +134,18 @@ impl AuthRejection {
             AuthStatus::Unauthenticated(reason) => reason,
             // A signed-in request is only refused by a misplaced call; treat
             // it as having no session rather than panic.
-            AuthStatus::Authenticated(_) => UnauthenticatedReason::InvalidJwt,
+            _ => UnauthenticatedReason::InvalidJwt,
         };
         let settings = &state.settings;
+        if state.source == Some(CredentialSource::Bearer) {
+            // A Bearer client is not a browser to send to a login page.
+            return AuthRejection {
+                reason: AuthRejectionReason::Unauthenticated(reason),
+                answer: Answer::Unauthorized {
+                    challenges: vec![bearer_challenge(reason)],
+                },
+            };
+        }
         let mode = parts
             .extensions
             .get::<RejectionMode>()
@@ -155,7 +172,15 @@ impl AuthRejection {
                 location: format!("{}?{query}", settings.login_path()),
             }
         } else {
-            Answer::Unauthorized
+            let mut challenges = Vec::new();
+            // No credential at all: say which ones would do.
+            if state.source.is_none() && settings.bearer_tokens {
+                challenges.push("Bearer realm=\"authkit\"");
+            }
+            if state.source.is_some() || settings.session_cookies {
+                challenges.push("Cookie realm=\"authkit\"");
+            }
+            Answer::Unauthorized { challenges }
         };
         AuthRejection {
             reason: AuthRejectionReason::Unauthenticated(reason),
@@ -172,7 +197,7 @@ impl AuthRejection {
     pub fn status(&self) -> StatusCode {
         match &self.answer {
             Answer::Redirect { status, .. } => *status,
-            Answer::Unauthorized => StatusCode::UNAUTHORIZED,
+            Answer::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Answer::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Answer::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -181,7 +206,22 @@ impl AuthRejection {
     /// A human-readable explanation.
     pub fn body_text(&self) -> String {
         match &self.answer {
-            Answer::Redirect { .. } | Answer::Unauthorized => "Sign in to continue.".into(),
+            Answer::Unauthorized { .. } if bearer_error(self.reason).is_some() => {
+                match self.reason {
+                    AuthRejectionReason::Unauthenticated(
+                        UnauthenticatedReason::InvalidAuthorizationHeader,
+                    ) => "The Authorization header is malformed: expected `Bearer <access token>`."
+                        .into(),
+                    AuthRejectionReason::Unauthenticated(
+                        UnauthenticatedReason::BearerTokenExpired,
+                    ) => "The access token expired; get a new one.".into(),
+                    AuthRejectionReason::Unauthenticated(UnauthenticatedReason::UserNotFound) => {
+                        "The access token's user no longer exists.".into()
+                    }
+                    _ => "The access token is invalid.".into(),
+                }
+            }
+            Answer::Redirect { .. } | Answer::Unauthorized { .. } => "Sign in to continue.".into(),
             Answer::Unavailable => {
                 "Authentication is temporarily unavailable; please retry shortly.".into()
             }
@@ -198,6 +238,41 @@ impl AuthRejection {
             Answer::Redirect { location, .. } => Some(location),
             _ => None,
         }
+    }
+}
+
+/// RFC 6750 §3.1's error code for a refused Bearer credential.
+fn bearer_error(reason: AuthRejectionReason) -> Option<&'static str> {
+    match reason {
+        AuthRejectionReason::Unauthenticated(UnauthenticatedReason::InvalidAuthorizationHeader) => {
+            Some("invalid_request")
+        }
+        AuthRejectionReason::Unauthenticated(
+            UnauthenticatedReason::InvalidBearerToken
+            | UnauthenticatedReason::BearerTokenExpired
+            | UnauthenticatedReason::UserNotFound,
+        ) => Some("invalid_token"),
+        _ => None,
+    }
+}
+
+/// The `WWW-Authenticate` challenge for a request that sent a Bearer
+/// credential (RFC 6750 §3): no secret and nothing of the request in it.
+fn bearer_challenge(reason: UnauthenticatedReason) -> &'static str {
+    match reason {
+        UnauthenticatedReason::InvalidAuthorizationHeader => {
+            "Bearer realm=\"authkit\", error=\"invalid_request\""
+        }
+        UnauthenticatedReason::BearerTokenExpired => {
+            "Bearer realm=\"authkit\", error=\"invalid_token\", error_description=\"the access token expired\""
+        }
+        UnauthenticatedReason::UserNotFound => {
+            "Bearer realm=\"authkit\", error=\"invalid_token\", error_description=\"the access token's user no longer exists\""
+        }
+        UnauthenticatedReason::InvalidBearerToken => {
+            "Bearer realm=\"authkit\", error=\"invalid_token\""
+        }
+        _ => "Bearer realm=\"authkit\"",
     }
 }
 
@@ -261,12 +336,15 @@ impl IntoResponse for AuthRejection {
                 }
                 response
             }
-            Answer::Unauthorized => {
-                let mut response = json(status, "unauthorized", &body);
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Cookie realm=\"authkit\""),
-                );
+            Answer::Unauthorized { challenges } => {
+                let error = bearer_error(self.reason).unwrap_or("unauthorized");
+                let mut response = json(status, error, &body);
+                for challenge in challenges {
+                    response.headers_mut().append(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
+                }
                 response
             }
             Answer::Unavailable => {
@@ -397,6 +475,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::settings::Settings;
     use crate::settings::tests::{headers, settings};
 
     #[test]
@@ -536,6 +615,80 @@ mod tests {
         assert!(
             logged.contains("forbidding request") && logged.contains("status=403"),
             "{logged}"
+        );
+    }
+
+    fn challenges_of(state: AuthState, p: &Parts) -> (StatusCode, Vec<String>) {
+        let r = AuthRejection::from_state(&state, p);
+        let response = r.into_response();
+        let challenges = response
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        (response.status(), challenges)
+    }
+
+    #[test]
+    fn a_refused_bearer_credential_is_a_rfc_6750_401_even_for_a_navigation() {
+        let html = || parts(Method::GET, "/page", headers(&[("accept", "text/html")]));
+        for (reason, want) in [
+            (
+                UnauthenticatedReason::InvalidAuthorizationHeader,
+                r#"Bearer realm="authkit", error="invalid_request""#,
+            ),
+            (
+                UnauthenticatedReason::InvalidBearerToken,
+                r#"Bearer realm="authkit", error="invalid_token""#,
+            ),
+            (
+                UnauthenticatedReason::BearerTokenExpired,
+                r#"Bearer realm="authkit", error="invalid_token", error_description="the access token expired""#,
+            ),
+        ] {
+            let state = AuthState::new(AuthStatus::Unauthenticated(reason), Arc::new(settings()))
+                .with_source(Some(CredentialSource::Bearer));
+            let mut p = html();
+            p.extensions.insert(RejectionMode::Redirect);
+            let (status, challenges) = challenges_of(state, &p);
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{reason}");
+            assert_eq!(challenges, [want], "{reason}");
+        }
+    }
+
+    #[test]
+    fn no_credential_is_challenged_for_each_accepted_source() {
+        let api = || parts(Method::GET, "/api/me", headers(&[]));
+        let with = |bearer_tokens, session_cookies| {
+            let settings = Settings {
+                bearer_tokens,
+                session_cookies,
+                ..settings()
+            };
+            AuthState::new(
+                AuthStatus::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided),
+                Arc::new(settings),
+            )
+        };
+        let both = challenges_of(with(true, true), &api()).1;
+        assert_eq!(
+            both,
+            [r#"Bearer realm="authkit""#, r#"Cookie realm="authkit""#]
+        );
+        assert_eq!(
+            challenges_of(with(false, true), &api()).1,
+            [r#"Cookie realm="authkit""#]
+        );
+        assert_eq!(
+            challenges_of(with(true, false), &api()).1,
+            [r#"Bearer realm="authkit""#]
+        );
+        // A refused cookie is answered for the cookie.
+        let cookie = with(true, true).with_source(Some(CredentialSource::Cookie));
+        assert_eq!(
+            challenges_of(cookie, &api()).1,
+            [r#"Cookie realm="authkit""#]
         );
     }
 

@@ -42,6 +42,10 @@ pub(crate) struct Settings {
     pub(crate) protect_by_default: bool,
     pub(crate) api_prefixes: Vec<String>,
     pub(crate) logout_via_get: bool,
+    /// Whether `Authorization: Bearer` access tokens are accepted.
+    pub(crate) bearer_tokens: bool,
+    /// Whether the session cookie is read.
+    pub(crate) session_cookies: bool,
 }
 
 impl Settings {
@@ -372,6 +376,8 @@ pub(crate) mod tests {
             protect_by_default: true,
             api_prefixes: vec!["/api".into(), "/v2/".into()],
             logout_via_get: false,
+            bearer_tokens: true,
+            session_cookies: true,
         }
     }
 

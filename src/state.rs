@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::session::{AuthenticatedSession, UnauthenticatedReason};
+use crate::secret::Secret;
+use crate::session::{
+    AccessTokenClaims, AuthenticatedSession, SessionManager, UnauthenticatedReason,
+};
 use crate::settings::Settings;
 
 /// What the layer found out about a request; extractors read it.
@@ -20,7 +23,8 @@ use crate::settings::Settings;
 ///
 /// async fn why(Extension(state): Extension<AuthState>) -> &'static str {
 ///     match state.status() {
-///         AuthStatus::Authenticated(_) => "signed in",
+///         AuthStatus::Authenticated(_) => "signed in (session cookie)",
+///         AuthStatus::Bearer { .. } => "signed in (Bearer token)",
 ///         AuthStatus::Unauthenticated(_) => "signed out",
 ///         AuthStatus::Unavailable { .. } => "WorkOS is unavailable",
 ///         _ => "unknown",
@@ -31,13 +35,30 @@ use crate::settings::Settings;
 #[derive(Clone)]
 pub struct AuthState {
     pub(crate) status: AuthStatus,
+    pub(crate) source: Option<CredentialSource>,
     pub(crate) settings: Arc<Settings>,
+    /// For what extractors fetch lazily (the user of a Bearer token).
+    pub(crate) sessions: Option<Arc<SessionManager>>,
+}
+
+/// Which credential of a request the layer judged it by.
+///
+/// When a request carries `Authorization: Bearer …`, the token alone
+/// decides: the session cookie is neither read, refreshed nor cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// The `wos-session` cookie (whole or in chunks).
+    Cookie,
+    /// An `Authorization: Bearer <access token>` header.
+    Bearer,
 }
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthState")
             .field("status", &self.status)
+            .field("source", &self.source)
             .finish()
     }
 }
@@ -46,8 +67,16 @@ impl std::fmt::Debug for AuthState {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AuthStatus {
-    /// A verified session (possibly just refreshed).
+    /// A verified session cookie (possibly just refreshed).
     Authenticated(Arc<AuthenticatedSession>),
+    /// A verified Bearer access token. There is no session to refresh, and
+    /// the user is only its id (`claims.sub`) until an extractor fetches it.
+    Bearer {
+        /// The token itself.
+        access_token: Secret,
+        /// Its verified claims.
+        claims: Arc<AccessTokenClaims>,
+    },
     /// No usable session.
     Unauthenticated(UnauthenticatedReason),
     /// The session could not be checked or refreshed because WorkOS is
@@ -60,7 +89,28 @@ pub enum AuthStatus {
 
 impl AuthState {
     pub(crate) fn new(status: AuthStatus, settings: Arc<Settings>) -> Self {
-        AuthState { status, settings }
+        AuthState {
+            status,
+            source: None,
+            settings,
+            sessions: None,
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: Option<CredentialSource>) -> Self {
+        self.source = source;
+        self
+    }
+
+    pub(crate) fn with_sessions(mut self, sessions: Arc<SessionManager>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// The credential the request was judged by: `None` when it carried
+    /// none (no session cookie, no Bearer token).
+    pub fn source(&self) -> Option<CredentialSource> {
+        self.source
     }
 
     /// The status.
@@ -68,7 +118,8 @@ impl AuthState {
         &self.status
     }
 
-    /// The session, when signed in.
+    /// The session, when signed in with a session cookie (a Bearer token
+    /// has no session of its own: see [`claims`](Self::claims)).
     pub fn session(&self) -> Option<&Arc<AuthenticatedSession>> {
         match &self.status {
             AuthStatus::Authenticated(s) => Some(s),
@@ -76,8 +127,20 @@ impl AuthState {
         }
     }
 
-    /// Whether the request is signed in.
+    /// The verified access token's claims, when signed in either way.
+    pub fn claims(&self) -> Option<&Arc<AccessTokenClaims>> {
+        match &self.status {
+            AuthStatus::Authenticated(s) => Some(&s.claims),
+            AuthStatus::Bearer { claims, .. } => Some(claims),
+            _ => None,
+        }
+    }
+
+    /// Whether the request is signed in (by a session cookie or a Bearer token).
     pub fn is_authenticated(&self) -> bool {
-        matches!(self.status, AuthStatus::Authenticated(_))
+        matches!(
+            self.status,
+            AuthStatus::Authenticated(_) | AuthStatus::Bearer { .. }
+        )
     }
 }

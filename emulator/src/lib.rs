@@ -569,6 +569,35 @@ impl Emulator {
             .clone()
     }
 
+    /// The `iss` of the access tokens it issues:
+    /// `<base URL>/user_management/<client id>`, as WorkOS's are
+    /// `https://api.workos.com/user_management/<client id>`.
+    pub fn issuer(&self) -> String {
+        format!("{}/user_management/{}", self.base_url(), self.client_id())
+    }
+
+    /// For tests: an RS256 JWT of exactly `claims`, signed with the key the
+    /// emulator publishes in its JWKS, as if it had issued it. This is how a
+    /// test makes a token a real sign-in cannot give: another issuer, no
+    /// `iss`, a custom claim, an `act`, a `nbf` in the future.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_emulator::Emulator;
+    ///
+    /// let emulator = Emulator::builder().start().await?;
+    /// let token = emulator.sign_access_token(&serde_json::json!({
+    ///     "iss": "https://someone-else.example", "sub": "user_1", "sid": "session_1",
+    ///     "iat": 0, "exp": 4_000_000_000u64,
+    /// }));
+    /// assert_eq!(token.split('.').count(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn sign_access_token(&self, claims: &serde_json::Value) -> String {
+        self.inner.shared.keys.sign(claims)
+    }
+
     /// The emulator's clock.
     pub fn clock(&self) -> &EmulatorClock {
         &self.inner.shared.clock

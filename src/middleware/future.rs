@@ -11,30 +11,29 @@ use axum::response::Response;
 /// The response future of [`AuthKitService`](super::AuthKitService).
 ///
 /// Authentication may wait on WorkOS (a refresh, a key fetch), so the future
-/// is boxed; its error type is `Infallible`, as axum requires.
-pub struct ResponseFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+/// is boxed. Its error is the wrapped service's (`Infallible` under axum,
+/// as axum requires): the layer's own answers are responses, never errors.
+pub struct ResponseFuture<E = Infallible> {
+    inner: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
 }
 
-impl ResponseFuture {
-    pub(crate) fn new(
-        future: impl Future<Output = Result<Response, Infallible>> + Send + 'static,
-    ) -> Self {
+impl<E> ResponseFuture<E> {
+    pub(crate) fn new(future: impl Future<Output = Result<Response, E>> + Send + 'static) -> Self {
         ResponseFuture {
             inner: Box::pin(future),
         }
     }
 }
 
-impl Future for ResponseFuture {
-    type Output = Result<Response, Infallible>;
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<Response, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.inner.as_mut().poll(cx)
     }
 }
 
-impl fmt::Debug for ResponseFuture {
+impl<E> fmt::Debug for ResponseFuture<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

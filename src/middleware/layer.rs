@@ -20,6 +20,21 @@ use crate::shared::Shared;
 ///     .layer(authkit.layer());
 /// # }
 /// ```
+///
+/// It also works as a `route_layer` (only the routes above it), and around
+/// any tower service whose response is an `http::Response` (see
+/// [`AuthKitService`]):
+///
+/// ```
+/// # fn run(authkit: authkit_axum::AuthKit) {
+/// use authkit_axum::AuthClaims;
+/// use axum::{Router, routing::get};
+///
+/// let api: Router = Router::new()
+///     .route("/api/me", get(|claims: AuthClaims| async move { claims.user_id().to_owned() }))
+///     .route_layer(authkit.layer());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct AuthKitLayer {
     shared: Arc<Shared>,

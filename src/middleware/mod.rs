@@ -2,7 +2,8 @@
 //! request, hands the result to extractors, and writes the cookie back.
 //!
 //! ```text
-//! request ─▶ read `wos-session` ─▶ unseal + verify ─▶ expiring? refresh (single flight)
+//! request ─▶ Authorization: Bearer? ─▶ verify it (+ issuer); no refresh, no cookie
+//!         ─▶ else read `wos-session` ─▶ unseal + verify ─▶ expiring? refresh (single flight)
 //!         ─▶ AuthState in the request's extensions ─▶ handler (AuthUser / Option<AuthUser>)
 //! response ◀─ Set-Cookie (rotated or cleared), Cache-Control: no-store, Vary: Cookie
 //! ```
@@ -10,8 +11,10 @@
 //! Like tower-http's middleware, it is a [`Layer`](tower_layer::Layer)
 //! ([`AuthKitLayer`]), a [`Service`](tower_service::Service)
 //! ([`AuthKitService`]) and a named [`ResponseFuture`], each in its own file;
-//! [`resolve`] is what the service does with a request's credentials.
+//! [`resolve`] is what the service does with a request's credentials, and
+//! [`bearer`] what counts as a Bearer credential.
 
+mod bearer;
 mod future;
 mod layer;
 mod resolve;

@@ -1,29 +1,102 @@
-//! What the layer does with a request's credentials: authenticate the
-//! session cookie, refresh it when the access token is expired or about to
-//! expire (one refresh per token, shared by concurrent requests), and say
-//! which `Set-Cookie` headers the response needs.
+//! What the layer does with a request's credentials: verify its Bearer
+//! token, or else authenticate the session cookie, refresh it when the
+//! access token is expired or about to expire (one refresh per token, shared
+//! by concurrent requests), and say which `Set-Cookie` headers the response
+//! needs.
+//!
+//! A Bearer credential wins over the cookie: the header is an explicit
+//! credential of this one request, the cookie an ambient one the browser
+//! adds to every request. Falling back to the cookie when the token is bad
+//! would hide the client's error and could mix two identities, so a request
+//! with a Bearer token is judged by it alone, and its cookie is neither
+//! read, refreshed nor cleared.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 
+use super::bearer::{self, Credential};
 use crate::cookies;
 use crate::session::{
     AuthenticatedSession, Authentication, RefreshError, RefreshOptions, SessionData,
-    SingleFlightOutcome, UnauthenticatedReason,
+    SingleFlightOutcome, TokenError, UnauthenticatedReason,
 };
 use crate::shared::Shared;
-use crate::state::AuthStatus;
+use crate::state::{AuthStatus, CredentialSource};
 
 pub(crate) struct Resolved {
     pub(crate) status: AuthStatus,
     pub(crate) set_cookie: Vec<HeaderValue>,
+    pub(crate) source: Option<CredentialSource>,
+}
+
+/// Authenticates a request: its Bearer token if it has one (and they are
+/// accepted), else its cookie, refreshing when the token is expired or
+/// about to expire.
+pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
+    let settings = &shared.settings;
+    if settings.bearer_tokens {
+        match bearer::credential(headers) {
+            Credential::None => {}
+            Credential::Token(token) => return verify_bearer(shared, token).await,
+            Credential::Malformed => {
+                return from_bearer(AuthStatus::Unauthenticated(
+                    UnauthenticatedReason::InvalidAuthorizationHeader,
+                ));
+            }
+        }
+    }
+    if !settings.session_cookies {
+        return Resolved {
+            status: AuthStatus::Unauthenticated(UnauthenticatedReason::NoBearerTokenProvided),
+            set_cookie: Vec::new(),
+            source: None,
+        };
+    }
+    let mut resolved = resolve_cookie(shared, headers).await;
+    if !matches!(
+        resolved.status,
+        AuthStatus::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided)
+    ) {
+        resolved.source = Some(CredentialSource::Cookie);
+    }
+    resolved
+}
+
+/// A Bearer token, verified as a cookie's token is, plus its issuer. There
+/// is nothing to refresh and no cookie to write.
+async fn verify_bearer(shared: &Shared, token: &str) -> Resolved {
+    let status = match shared.sessions.verify_bearer_token(token).await {
+        Ok(claims) => AuthStatus::Bearer {
+            access_token: token.into(),
+            claims,
+        },
+        Err(TokenError::Expired(_)) => {
+            AuthStatus::Unauthenticated(UnauthenticatedReason::BearerTokenExpired)
+        }
+        Err(TokenError::Keys(e)) if e.is_transient() => {
+            tracing::warn!(error = %e, "a Bearer token could not be verified: WorkOS's keys are unavailable");
+            AuthStatus::Unavailable { retry_after: None }
+        }
+        // Tampered, malformed, not yet valid, another issuer's, or signed
+        // by a key WorkOS does not publish.
+        Err(_) => AuthStatus::Unauthenticated(UnauthenticatedReason::InvalidBearerToken),
+    };
+    from_bearer(status)
+}
+
+fn from_bearer(status: AuthStatus) -> Resolved {
+    Resolved {
+        status,
+        set_cookie: Vec::new(),
+        source: Some(CredentialSource::Bearer),
+    }
 }
 
 /// Authenticates a request's cookie, refreshing when the token is expired or
 /// about to expire.
-pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
+async fn resolve_cookie(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
     let settings = &shared.settings;
     let candidates = cookies::read_session(headers, &settings.cookie.name);
     let outcome = match shared.sessions.authenticate_candidates(&candidates).await {
@@ -130,6 +203,7 @@ fn authenticated(session: Arc<AuthenticatedSession>, set_cookie: Vec<HeaderValue
     Resolved {
         status: AuthStatus::Authenticated(session),
         set_cookie,
+        source: None,
     }
 }
 
@@ -146,6 +220,7 @@ fn signed_out(
         } else {
             Vec::new()
         },
+        source: None,
     }
 }
 
@@ -153,5 +228,6 @@ fn unavailable(retry_after: Option<Duration>) -> Resolved {
     Resolved {
         status: AuthStatus::Unavailable { retry_after },
         set_cookie: Vec::new(),
+        source: None,
     }
 }

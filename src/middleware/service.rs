@@ -1,12 +1,13 @@
 //! [`AuthKitService`]: authenticates a request, runs the app, writes the
 //! cookie back.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, Request, header};
+use http::{HeaderName, HeaderValue, Request, header};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
@@ -14,16 +15,48 @@ use super::resolve::resolve;
 use crate::cookies;
 use crate::rejection::AuthRejection;
 use crate::shared::Shared;
-use crate::state::AuthState;
+use crate::state::{AuthState, CredentialSource};
 
 /// The service [`AuthKitLayer`](super::AuthKitLayer) wraps around the app.
 ///
-/// For every request it reads the session cookie, verifies it (refreshing
-/// the access token when it is about to expire), puts an
+/// For every request it reads the credential — an `Authorization: Bearer`
+/// access token, or else the session cookie —, verifies it (refreshing a
+/// cookie's access token when it is about to expire), puts an
 /// [`AuthState`] in the request's extensions, calls the app, and appends the
 /// rotated or cleared cookie to the response with `Cache-Control: no-store`.
 /// Under [`with_protect_by_default`](crate::AuthKitBuilder::with_protect_by_default)
 /// it answers a request without a session itself, with an [`AuthRejection`].
+///
+/// **The `Authorization` header wins over the cookie.** A request that
+/// carries a Bearer token is judged by the token alone: the cookie is
+/// neither read, refreshed nor cleared, and no `Set-Cookie` is added. The
+/// header is an explicit credential of this one request while the cookie is
+/// ambient (the browser adds it to everything); falling back to the cookie
+/// when the token is bad would hide the client's mistake and could mix two
+/// identities, and a client that sends both means the token. A header of
+/// another scheme (`Basic …`) is not a Bearer token and is ignored.
+///
+/// It wraps any [`Service`] of `http::Request<B>` whose response is an
+/// `http::Response` of any body (axum's `Router`, a `tower::service_fn`, a
+/// tonic or hyper service): the inner body is wrapped in axum's
+/// [`Body`], and the inner service's errors are passed on.
+///
+/// ```
+/// # fn run(authkit: authkit_axum::AuthKit) {
+/// use std::convert::Infallible;
+/// use authkit_axum::AuthState;
+/// use tower_layer::Layer;
+///
+/// // A plain tower service, no axum router: the layer's AuthState is in the
+/// // request's extensions.
+/// let service = authkit.layer().layer(tower::service_fn(|request: http::Request<String>| async move {
+///     let state = request.extensions().get::<AuthState>().cloned();
+///     let user = state.as_ref().and_then(|s| s.claims()).map(|c| c.sub.clone());
+///     Ok::<_, Infallible>(http::Response::new(user.unwrap_or_default()))
+/// }));
+/// # let _ = service;
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct AuthKitService<S> {
     inner: S,
@@ -60,15 +93,18 @@ impl<S: std::fmt::Debug> std::fmt::Debug for AuthKitService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for AuthKitService<S>
+impl<S, B, ResBody> Service<Request<B>> for AuthKitService<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
     B: Send + 'static,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
 {
     type Response = Response;
-    type Error = Infallible;
-    type Future = ResponseFuture;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -82,7 +118,10 @@ where
         host_from_authority(&mut request);
         ResponseFuture::new(async move {
             let resolved = resolve(&shared, request.headers()).await;
-            let state = AuthState::new(resolved.status, shared.settings.clone());
+            let source = resolved.source;
+            let state = AuthState::new(resolved.status, shared.settings.clone())
+                .with_source(source)
+                .with_sessions(shared.sessions.clone());
             let signed_in = state.is_authenticated();
             let mut response =
                 if !signed_in && shared.settings.requires_session(request.uri().path()) {
@@ -93,9 +132,15 @@ where
                     AuthRejection::from_state(&state, &parts).into_response()
                 } else {
                     request.extensions_mut().insert(state);
-                    inner.call(request).await?
+                    inner.call(request).await?.map(Body::new)
                 };
-            finish(&shared, &mut response, resolved.set_cookie, signed_in);
+            finish(
+                &shared,
+                &mut response,
+                resolved.set_cookie,
+                signed_in,
+                source,
+            );
             Ok(response)
         })
     }
@@ -119,7 +164,13 @@ fn host_from_authority<B>(request: &mut Request<B>) {
 }
 
 /// Appends the session cookie and the caching headers.
-fn finish(shared: &Shared, response: &mut Response, set_cookie: Vec<HeaderValue>, signed_in: bool) {
+fn finish(
+    shared: &Shared,
+    response: &mut Response,
+    set_cookie: Vec<HeaderValue>,
+    signed_in: bool,
+    source: Option<CredentialSource>,
+) {
     let name = &shared.settings.cookie.name;
     let headers = response.headers_mut();
     // A route that set the session cookie itself (login, logout, organization
@@ -133,14 +184,23 @@ fn finish(shared: &Shared, response: &mut Response, set_cookie: Vec<HeaderValue>
         // Personalised responses and cookie changes must not be cached by
         // shared caches.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let varies = headers
-            .get_all(header::VARY)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
-        if !varies {
-            headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        // The answer depends on the credential it was judged by.
+        let (by, name) = match source {
+            Some(CredentialSource::Bearer) => (header::AUTHORIZATION, "Authorization"),
+            _ => (header::COOKIE, "Cookie"),
+        };
+        if !varies(headers, &by) {
+            headers.append(header::VARY, HeaderValue::from_static(name));
         }
     }
+}
+
+/// Whether the response already says it varies by `name` (or by everything).
+fn varies(headers: &http::HeaderMap, name: &HeaderName) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case(name.as_str()) || v.trim() == "*")
 }

@@ -62,7 +62,10 @@ pub(crate) async fn switch_organization(
                 .await
         }
         Some(AuthStatus::Unavailable { .. }) => return unavailable(&login),
-        Some(AuthStatus::Unauthenticated(_)) => return Redirect::to(&login).into_response(),
+        // A Bearer token is not a session to switch.
+        Some(AuthStatus::Unauthenticated(_) | AuthStatus::Bearer { .. }) => {
+            return Redirect::to(&login).into_response();
+        }
         // The routes without the layer: the cookie is all there is.
         None => {
             let candidates = cookies::read_session(&headers, &config.cookie.name);

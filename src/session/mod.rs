@@ -34,6 +34,7 @@ mod cookie_cache;
 mod jwks;
 mod single_flight;
 mod token_cache;
+mod user_cache;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -50,10 +51,14 @@ pub use cookie_cache::DEFAULT_CAPACITY as DEFAULT_SESSION_CACHE_CAPACITY;
 use jwks::Lookup;
 pub use jwks::{JwksCache, JwksError};
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
+pub use user_cache::{
+    DEFAULT_CAPACITY as DEFAULT_USER_CACHE_CAPACITY, DEFAULT_TTL as DEFAULT_USER_CACHE_TTL,
+};
 
 use cookie_cache::CookieCache;
 pub(crate) use single_flight::{Outcome as SingleFlightOutcome, SingleFlight};
 use token_cache::TokenCache;
+use user_cache::UserCache;
 
 use crate::Secret;
 use crate::client::{
@@ -130,6 +135,21 @@ pub enum UnauthenticatedReason {
     InvalidJwt,
     /// The access token expired: refresh it.
     Expired,
+    /// Neither a session cookie nor a Bearer token (when session cookies
+    /// are turned off, so only a token would do).
+    NoBearerTokenProvided,
+    /// The `Authorization: Bearer` header is malformed: no token, spaces in
+    /// it, or characters a token cannot have (RFC 6750 `invalid_request`).
+    InvalidAuthorizationHeader,
+    /// The Bearer token is not a valid WorkOS access token for this app:
+    /// tampered, signed by a key WorkOS does not publish, not yet valid, or
+    /// from another issuer (RFC 6750 `invalid_token`).
+    InvalidBearerToken,
+    /// The Bearer token expired. There is nothing to refresh: the client
+    /// must get a new token (RFC 6750 `invalid_token`).
+    BearerTokenExpired,
+    /// The Bearer token is valid but WorkOS no longer knows its user.
+    UserNotFound,
 }
 
 impl UnauthenticatedReason {
@@ -140,6 +160,11 @@ impl UnauthenticatedReason {
             UnauthenticatedReason::InvalidSessionCookie => "invalid_session_cookie",
             UnauthenticatedReason::InvalidJwt => "invalid_jwt",
             UnauthenticatedReason::Expired => "expired",
+            UnauthenticatedReason::NoBearerTokenProvided => "no_bearer_token_provided",
+            UnauthenticatedReason::InvalidAuthorizationHeader => "invalid_authorization_header",
+            UnauthenticatedReason::InvalidBearerToken => "invalid_bearer_token",
+            UnauthenticatedReason::BearerTokenExpired => "bearer_token_expired",
+            UnauthenticatedReason::UserNotFound => "user_not_found",
         }
     }
 
@@ -270,6 +295,29 @@ impl Authentication {
 #[derive(Debug, thiserror::Error)]
 #[error("the session could not be verified: {0}")]
 pub struct SessionUnavailable(#[from] pub JwksError);
+
+/// Why [`SessionManager::bearer_session`] has no user for a valid token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserLookupError {
+    /// WorkOS answered 404: the user was deleted since the token was issued.
+    #[error("the access token's user no longer exists")]
+    NotFound,
+    /// WorkOS could not be asked (an outage, a rate limit, a
+    /// misconfiguration): answer 503, try again later.
+    #[error("the access token's user could not be fetched: {0}")]
+    Unavailable(#[source] Arc<ClientError>),
+}
+
+impl UserLookupError {
+    /// How long WorkOS asked to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UserLookupError::Unavailable(e) => e.retry_after(),
+            UserLookupError::NotFound => None,
+        }
+    }
+}
 
 /// Options of [`SessionManager::refresh`].
 #[derive(Debug, Clone, Default)]
@@ -449,6 +497,9 @@ pub struct SessionManager {
     cookies: CookieCache,
     leeway: Duration,
     clock: Clock,
+    issuers: Vec<String>,
+    users: UserCache,
+    user_cache: (usize, Duration),
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -458,6 +509,7 @@ impl std::fmt::Debug for SessionManager {
             .field("passwords", &self.passwords)
             .field("jwks", &self.jwks)
             .field("leeway", &self.leeway)
+            .field("issuers", &self.issuers)
             .finish()
     }
 }
@@ -469,11 +521,94 @@ impl SessionManager {
             jwks: Arc::new(JwksCache::new(client.clone())),
             tokens: TokenCache::new(token_cache::DEFAULT_CAPACITY),
             cookies: CookieCache::new(cookie_cache::DEFAULT_CAPACITY),
+            issuers: vec![default_issuer(&client)],
+            users: UserCache::new(user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
+            user_cache: (user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
             client,
             passwords,
             leeway: Duration::ZERO,
             clock: Arc::new(SystemTime::now),
         }
+    }
+
+    /// Also accept Bearer tokens issued by `issuer` (e.g. a custom auth
+    /// domain's), next to the default `<API base URL>/user_management/<client id>`.
+    /// Only Bearer tokens are checked for their issuer: a cookie's token is
+    /// vouched for by the seal.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::client::UserManagement;
+    /// use authkit_axum::seal::Passwords;
+    /// use authkit_axum::session::SessionManager;
+    ///
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_token_issuer("https://auth.example.com/user_management/client_123");
+    /// assert_eq!(sessions.token_issuers(), [
+    ///     "https://api.workos.com/user_management/client_123",
+    ///     "https://auth.example.com/user_management/client_123",
+    /// ]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token_issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if !self.issuers.contains(&issuer) {
+            self.issuers.push(issuer);
+        }
+        self
+    }
+
+    /// The issuers a Bearer token may name in its `iss` claim.
+    pub fn token_issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
+    /// How many users fetched for Bearer requests to remember (default
+    /// [`DEFAULT_USER_CACHE_CAPACITY`]; 0 turns the cache off).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use authkit_axum::client::UserManagement;
+    /// # use authkit_axum::seal::Passwords;
+    /// # use authkit_axum::session::SessionManager;
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_user_cache_capacity(10_000);
+    /// # let _ = sessions;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_user_cache_capacity(mut self, capacity: usize) -> Self {
+        self.user_cache.0 = capacity;
+        self.users = UserCache::new(self.user_cache.0, self.user_cache.1);
+        self
+    }
+
+    /// How long a user fetched for a Bearer request is kept (default
+    /// [`DEFAULT_USER_CACHE_TTL`], 60 s; zero turns the cache off).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use authkit_axum::client::UserManagement;
+    /// # use authkit_axum::seal::Passwords;
+    /// # use authkit_axum::session::SessionManager;
+    /// use std::time::Duration;
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_user_cache_ttl(Duration::from_secs(300));
+    /// # let _ = sessions;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_user_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.user_cache.1 = ttl;
+        self.users = UserCache::new(self.user_cache.0, self.user_cache.1);
+        self
     }
 
     /// Tolerance for `exp` and `nbf` (default none).
@@ -685,6 +820,81 @@ impl SessionManager {
         self.verify_token(token, Lookup::Throttled).await
     }
 
+    /// Verifies an access token sent as `Authorization: Bearer`: everything
+    /// [`verify_access_token`](Self::verify_access_token) checks (through
+    /// the same cache), plus that its `iss` is one of
+    /// [`token_issuers`](Self::token_issuers). A token without `iss`, or
+    /// from another issuer (another client id, another WorkOS environment),
+    /// is [`TokenError::Invalid`], expired or not.
+    ///
+    /// The WorkOS SDKs check only the signature and expiry of such a token;
+    /// the issuer check is what refuses a token a sibling app (same WorkOS
+    /// keys, another client id) was given.
+    pub async fn verify_bearer_token(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, TokenError> {
+        let issued_here = |claims: &AccessTokenClaims| {
+            claims
+                .iss
+                .as_deref()
+                .is_some_and(|iss| self.issuers.iter().any(|ok| ok == iss))
+        };
+        match self.verify_access_token(token).await {
+            Ok(claims) if issued_here(&claims) => Ok(claims),
+            Err(TokenError::Expired(claims)) if issued_here(&claims) => {
+                Err(TokenError::Expired(claims))
+            }
+            Ok(_) | Err(TokenError::Expired(_)) => {
+                tracing::debug!("a Bearer token from another issuer was refused");
+                Err(TokenError::Invalid)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The session a verified Bearer token stands for, with its user
+    /// fetched from WorkOS (`GET /user_management/users/{id}`), cached (by
+    /// default 60 s, 1 024 users; concurrent misses share one call). It has
+    /// no refresh token (a Bearer client refreshes on its own side) and its
+    /// impersonator, if any, comes from the token's `act` claim.
+    pub async fn bearer_session(
+        &self,
+        access_token: &Secret,
+        claims: Arc<AccessTokenClaims>,
+    ) -> Result<Arc<AuthenticatedSession>, UserLookupError> {
+        let client = self.client.clone();
+        let id = claims.sub.clone();
+        let fetched = self
+            .users
+            .get_or_fetch(&claims.sub, self.now(), async move {
+                client.get_user(&id).await
+            })
+            .await;
+        let user = match fetched {
+            Ok(user) => user,
+            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+                return Err(UserLookupError::NotFound);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, user_id = %claims.sub, "the user of a Bearer token could not be fetched");
+                return Err(UserLookupError::Unavailable(e));
+            }
+        };
+        Ok(Arc::new(AuthenticatedSession {
+            user: User::clone(&user),
+            impersonator: claims.act.as_ref().map(|act| Impersonator {
+                email: act.sub.clone(),
+                reason: None,
+            }),
+            authentication_method: None,
+            access_token: access_token.clone(),
+            organization_id: claims.org_id.clone(),
+            claims,
+            refresh_token: Secret::default(),
+        }))
+    }
+
     async fn verify_token(
         &self,
         token: &str,
@@ -881,6 +1091,17 @@ impl SessionManager {
             .ok_or(LogoutError::InvalidSessionCookie)?;
         Ok(self.client.get_logout_url(&claims.sid, return_to))
     }
+}
+
+/// What WorkOS names as the issuer of this client's access tokens:
+/// `<API base URL>/user_management/<client id>`
+/// (`https://api.workos.com/user_management/client_…`).
+fn default_issuer(client: &UserManagement) -> String {
+    format!(
+        "{}/user_management/{}",
+        client.base_url().as_str().trim_end_matches('/'),
+        client.client_id()
+    )
 }
 
 /// Why an access token did not verify.

@@ -10,6 +10,7 @@
 mod support;
 
 mod attacks;
+mod bearer;
 mod callback_pages;
 mod client_requests;
 mod client_retry;

@@ -427,6 +427,37 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
     ev.secret("access token", auth.access_token.expose());
     ev.secret("refresh token", auth.refresh_token.expose());
     ev.debug("AuthenticationResponse", format!("{auth:?}"));
+    // The same access token as a Bearer credential: accepted, refused when
+    // tampered; neither answer nor log shows it.
+    let token = auth.access_token.expose();
+    for (what, bearer) in [
+        ("Bearer account", token.to_owned()),
+        ("Bearer debug", token.to_owned()),
+        ("tampered Bearer", format!("{token}x")),
+    ] {
+        let path = if what == "Bearer debug" {
+            "/debug"
+        } else {
+            "/account"
+        };
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = ev.keep(what, r).await;
+        assert_eq!(
+            status,
+            if what.starts_with("tampered") {
+                401
+            } else {
+                200
+            },
+            "{what}"
+        );
+    }
     let data = SessionData::from(&auth);
     ev.debug("SessionData", format!("{data:?}"));
     let sealed = app.authkit.sessions().seal(&data).unwrap();

@@ -1,0 +1,165 @@
+//! Reading a Bearer credential from the `Authorization` header (RFC 6750
+//! §2.1): the pure policy of what counts as one.
+//!
+//! A header is ours when its scheme is `Bearer` (any case) followed by a
+//! space or by nothing. Then its token must be one `token68` (RFC 9110
+//! §11.2: letters, digits, `-._~+/`, then `=` padding), or the request is
+//! malformed (`invalid_request`). Another scheme (`Basic …`) is not ours:
+//! the layer ignores it and reads the session cookie. Header bytes that are
+//! not ASCII are looked at as bytes, never decoded, so nothing panics.
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+/// What the `Authorization` header says, as far as Bearer tokens go.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credential<'a> {
+    /// No Bearer credential: no header, or another scheme.
+    None,
+    /// A well-formed token.
+    Token(&'a str),
+    /// A Bearer credential that is not one token68, or more than one.
+    Malformed,
+}
+
+/// The request's Bearer credential.
+pub(crate) fn credential(headers: &HeaderMap) -> Credential<'_> {
+    let mut found = Credential::None;
+    for value in headers.get_all(AUTHORIZATION) {
+        let bytes = value.as_bytes();
+        let Some(rest) = strip_scheme(bytes) else {
+            continue;
+        };
+        if found != Credential::None {
+            // RFC 6750 §3.1: more than one credential is invalid_request.
+            return Credential::Malformed;
+        }
+        found = match token68(rest) {
+            Some(token) => Credential::Token(token),
+            None => Credential::Malformed,
+        };
+    }
+    found
+}
+
+/// What follows `Bearer` and its spaces, when the header's scheme is `Bearer`.
+fn strip_scheme(bytes: &[u8]) -> Option<&[u8]> {
+    const SCHEME: &[u8] = b"bearer";
+    let bytes = trim(bytes);
+    if bytes.len() < SCHEME.len() || !bytes[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let rest = &bytes[SCHEME.len()..];
+    match rest.first() {
+        None => Some(rest),
+        Some(b' ') => Some(trim(rest)),
+        // `Bearerx`, `Bearer\t…`: another scheme.
+        Some(_) => None,
+    }
+}
+
+fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// `bytes` as a token68, if it is one.
+fn token68(bytes: &[u8]) -> Option<&str> {
+    let body_len = bytes
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || b"-._~+/".contains(b)))
+        .unwrap_or(bytes.len());
+    let (body, padding) = bytes.split_at(body_len);
+    if body.is_empty() || !padding.iter().all(|b| *b == b'=') {
+        return None;
+    }
+    // Only ASCII got here.
+    std::str::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn with(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_bearer_scheme_in_any_case_yields_its_token() {
+        for value in [
+            &b"Bearer abc.def-ghi_jkl"[..],
+            b"bearer abc.def-ghi_jkl",
+            b"BEARER   abc.def-ghi_jkl",
+            b"Bearer abc.def-ghi_jkl  ",
+        ] {
+            assert_eq!(
+                credential(&with(&[value])),
+                Credential::Token("abc.def-ghi_jkl"),
+                "{value:?}"
+            );
+        }
+        assert_eq!(
+            credential(&with(&[b"Bearer dG9rZW4+/~=="])),
+            Credential::Token("dG9rZW4+/~==")
+        );
+    }
+
+    #[test]
+    fn an_empty_spaced_or_non_ascii_bearer_token_is_malformed() {
+        for value in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer a b",
+            b"Bearer a,b",
+            b"Bearer ==",
+            b"Bearer a=b",
+            b"Bearer \"quoted\"",
+            b"Bearer tok\xe9n",
+            b"Bearer \xff\xfe",
+        ] {
+            assert_eq!(
+                credential(&with(&[value])),
+                Credential::Malformed,
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_schemes_and_no_header_are_not_bearer_credentials() {
+        assert_eq!(credential(&HeaderMap::new()), Credential::None);
+        for value in [
+            &b"Basic dXNlcjpwYXNz"[..],
+            b"Bearerx abc",
+            b"Token abc",
+            b"\xff\xfe",
+            b"",
+        ] {
+            assert_eq!(credential(&with(&[value])), Credential::None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn two_bearer_credentials_are_malformed_but_another_scheme_beside_one_is_ignored() {
+        assert_eq!(
+            credential(&with(&[b"Bearer a", b"Bearer b"])),
+            Credential::Malformed
+        );
+        assert_eq!(
+            credential(&with(&[b"Basic x", b"Bearer b"])),
+            Credential::Token("b")
+        );
+    }
+}
