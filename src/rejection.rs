@@ -10,9 +10,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::session::UnauthenticatedReason;
 use crate::state::{AuthState, AuthStatus};
@@ -134,16 +135,18 @@ impl AuthRejection {
             .get::<RejectionMode>()
             .copied()
             .unwrap_or(RejectionMode::Auto);
+        // Under `Router::nest`, `parts.uri` has lost the prefix: the API
+        // prefixes and `return_to` are about the URL the browser asked for.
+        let uri = original_uri(&parts.extensions, &parts.uri);
         let redirect = match mode {
             RejectionMode::Api => false,
             RejectionMode::Redirect => true,
             RejectionMode::Auto => {
-                !settings.is_api_path(parts.uri.path()) && is_browser_navigation(&parts.headers)
+                !settings.is_api_path(uri.path()) && is_browser_navigation(&parts.headers)
             }
         };
         let answer = if redirect {
-            let return_to = parts
-                .uri
+            let return_to = uri
                 .path_and_query()
                 .map(|pq| pq.as_str())
                 .unwrap_or("/");
@@ -209,6 +212,13 @@ fn redirect_status(method: &Method) -> StatusCode {
     } else {
         StatusCode::SEE_OTHER
     }
+}
+
+/// The URI the client asked for: axum's [`OriginalUri`] when a router has
+/// recorded it (every `Router` does, before `nest` strips its prefix), else
+/// `uri`.
+pub(crate) fn original_uri<'a>(extensions: &'a Extensions, uri: &'a Uri) -> &'a Uri {
+    extensions.get::<OriginalUri>().map_or(uri, |o| &o.0)
 }
 
 /// Whether a request is a browser navigating to a page (which is sent to
@@ -455,6 +465,26 @@ mod tests {
         assert_eq!(
             post.reason(),
             AuthRejectionReason::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided)
+        );
+    }
+
+    #[test]
+    fn under_nest_the_api_prefix_and_return_to_use_the_original_uri() {
+        let html = || headers(&[("accept", "text/html")]);
+        // `Router::nest("/api", …)` strips `/api` and records the original.
+        let mut api = parts(Method::GET, "/me", html());
+        api.extensions
+            .insert(OriginalUri("/api/me".parse().unwrap()));
+        assert_eq!(
+            AuthRejection::from_state(&signed_out(), &api).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let mut page = parts(Method::GET, "/settings?tab=2", html());
+        page.extensions
+            .insert(OriginalUri("/app/v1/settings?tab=2".parse().unwrap()));
+        assert_eq!(
+            AuthRejection::from_state(&signed_out(), &page).location(),
+            Some("/auth/login?return_to=%2Fapp%2Fv1%2Fsettings%3Ftab%3D2")
         );
     }
 

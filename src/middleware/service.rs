@@ -12,7 +12,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::resolve::resolve;
 use crate::cookies;
-use crate::rejection::AuthRejection;
+use crate::rejection::{AuthRejection, original_uri};
 use crate::shared::Shared;
 use crate::state::AuthState;
 
@@ -83,11 +83,13 @@ where
             let resolved = resolve(&shared, request.headers()).await;
             let state = AuthState::new(resolved.status, shared.settings.clone());
             let signed_in = state.is_authenticated();
+            // The URI the client asked for, not what `nest` left of it.
+            let uri = original_uri(request.extensions(), request.uri());
             let mut response =
-                if !signed_in && shared.settings.requires_session(request.uri().path()) {
+                if !signed_in && shared.settings.requires_session(uri.path()) {
                     let (mut parts, _) = Request::new(()).into_parts();
                     parts.method = request.method().clone();
-                    parts.uri = request.uri().clone();
+                    parts.uri = uri.clone();
                     parts.headers = request.headers().clone();
                     AuthRejection::from_state(&state, &parts).into_response()
                 } else {

@@ -20,6 +20,7 @@ mod emulator_tokens;
 mod faults;
 mod flows;
 mod layer;
+mod nested;
 mod refresh;
 mod replicas;
 mod rotation;
