@@ -107,6 +107,7 @@ mod cookies;
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 mod extract;
+mod guard;
 mod hooks;
 mod middleware;
 mod pages;
@@ -122,7 +123,8 @@ mod state;
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
 pub use extract::AuthUser;
-pub use hooks::CallbackError;
+pub use guard::{RequireAuth, RequireAuthFuture, RequireAuthService};
+pub use hooks::{CallbackError, ErrorPageContext, ErrorPageKind};
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,

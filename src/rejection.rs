@@ -15,7 +15,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
+use crate::hooks::{ErrorPageContext, ErrorPageHook, ErrorPageKind};
+use crate::pages;
 use crate::session::UnauthenticatedReason;
+use crate::settings::Settings;
 use crate::state::{AuthState, AuthStatus};
 
 /// How a router wants unauthenticated requests answered; insert it with
@@ -72,8 +75,8 @@ enum Answer {
     },
     /// 401 with a JSON body.
     Unauthorized,
-    /// 503 with `Retry-After`.
-    Unavailable,
+    /// 503 with `Retry-After`: a page for a browser navigation, else JSON.
+    Unavailable { page: bool },
     /// 500.
     MissingLayer,
 }
@@ -117,11 +120,13 @@ impl AuthRejection {
     /// The rejection of a request without a session, as its state and the
     /// router's [`RejectionMode`] decide.
     pub(crate) fn from_state(state: &AuthState, parts: &Parts) -> Self {
+        let settings = &state.settings;
+        let redirect = answers_as_page(settings, parts);
         let reason = match state.status {
             AuthStatus::Unavailable { retry_after } => {
                 return AuthRejection {
                     reason: AuthRejectionReason::Unavailable { retry_after },
-                    answer: Answer::Unavailable,
+                    answer: Answer::Unavailable { page: redirect },
                 };
             }
             AuthStatus::Unauthenticated(reason) => reason,
@@ -129,27 +134,11 @@ impl AuthRejection {
             // it as having no session rather than panic.
             AuthStatus::Authenticated(_) => UnauthenticatedReason::InvalidJwt,
         };
-        let settings = &state.settings;
-        let mode = parts
-            .extensions
-            .get::<RejectionMode>()
-            .copied()
-            .unwrap_or(RejectionMode::Auto);
-        // Under `Router::nest`, `parts.uri` has lost the prefix: the API
-        // prefixes and `return_to` are about the URL the browser asked for.
+        // Under `Router::nest`, `parts.uri` has lost the prefix: `return_to`
+        // is the URL the browser asked for.
         let uri = original_uri(&parts.extensions, &parts.uri);
-        let redirect = match mode {
-            RejectionMode::Api => false,
-            RejectionMode::Redirect => true,
-            RejectionMode::Auto => {
-                !settings.is_api_path(uri.path()) && is_browser_navigation(&parts.headers)
-            }
-        };
         let answer = if redirect {
-            let return_to = uri
-                .path_and_query()
-                .map(|pq| pq.as_str())
-                .unwrap_or("/");
+            let return_to = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("return_to", return_to)
                 .finish();
@@ -176,7 +165,7 @@ impl AuthRejection {
         match &self.answer {
             Answer::Redirect { status, .. } => *status,
             Answer::Unauthorized => StatusCode::UNAUTHORIZED,
-            Answer::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Answer::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Answer::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,7 +174,7 @@ impl AuthRejection {
     pub fn body_text(&self) -> String {
         match &self.answer {
             Answer::Redirect { .. } | Answer::Unauthorized => "Sign in to continue.".into(),
-            Answer::Unavailable => {
+            Answer::Unavailable { .. } => {
                 "Authentication is temporarily unavailable; please retry shortly.".into()
             }
             Answer::MissingLayer => {
@@ -212,6 +201,27 @@ fn redirect_status(method: &Method) -> StatusCode {
     } else {
         StatusCode::SEE_OTHER
     }
+}
+
+/// Whether the request of `parts` is answered as a browser navigation (a
+/// redirect to login, an HTML page) rather than an API call (401, JSON):
+/// its [`RejectionMode`], else [`is_page_request`].
+fn answers_as_page(settings: &Settings, parts: &Parts) -> bool {
+    match parts.extensions.get::<RejectionMode>() {
+        Some(RejectionMode::Api) => false,
+        Some(RejectionMode::Redirect) => true,
+        Some(RejectionMode::Auto) | None => is_page_request(
+            settings,
+            original_uri(&parts.extensions, &parts.uri),
+            &parts.headers,
+        ),
+    }
+}
+
+/// A browser navigation ([`is_browser_navigation`]) to a path outside the
+/// API prefixes.
+pub(crate) fn is_page_request(settings: &Settings, uri: &Uri, headers: &HeaderMap) -> bool {
+    !settings.is_api_path(uri.path()) && is_browser_navigation(headers)
 }
 
 /// The URI the client asked for: axum's [`OriginalUri`] when a router has
@@ -279,7 +289,7 @@ impl IntoResponse for AuthRejection {
                 );
                 response
             }
-            Answer::Unavailable => {
+            Answer::Unavailable { page } => {
                 let retry_after = match self.reason {
                     AuthRejectionReason::Unavailable { retry_after } => retry_after,
                     _ => None,
@@ -289,6 +299,12 @@ impl IntoResponse for AuthRejection {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response.extensions_mut().insert(Refusal {
+                    kind: ErrorPageKind::Unavailable,
+                    message: body,
+                    retry_after: Some(Duration::from_secs(secs)),
+                    page: Some(page),
+                });
                 response
             }
             Answer::MissingLayer => (status, body).into_response(),
@@ -339,6 +355,9 @@ pub enum ForbiddenReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forbidden {
     reason: ForbiddenReason,
+    /// Whether to answer with a page, when made from a request (guards);
+    /// `None` lets the layer judge from the request it saw.
+    page: Option<bool>,
 }
 
 impl Forbidden {
@@ -352,11 +371,21 @@ impl Forbidden {
     pub fn new(reason: impl Into<String>) -> Self {
         Forbidden {
             reason: ForbiddenReason::Other(reason.into()),
+            page: None,
         }
     }
 
     pub(crate) fn because(reason: ForbiddenReason) -> Self {
-        Forbidden { reason }
+        Forbidden { reason, page: None }
+    }
+
+    /// This refusal of the request of `parts`: a page or JSON as that
+    /// request decides, [`RejectionMode`] included.
+    pub(crate) fn for_request(self, settings: &Settings, parts: &Parts) -> Self {
+        Forbidden {
+            page: Some(answers_as_page(settings, parts)),
+            ..self
+        }
     }
 
     /// Why.
@@ -398,7 +427,100 @@ impl IntoResponse for Forbidden {
             reason = ?self.reason,
             "forbidding request",
         );
-        json(self.status(), "forbidden", &self.body_text())
+        let message = self.body_text();
+        let mut response = json(self.status(), "forbidden", &message);
+        response.extensions_mut().insert(Refusal {
+            kind: ErrorPageKind::Forbidden,
+            message,
+            retry_after: None,
+            page: self.page,
+        });
+        response
+    }
+}
+
+/// A 403 or 503 of the crate, as an extension of its JSON response: the
+/// layer, which saw the request, answers it as a page when it is for a
+/// browser navigation, or as the app's [`with_error_page`] hook says.
+///
+/// [`with_error_page`]: crate::AuthKitBuilder::with_error_page
+#[derive(Debug, Clone)]
+struct Refusal {
+    kind: ErrorPageKind,
+    message: String,
+    retry_after: Option<Duration>,
+    /// Decided where the request was seen whole (guards, extractors);
+    /// `None` for a [`Forbidden`] a handler made.
+    page: Option<bool>,
+}
+
+/// What the layer notes of a request before running the app, to answer its
+/// 403s and 503s as pages or JSON.
+pub(crate) struct PageJudge {
+    navigation: bool,
+    uri: Uri,
+}
+
+impl PageJudge {
+    /// `uri` is the [`original_uri`].
+    pub(crate) fn new(settings: &Settings, uri: &Uri, headers: &HeaderMap) -> Self {
+        PageJudge {
+            navigation: is_page_request(settings, uri, headers),
+            uri: uri.clone(),
+        }
+    }
+
+    /// `response` itself, unless it is a [`Refusal`]: then the app's page
+    /// (`hook`), the built-in page for a browser navigation, or the JSON.
+    pub(crate) fn answer(&self, mut response: Response, hook: Option<&ErrorPageHook>) -> Response {
+        let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
+            return response;
+        };
+        let context = ErrorPageContext {
+            kind: refusal.kind,
+            status: response.status(),
+            message: refusal.message,
+            navigation: refusal.page.unwrap_or(self.navigation),
+            retry_after: refusal.retry_after,
+            uri: self.uri.clone(),
+        };
+        let replacement = hook
+            .and_then(|hook| hook(&context))
+            .or_else(|| context.navigation.then(|| built_in_page(&context)));
+        let Some(mut page) = replacement else {
+            return response;
+        };
+        // Keep what the answer said besides its body (`Retry-After`, the
+        // app's own headers), unless the page says otherwise.
+        let (parts, _) = response.into_parts();
+        for (name, value) in &parts.headers {
+            if name != header::CONTENT_TYPE
+                && name != header::CONTENT_LENGTH
+                && !page.headers().contains_key(name)
+            {
+                page.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        page
+    }
+}
+
+fn built_in_page(context: &ErrorPageContext) -> Response {
+    match context.kind {
+        ErrorPageKind::Unavailable => pages::page(
+            context.status,
+            "Sign-in is temporarily unavailable",
+            "We could not check your session just now. You are still signed in; please try again in a moment.",
+            pages::same_origin_href(context.uri.path_and_query().map_or("/", |pq| pq.as_str())),
+            "Try again",
+        ),
+        _ => pages::page(
+            context.status,
+            "You don't have access to this page",
+            &context.message,
+            "/",
+            "Go to the home page",
+        ),
     }
 }
 

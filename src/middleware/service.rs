@@ -12,7 +12,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::resolve::resolve;
 use crate::cookies;
-use crate::rejection::{AuthRejection, original_uri};
+use crate::rejection::{AuthRejection, PageJudge, original_uri};
 use crate::shared::Shared;
 use crate::state::AuthState;
 
@@ -85,17 +85,19 @@ where
             let signed_in = state.is_authenticated();
             // The URI the client asked for, not what `nest` left of it.
             let uri = original_uri(request.extensions(), request.uri());
-            let mut response =
-                if !signed_in && shared.settings.requires_session(uri.path()) {
-                    let (mut parts, _) = Request::new(()).into_parts();
-                    parts.method = request.method().clone();
-                    parts.uri = uri.clone();
-                    parts.headers = request.headers().clone();
-                    AuthRejection::from_state(&state, &parts).into_response()
-                } else {
-                    request.extensions_mut().insert(state);
-                    inner.call(request).await?
-                };
+            let pages = PageJudge::new(&shared.settings, uri, request.headers());
+            let response = if !signed_in && shared.settings.requires_session(uri.path()) {
+                let (mut parts, _) = Request::new(()).into_parts();
+                parts.method = request.method().clone();
+                parts.uri = uri.clone();
+                parts.headers = request.headers().clone();
+                AuthRejection::from_state(&state, &parts).into_response()
+            } else {
+                request.extensions_mut().insert(state);
+                inner.call(request).await?
+            };
+            // A 403 or 503 of the crate's, as a page for a browser navigation.
+            let mut response = pages.answer(response, shared.hooks.error_page.as_ref());
             finish(&shared, &mut response, resolved.set_cookie, signed_in);
             Ok(response)
         })

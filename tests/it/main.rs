@@ -19,6 +19,7 @@ mod emulator_flow;
 mod emulator_tokens;
 mod faults;
 mod flows;
+mod guards;
 mod layer;
 mod nested;
 mod refresh;

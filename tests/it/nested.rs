@@ -123,8 +123,7 @@ async fn signing_in_from_a_doubly_nested_page_lands_on_that_page() {
 async fn protect_by_default_judges_nested_paths_by_their_full_path() {
     for layer in [Layer::Outer, Layer::Inner] {
         let app = start(layer, |b| {
-            b.with_protect_by_default(true)
-                .with_public_path("/docs/*")
+            b.with_protect_by_default(true).with_public_path("/docs/*")
         })
         .await;
         // Public by its full path, though the inner router sees `/intro`.
