@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod answers;
 mod attacks;
 mod callback_pages;
 mod client_requests;
