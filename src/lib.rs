@@ -75,6 +75,7 @@
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
 //! | [`AuthUser`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
+//! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |

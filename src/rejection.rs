@@ -21,8 +21,32 @@ use crate::session::UnauthenticatedReason;
 use crate::settings::Settings;
 use crate::state::{AuthState, AuthStatus};
 
-/// How a router wants unauthenticated requests answered; insert it with
-/// `Router::layer(Extension(RejectionMode::Api))` to override per router.
+/// How a router wants refusals answered: as to a browser navigation (a
+/// redirect to login, HTML pages for 403 and 503) or as to an API call (401,
+/// JSON); insert it with `Router::layer(Extension(RejectionMode::Api))` to
+/// override per router.
+///
+/// # How a request is judged a browser navigation
+///
+/// In [`Auto`](RejectionMode::Auto) mode (the default), a request is a
+/// browser navigation when all of these hold:
+///
+/// 1. its path — the one the client asked for, before any `Router::nest` —
+///    is not under an [API prefix](crate::AuthKitBuilder::with_api_prefix);
+/// 2. its `Accept` header contains `text/html` or `application/xhtml+xml`;
+/// 3. it has no `X-Requested-With: XMLHttpRequest`;
+/// 4. its `Sec-Fetch-Mode` is not `cors`, `no-cors` or `same-origin` (a
+///    browser's `fetch()` and XHR say so; a navigation says `navigate`).
+///
+/// A browser navigation without a session is redirected to login (307, or
+/// 303 for a form post) and gets HTML pages for 403 and 503; anything else
+/// gets 401, 403 and 503 as JSON. [`Api`](RejectionMode::Api) and
+/// [`Redirect`](RejectionMode::Redirect) skip the judging.
+///
+/// Extractors and [guards](crate::RequireAuth) see this extension. The
+/// layer, which turns a [`Forbidden`] a *handler* returned into a page, runs
+/// before an inner router inserts it, so it judges that one by the list
+/// above alone: mount an `Api` router under an API prefix too.
 ///
 /// ```
 /// use authkit_axum::{AuthUser, RejectionMode};
@@ -85,7 +109,11 @@ enum Answer {
 ///
 /// It answers as: 307/303 to the login route with `return_to` (browser
 /// navigations), 401 JSON with `WWW-Authenticate` (API calls), 503 with
-/// `Retry-After` (WorkOS unavailable: not a logout), 500 (layer missing).
+/// `Retry-After` (WorkOS unavailable: not a logout; an HTML page with a
+/// "Try again" link for browser navigations, JSON otherwise), 500 (layer
+/// missing). [`RejectionMode`] says how a browser navigation is told from an
+/// API call; [`with_error_page`](crate::AuthKitBuilder::with_error_page)
+/// renders the 503 your way.
 /// Take `Result<AuthUser, AuthRejection>` to answer it your own way:
 ///
 /// ```
@@ -337,8 +365,15 @@ pub enum ForbiddenReason {
 /// 403: signed in, but not allowed.
 ///
 /// [`AuthUser::require_permission`](crate::AuthUser::require_permission) and
-/// its siblings return it; handlers can make their own with
-/// [`Forbidden::new`]:
+/// its siblings return it, [`RequireAuth`](crate::RequireAuth) answers it,
+/// and handlers can make their own with [`Forbidden::new`].
+///
+/// Its answer is JSON (`{"error": "forbidden", "message": …}`), except for a
+/// browser navigation (see [`RejectionMode`]), which gets an HTML page
+/// saying why, with a link home: the [layer](crate::AuthKit::layer), which
+/// saw the request's headers, turns it into one on the way out (or into the
+/// app's own, [`with_error_page`](crate::AuthKitBuilder::with_error_page)).
+/// Other headers of the response are kept.
 ///
 /// ```
 /// use authkit_axum::{AuthUser, Forbidden};

@@ -188,9 +188,12 @@ async fn workos_unavailable_is_a_page_with_retry_after_for_a_navigation_and_json
     assert!(content_type(&r).starts_with("application/json"));
 }
 
+/// What the hook saw: kind, status, navigation, message, URI.
+type Seen = (ErrorPageKind, u16, bool, String, String);
+
 #[tokio::test]
 async fn the_apps_error_page_hook_renders_what_it_wants_and_leaves_the_rest_built_in() {
-    let seen: Arc<Mutex<Vec<(ErrorPageKind, u16, bool, String, String)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let log = seen.clone();
     let app = start(move |b| {
         b.with_error_page(move |page: &ErrorPageContext| {
