@@ -687,6 +687,48 @@ mod tests {
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
     }
 
+    fn judge(pairs: &[(&'static str, &'static str)], path: &str) -> PageJudge {
+        PageJudge::new(&settings(), &path.parse().unwrap(), &headers(pairs))
+    }
+
+    fn is_html(response: &Response) -> bool {
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    }
+
+    #[test]
+    fn the_layer_answers_a_handlers_forbidden_as_a_page_only_to_a_navigation() {
+        let html = [("accept", "text/html")];
+        let forbidden = || Forbidden::new("no").into_response();
+        let page = judge(&html, "/page").answer(forbidden(), None);
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        assert!(is_html(&page));
+        assert!(!is_html(&judge(&html, "/api/x").answer(forbidden(), None)));
+        assert!(!is_html(&judge(&[], "/page").answer(forbidden(), None)));
+        // Responses that are not the crate's refusals pass untouched.
+        let own = (StatusCode::FORBIDDEN, "mine").into_response();
+        let own = judge(&html, "/page").answer(own, None);
+        assert!(
+            own.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+    }
+
+    #[test]
+    fn a_refusal_decided_from_its_request_overrides_the_layers_judgement() {
+        let mut api = parts(Method::GET, "/page", headers(&[("accept", "text/html")]));
+        api.extensions.insert(RejectionMode::Api);
+        let refusal = Forbidden::new("no")
+            .for_request(&settings(), &api)
+            .into_response();
+        let judged = judge(&[("accept", "text/html")], "/page").answer(refusal, None);
+        assert!(!is_html(&judged));
+    }
+
     #[test]
     fn a_rejection_traces_when_it_answers() {
         use std::sync::{Arc as StdArc, Mutex};
