@@ -107,11 +107,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => println!("Using {backend}."),
     }
+    // The JSON API is a router of its own, nested under the API prefix:
+    // its requests get 401 JSON, never a redirect.
+    let api = Router::new()
+        .route("/me", get(me))
+        .route("/widgets", get(widgets));
     let app = Router::new()
         .route("/", get(home))
         .route("/account", get(account))
-        .route("/api/me", get(me))
-        .route("/api/widgets", get(widgets))
+        .nest("/api", api)
         .merge(authkit.routes())
         .layer(authkit.layer());
     support::serve(app, port).await

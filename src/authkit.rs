@@ -15,7 +15,7 @@ use crate::Secret;
 use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
 use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, required_var};
 use crate::cookies::CookieSettings;
-use crate::hooks::{CallbackError, Hooks};
+use crate::hooks::{CallbackError, ErrorPageContext, Hooks};
 use crate::middleware::AuthKitLayer;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
@@ -886,6 +886,36 @@ impl AuthKitBuilder {
         F: Fn(&CallbackError) -> Option<Response> + Send + Sync + 'static,
     {
         self.hooks.on_callback_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Renders the 403 ([`Forbidden`](crate::Forbidden)) and 503 (WorkOS
+    /// unavailable) answers yourself: return `Some(response)` to replace the
+    /// built-in answer — an HTML page for a browser navigation, JSON for an
+    /// API call ([`ErrorPageContext::is_navigation`]) — or `None` to keep it.
+    /// The 503's `Retry-After` and the session cookie are kept on yours.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::{AuthKit, ErrorPageKind};
+    /// use axum::response::{Html, IntoResponse};
+    ///
+    /// let builder = AuthKit::builder().with_error_page(|page| {
+    ///     match (page.kind(), page.is_navigation()) {
+    ///         (ErrorPageKind::Forbidden, true) => Some(
+    ///             (page.status(), Html("<h1>Ask an admin for access</h1>")).into_response(),
+    ///         ),
+    ///         _ => None,
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_error_page<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&ErrorPageContext) -> Option<Response> + Send + Sync + 'static,
+    {
+        self.hooks.error_page = Some(Arc::new(hook));
         self
     }
 

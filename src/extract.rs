@@ -82,7 +82,7 @@ impl Deref for AuthUser {
 
 /// `Ok` when the claims' roles grant `permission`, else a 403 rejection.
 fn require_permission(claims: &AccessTokenClaims, permission: &str) -> Result<(), Forbidden> {
-    if claims.permissions.iter().any(|p| p == permission) {
+    if claims.has_permission(permission) {
         Ok(())
     } else {
         Err(Forbidden::because(ForbiddenReason::MissingPermission(
@@ -93,7 +93,7 @@ fn require_permission(claims: &AccessTokenClaims, permission: &str) -> Result<()
 
 /// `Ok` when the claims have `role` (as their role or among their roles).
 fn require_role(claims: &AccessTokenClaims, role: &str) -> Result<(), Forbidden> {
-    if claims.role.as_deref() == Some(role) || claims.roles.iter().any(|r| r == role) {
+    if claims.has_role(role) {
         Ok(())
     } else {
         Err(Forbidden::because(ForbiddenReason::MissingRole(
@@ -107,7 +107,7 @@ fn require_organization(
     claims: &AccessTokenClaims,
     organization_id: &str,
 ) -> Result<(), Forbidden> {
-    if claims.org_id.as_deref() == Some(organization_id) {
+    if claims.is_in_organization(organization_id) {
         Ok(())
     } else {
         Err(Forbidden::because(ForbiddenReason::WrongOrganization))
@@ -303,7 +303,7 @@ impl AuthClaims {
 
     /// Whether the roles grant `permission`.
     pub fn has_permission(&self, permission: &str) -> bool {
-        self.claims.permissions.iter().any(|p| p == permission)
+        self.claims.has_permission(permission)
     }
 
     /// A custom claim of your JWT template, parsed into your type: `None`

@@ -1,12 +1,14 @@
 //! What an app plugs into sign-in: a hook run after every successful sign-in,
 //! and one that renders the callback's error page, with the
-//! [`CallbackError`] it receives.
+//! [`CallbackError`] it receives; and one that renders the 403 and 503
+//! answers, with the [`ErrorPageContext`] it receives.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::Response;
 use futures_util::future::BoxFuture;
-use http::StatusCode;
+use http::{StatusCode, Uri};
 
 use crate::client::{AuthenticationResponse, Error as ClientError};
 
@@ -18,11 +20,15 @@ pub(crate) type SignInHook =
 /// Renders the callback's error page instead of the built-in one.
 pub(crate) type CallbackErrorHook = Arc<dyn Fn(&CallbackError) -> Option<Response> + Send + Sync>;
 
+/// Renders a 403 or 503 answer instead of the built-in page or JSON.
+pub(crate) type ErrorPageHook = Arc<dyn Fn(&ErrorPageContext) -> Option<Response> + Send + Sync>;
+
 /// The app's hooks, as the builder collected them.
 #[derive(Default, Clone)]
 pub(crate) struct Hooks {
     pub(crate) on_sign_in: Option<SignInHook>,
     pub(crate) on_callback_error: Option<CallbackErrorHook>,
+    pub(crate) error_page: Option<ErrorPageHook>,
 }
 
 /// Why a callback failed; each answers with a clear 4xx (or 502/503) page.
@@ -114,6 +120,67 @@ fn provider_message(error: &str) -> &'static str {
             "the sign-in service had a problem; please try again shortly"
         }
         _ => "sign-in was not completed",
+    }
+}
+
+/// Which refusal an [`ErrorPageContext`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorPageKind {
+    /// 403: signed in, but not allowed ([`Forbidden`](crate::Forbidden)).
+    Forbidden,
+    /// 503: WorkOS is unavailable, the session was kept, retry later
+    /// ([`AuthRejectionReason::Unavailable`](crate::AuthRejectionReason::Unavailable)).
+    Unavailable,
+}
+
+/// What the hook of [`with_error_page`](crate::AuthKitBuilder::with_error_page)
+/// receives: a 403 or 503 about to be answered, and whether the request is
+/// a browser navigation (which gets an HTML page by default) or an API call
+/// (JSON by default).
+#[derive(Debug, Clone)]
+pub struct ErrorPageContext {
+    pub(crate) kind: ErrorPageKind,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+    pub(crate) navigation: bool,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) uri: Uri,
+}
+
+impl ErrorPageContext {
+    /// Which refusal this is.
+    pub fn kind(&self) -> ErrorPageKind {
+        self.kind
+    }
+
+    /// 403 or 503.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The built-in explanation (`Forbidden: missing permission widgets:write`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the request is a browser navigation, judged as the choice
+    /// between a redirect to login and a 401 is (see
+    /// [`RejectionMode`](crate::RejectionMode)).
+    pub fn is_navigation(&self) -> bool {
+        self.navigation
+    }
+
+    /// For a 503, how long to wait before retrying (the answer's
+    /// `Retry-After`, which is kept on your page).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The URI the client asked for (before any `Router::nest`), e.g. for a
+    /// "try again" link.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
     }
 }
 

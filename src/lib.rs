@@ -97,6 +97,7 @@
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
+//! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
@@ -129,6 +130,7 @@ mod cookies;
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 mod extract;
+mod guard;
 mod hooks;
 mod middleware;
 mod pages;
@@ -144,7 +146,8 @@ mod state;
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
 pub use extract::{AuthClaims, AuthUser};
-pub use hooks::CallbackError;
+pub use guard::{RequireAuth, RequireAuthFuture, RequireAuthService};
+pub use hooks::{CallbackError, ErrorPageContext, ErrorPageKind};
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,

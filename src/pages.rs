@@ -67,23 +67,64 @@ pub(crate) fn error_page(
     detail: &str,
     retry_href: &str,
 ) -> Response {
+    page(status, title, detail, retry_href, "Try signing in again")
+}
+
+/// A page: a title, an explanation, and one link (`href`, labelled `label`).
+pub(crate) fn page(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    href: &str,
+    label: &str,
+) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><style>{STYLE}</style></head>\
-         <body><h1>{title}</h1><p>{detail}</p><p><a href=\"{href}\">Try signing in again</a></p></body></html>",
+         <body><h1>{title}</h1><p>{detail}</p><p><a href=\"{href}\">{label}</a></p></body></html>",
         title = escape(title),
         detail = escape(detail),
-        href = escape(retry_href),
+        href = escape(href),
+        label = escape(label),
     );
     let mut response = (status, Html(body)).into_response();
     harden(response.headers_mut());
     response
 }
 
+/// `path` as a link back to this site, or `/` when a browser could read it
+/// as another host (`//evil.example/…`, `/\evil.example`): a request's own
+/// target may be either.
+pub(crate) fn same_origin_href(path: &str) -> &str {
+    let bytes = path.as_bytes();
+    if bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && !path.contains('\\')
+    {
+        path
+    } else {
+        "/"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_back_never_points_at_another_host() {
+        assert_eq!(same_origin_href("/a/b?c=d"), "/a/b?c=d");
+        for foreign in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "/a\\b",
+            "http://x",
+            "",
+        ] {
+            assert_eq!(same_origin_href(foreign), "/", "{foreign}");
+        }
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

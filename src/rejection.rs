@@ -10,15 +10,43 @@
 use std::fmt;
 use std::time::Duration;
 
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
+use crate::hooks::{ErrorPageContext, ErrorPageHook, ErrorPageKind};
+use crate::pages;
 use crate::session::UnauthenticatedReason;
+use crate::settings::Settings;
 use crate::state::{AuthState, AuthStatus, CredentialSource};
 
-/// How a router wants unauthenticated requests answered; insert it with
-/// `Router::layer(Extension(RejectionMode::Api))` to override per router.
+/// How a router wants refusals answered: as to a browser navigation (a
+/// redirect to login, HTML pages for 403 and 503) or as to an API call (401,
+/// JSON); insert it with `Router::layer(Extension(RejectionMode::Api))` to
+/// override per router.
+///
+/// # How a request is judged a browser navigation
+///
+/// In [`Auto`](RejectionMode::Auto) mode (the default), a request is a
+/// browser navigation when all of these hold:
+///
+/// 1. its path — the one the client asked for, before any `Router::nest` —
+///    is not under an [API prefix](crate::AuthKitBuilder::with_api_prefix);
+/// 2. its `Accept` header contains `text/html` or `application/xhtml+xml`;
+/// 3. it has no `X-Requested-With: XMLHttpRequest`;
+/// 4. its `Sec-Fetch-Mode` is not `cors`, `no-cors` or `same-origin` (a
+///    browser's `fetch()` and XHR say so; a navigation says `navigate`).
+///
+/// A browser navigation without a session is redirected to login (307, or
+/// 303 for a form post) and gets HTML pages for 403 and 503; anything else
+/// gets 401, 403 and 503 as JSON. [`Api`](RejectionMode::Api) and
+/// [`Redirect`](RejectionMode::Redirect) skip the judging.
+///
+/// Extractors and [guards](crate::RequireAuth) see this extension. The
+/// layer, which turns a [`Forbidden`] a *handler* returned into a page, runs
+/// before an inner router inserts it, so it judges that one by the list
+/// above alone: mount an `Api` router under an API prefix too.
 ///
 /// ```
 /// use authkit_axum::{AuthUser, RejectionMode};
@@ -71,8 +99,8 @@ enum Answer {
     },
     /// 401 with a JSON body and these `WWW-Authenticate` challenges.
     Unauthorized { challenges: Vec<&'static str> },
-    /// 503 with `Retry-After`.
-    Unavailable,
+    /// 503 with `Retry-After`: a page for a browser navigation, else JSON.
+    Unavailable { page: bool },
     /// 500.
     MissingLayer,
 }
@@ -81,7 +109,11 @@ enum Answer {
 ///
 /// It answers as: 307/303 to the login route with `return_to` (browser
 /// navigations), 401 JSON with `WWW-Authenticate` (API calls), 503 with
-/// `Retry-After` (WorkOS unavailable: not a logout), 500 (layer missing).
+/// `Retry-After` (WorkOS unavailable: not a logout; an HTML page with a
+/// "Try again" link for browser navigations, JSON otherwise), 500 (layer
+/// missing). [`RejectionMode`] says how a browser navigation is told from an
+/// API call; [`with_error_page`](crate::AuthKitBuilder::with_error_page)
+/// renders the 503 your way.
 ///
 /// A request that sent a Bearer token is never redirected, even from a
 /// browser tab: it gets 401 with RFC 6750's challenge,
@@ -124,11 +156,15 @@ impl AuthRejection {
     /// The rejection of a request without a session, as its state and the
     /// router's [`RejectionMode`] decide.
     pub(crate) fn from_state(state: &AuthState, parts: &Parts) -> Self {
+        let settings = &state.settings;
+        // A Bearer client is not a browser: never a login page, never HTML.
+        let bearer = state.source == Some(CredentialSource::Bearer);
+        let redirect = !bearer && answers_as_page(settings, parts);
         let reason = match state.status {
             AuthStatus::Unavailable { retry_after } => {
                 return AuthRejection {
                     reason: AuthRejectionReason::Unavailable { retry_after },
-                    answer: Answer::Unavailable,
+                    answer: Answer::Unavailable { page: redirect },
                 };
             }
             AuthStatus::Unauthenticated(reason) => reason,
@@ -136,9 +172,7 @@ impl AuthRejection {
             // it as having no session rather than panic.
             _ => UnauthenticatedReason::InvalidJwt,
         };
-        let settings = &state.settings;
-        if state.source == Some(CredentialSource::Bearer) {
-            // A Bearer client is not a browser to send to a login page.
+        if bearer {
             return AuthRejection {
                 reason: AuthRejectionReason::Unauthenticated(reason),
                 answer: Answer::Unauthorized {
@@ -146,24 +180,11 @@ impl AuthRejection {
                 },
             };
         }
-        let mode = parts
-            .extensions
-            .get::<RejectionMode>()
-            .copied()
-            .unwrap_or(RejectionMode::Auto);
-        let redirect = match mode {
-            RejectionMode::Api => false,
-            RejectionMode::Redirect => true,
-            RejectionMode::Auto => {
-                !settings.is_api_path(parts.uri.path()) && is_browser_navigation(&parts.headers)
-            }
-        };
+        // Under `Router::nest`, `parts.uri` has lost the prefix: `return_to`
+        // is the URL the browser asked for.
+        let uri = original_uri(&parts.extensions, &parts.uri);
         let answer = if redirect {
-            let return_to = parts
-                .uri
-                .path_and_query()
-                .map(|pq| pq.as_str())
-                .unwrap_or("/");
+            let return_to = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("return_to", return_to)
                 .finish();
@@ -198,7 +219,7 @@ impl AuthRejection {
         match &self.answer {
             Answer::Redirect { status, .. } => *status,
             Answer::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Answer::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Answer::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Answer::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,7 +243,7 @@ impl AuthRejection {
                 }
             }
             Answer::Redirect { .. } | Answer::Unauthorized { .. } => "Sign in to continue.".into(),
-            Answer::Unavailable => {
+            Answer::Unavailable { .. } => {
                 "Authentication is temporarily unavailable; please retry shortly.".into()
             }
             Answer::MissingLayer => {
@@ -286,6 +307,34 @@ fn redirect_status(method: &Method) -> StatusCode {
     }
 }
 
+/// Whether the request of `parts` is answered as a browser navigation (a
+/// redirect to login, an HTML page) rather than an API call (401, JSON):
+/// its [`RejectionMode`], else [`is_page_request`].
+fn answers_as_page(settings: &Settings, parts: &Parts) -> bool {
+    match parts.extensions.get::<RejectionMode>() {
+        Some(RejectionMode::Api) => false,
+        Some(RejectionMode::Redirect) => true,
+        Some(RejectionMode::Auto) | None => is_page_request(
+            settings,
+            original_uri(&parts.extensions, &parts.uri),
+            &parts.headers,
+        ),
+    }
+}
+
+/// A browser navigation ([`is_browser_navigation`]) to a path outside the
+/// API prefixes.
+pub(crate) fn is_page_request(settings: &Settings, uri: &Uri, headers: &HeaderMap) -> bool {
+    !settings.is_api_path(uri.path()) && is_browser_navigation(headers)
+}
+
+/// The URI the client asked for: axum's [`OriginalUri`] when a router has
+/// recorded it (every `Router` does, before `nest` strips its prefix), else
+/// `uri`.
+pub(crate) fn original_uri<'a>(extensions: &'a Extensions, uri: &'a Uri) -> &'a Uri {
+    extensions.get::<OriginalUri>().map_or(uri, |o| &o.0)
+}
+
 /// Whether a request is a browser navigating to a page (which is sent to
 /// login) rather than a script or an API client (which gets 401): it
 /// accepts HTML, and neither `X-Requested-With: XMLHttpRequest` nor a
@@ -347,7 +396,7 @@ impl IntoResponse for AuthRejection {
                 }
                 response
             }
-            Answer::Unavailable => {
+            Answer::Unavailable { page } => {
                 let retry_after = match self.reason {
                     AuthRejectionReason::Unavailable { retry_after } => retry_after,
                     _ => None,
@@ -357,6 +406,12 @@ impl IntoResponse for AuthRejection {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response.extensions_mut().insert(Refusal {
+                    kind: ErrorPageKind::Unavailable,
+                    message: body,
+                    retry_after: Some(Duration::from_secs(secs)),
+                    page: Some(page),
+                });
                 response
             }
             Answer::MissingLayer => (status, body).into_response(),
@@ -389,8 +444,15 @@ pub enum ForbiddenReason {
 /// 403: signed in, but not allowed.
 ///
 /// [`AuthUser::require_permission`](crate::AuthUser::require_permission) and
-/// its siblings return it; handlers can make their own with
-/// [`Forbidden::new`]:
+/// its siblings return it, [`RequireAuth`](crate::RequireAuth) answers it,
+/// and handlers can make their own with [`Forbidden::new`].
+///
+/// Its answer is JSON (`{"error": "forbidden", "message": …}`), except for a
+/// browser navigation (see [`RejectionMode`]), which gets an HTML page
+/// saying why, with a link home: the [layer](crate::AuthKit::layer), which
+/// saw the request's headers, turns it into one on the way out (or into the
+/// app's own, [`with_error_page`](crate::AuthKitBuilder::with_error_page)).
+/// Other headers of the response are kept.
 ///
 /// ```
 /// use authkit_axum::{AuthUser, Forbidden};
@@ -407,6 +469,9 @@ pub enum ForbiddenReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forbidden {
     reason: ForbiddenReason,
+    /// Whether to answer with a page, when made from a request (guards);
+    /// `None` lets the layer judge from the request it saw.
+    page: Option<bool>,
 }
 
 impl Forbidden {
@@ -420,11 +485,21 @@ impl Forbidden {
     pub fn new(reason: impl Into<String>) -> Self {
         Forbidden {
             reason: ForbiddenReason::Other(reason.into()),
+            page: None,
         }
     }
 
     pub(crate) fn because(reason: ForbiddenReason) -> Self {
-        Forbidden { reason }
+        Forbidden { reason, page: None }
+    }
+
+    /// This refusal of the request of `parts`: a page or JSON as that
+    /// request decides, [`RejectionMode`] included.
+    pub(crate) fn for_request(self, settings: &Settings, parts: &Parts) -> Self {
+        Forbidden {
+            page: Some(answers_as_page(settings, parts)),
+            ..self
+        }
     }
 
     /// Why.
@@ -466,7 +541,101 @@ impl IntoResponse for Forbidden {
             reason = ?self.reason,
             "forbidding request",
         );
-        json(self.status(), "forbidden", &self.body_text())
+        let message = self.body_text();
+        let mut response = json(self.status(), "forbidden", &message);
+        response.extensions_mut().insert(Refusal {
+            kind: ErrorPageKind::Forbidden,
+            message,
+            retry_after: None,
+            page: self.page,
+        });
+        response
+    }
+}
+
+/// A 403 or 503 of the crate, as an extension of its JSON response: the
+/// layer, which saw the request, answers it as a page when it is for a
+/// browser navigation, or as the app's [`with_error_page`] hook says.
+///
+/// [`with_error_page`]: crate::AuthKitBuilder::with_error_page
+#[derive(Debug, Clone)]
+struct Refusal {
+    kind: ErrorPageKind,
+    message: String,
+    retry_after: Option<Duration>,
+    /// Decided where the request was seen whole (guards, extractors);
+    /// `None` for a [`Forbidden`] a handler made.
+    page: Option<bool>,
+}
+
+/// What the layer notes of a request before running the app, to answer its
+/// 403s and 503s as pages or JSON.
+pub(crate) struct PageJudge {
+    navigation: bool,
+    uri: Uri,
+}
+
+impl PageJudge {
+    /// `uri` is the [`original_uri`]; a request that sent a Bearer token is
+    /// never answered with a page.
+    pub(crate) fn new(settings: &Settings, uri: &Uri, headers: &HeaderMap, bearer: bool) -> Self {
+        PageJudge {
+            navigation: !bearer && is_page_request(settings, uri, headers),
+            uri: uri.clone(),
+        }
+    }
+
+    /// `response` itself, unless it is a [`Refusal`]: then the app's page
+    /// (`hook`), the built-in page for a browser navigation, or the JSON.
+    pub(crate) fn answer(&self, mut response: Response, hook: Option<&ErrorPageHook>) -> Response {
+        let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
+            return response;
+        };
+        let context = ErrorPageContext {
+            kind: refusal.kind,
+            status: response.status(),
+            message: refusal.message,
+            navigation: refusal.page.unwrap_or(self.navigation),
+            retry_after: refusal.retry_after,
+            uri: self.uri.clone(),
+        };
+        let replacement = hook
+            .and_then(|hook| hook(&context))
+            .or_else(|| context.navigation.then(|| built_in_page(&context)));
+        let Some(mut page) = replacement else {
+            return response;
+        };
+        // Keep what the answer said besides its body (`Retry-After`, the
+        // app's own headers), unless the page says otherwise.
+        let (parts, _) = response.into_parts();
+        for (name, value) in &parts.headers {
+            if name != header::CONTENT_TYPE
+                && name != header::CONTENT_LENGTH
+                && !page.headers().contains_key(name)
+            {
+                page.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        page
+    }
+}
+
+fn built_in_page(context: &ErrorPageContext) -> Response {
+    match context.kind {
+        ErrorPageKind::Unavailable => pages::page(
+            context.status,
+            "Sign-in is temporarily unavailable",
+            "We could not check your session just now. You are still signed in; please try again in a moment.",
+            pages::same_origin_href(context.uri.path_and_query().map_or("/", |pq| pq.as_str())),
+            "Try again",
+        ),
+        _ => pages::page(
+            context.status,
+            "You don't have access to this page",
+            &context.message,
+            "/",
+            "Go to the home page",
+        ),
     }
 }
 
@@ -538,6 +707,26 @@ mod tests {
     }
 
     #[test]
+    fn under_nest_the_api_prefix_and_return_to_use_the_original_uri() {
+        let html = || headers(&[("accept", "text/html")]);
+        // `Router::nest("/api", …)` strips `/api` and records the original.
+        let mut api = parts(Method::GET, "/me", html());
+        api.extensions
+            .insert(OriginalUri("/api/me".parse().unwrap()));
+        assert_eq!(
+            AuthRejection::from_state(&signed_out(), &api).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let mut page = parts(Method::GET, "/settings?tab=2", html());
+        page.extensions
+            .insert(OriginalUri("/app/v1/settings?tab=2".parse().unwrap()));
+        assert_eq!(
+            AuthRejection::from_state(&signed_out(), &page).location(),
+            Some("/auth/login?return_to=%2Fapp%2Fv1%2Fsettings%3Ftab%3D2")
+        );
+    }
+
+    #[test]
     fn api_paths_and_api_mode_answer_401_even_to_a_navigation() {
         let html = || headers(&[("accept", "text/html")]);
         let api = AuthRejection::from_state(&signed_out(), &parts(Method::GET, "/api/me", html()));
@@ -577,6 +766,48 @@ mod tests {
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         let response = r.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    }
+
+    fn judge(pairs: &[(&'static str, &'static str)], path: &str) -> PageJudge {
+        PageJudge::new(&settings(), &path.parse().unwrap(), &headers(pairs), false)
+    }
+
+    fn is_html(response: &Response) -> bool {
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    }
+
+    #[test]
+    fn the_layer_answers_a_handlers_forbidden_as_a_page_only_to_a_navigation() {
+        let html = [("accept", "text/html")];
+        let forbidden = || Forbidden::new("no").into_response();
+        let page = judge(&html, "/page").answer(forbidden(), None);
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        assert!(is_html(&page));
+        assert!(!is_html(&judge(&html, "/api/x").answer(forbidden(), None)));
+        assert!(!is_html(&judge(&[], "/page").answer(forbidden(), None)));
+        // Responses that are not the crate's refusals pass untouched.
+        let own = (StatusCode::FORBIDDEN, "mine").into_response();
+        let own = judge(&html, "/page").answer(own, None);
+        assert!(
+            own.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+    }
+
+    #[test]
+    fn a_refusal_decided_from_its_request_overrides_the_layers_judgement() {
+        let mut api = parts(Method::GET, "/page", headers(&[("accept", "text/html")]));
+        api.extensions.insert(RejectionMode::Api);
+        let refusal = Forbidden::new("no")
+            .for_request(&settings(), &api)
+            .into_response();
+        let judged = judge(&[("accept", "text/html")], "/page").answer(refusal, None);
+        assert!(!is_html(&judged));
     }
 
     #[test]

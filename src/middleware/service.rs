@@ -13,7 +13,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::resolve::resolve;
 use crate::cookies;
-use crate::rejection::AuthRejection;
+use crate::rejection::{AuthRejection, PageJudge, original_uri};
 use crate::shared::Shared;
 use crate::state::{AuthState, CredentialSource};
 
@@ -123,17 +123,26 @@ where
                 .with_source(source)
                 .with_sessions(shared.sessions.clone());
             let signed_in = state.is_authenticated();
-            let mut response =
-                if !signed_in && shared.settings.requires_session(request.uri().path()) {
-                    let (mut parts, _) = Request::new(()).into_parts();
-                    parts.method = request.method().clone();
-                    parts.uri = request.uri().clone();
-                    parts.headers = request.headers().clone();
-                    AuthRejection::from_state(&state, &parts).into_response()
-                } else {
-                    request.extensions_mut().insert(state);
-                    inner.call(request).await?.map(Body::new)
-                };
+            // The URI the client asked for, not what `nest` left of it.
+            let uri = original_uri(request.extensions(), request.uri());
+            let pages = PageJudge::new(
+                &shared.settings,
+                uri,
+                request.headers(),
+                source == Some(CredentialSource::Bearer),
+            );
+            let response = if !signed_in && shared.settings.requires_session(uri.path()) {
+                let (mut parts, _) = Request::new(()).into_parts();
+                parts.method = request.method().clone();
+                parts.uri = uri.clone();
+                parts.headers = request.headers().clone();
+                AuthRejection::from_state(&state, &parts).into_response()
+            } else {
+                request.extensions_mut().insert(state);
+                inner.call(request).await?.map(Body::new)
+            };
+            // A 403 or 503 of the crate's, as a page for a browser navigation.
+            let mut response = pages.answer(response, shared.hooks.error_page.as_ref());
             finish(
                 &shared,
                 &mut response,

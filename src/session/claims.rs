@@ -60,6 +60,21 @@ pub struct AccessTokenClaims {
 }
 
 impl AccessTokenClaims {
+    /// Whether the roles grant `permission`.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    /// Whether `role` is the token's role or among its roles.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role.as_deref() == Some(role) || self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the token is scoped to `organization_id`.
+    pub fn is_in_organization(&self, organization_id: &str) -> bool {
+        self.org_id.as_deref() == Some(organization_id)
+    }
+
     /// A custom claim, parsed into your type: `None` when absent,
     /// `Some(Err(_))` when present but of another shape.
     ///

@@ -261,7 +261,7 @@ impl AuthenticatedSession {
 
     /// Whether the roles grant `permission`.
     pub fn has_permission(&self, permission: &str) -> bool {
-        self.claims.permissions.iter().any(|p| p == permission)
+        self.claims.has_permission(permission)
     }
 
     /// When the access token expires.

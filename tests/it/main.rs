@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod answers;
 mod attacks;
 mod bearer;
 mod callback_pages;
@@ -20,7 +21,9 @@ mod emulator_flow;
 mod emulator_tokens;
 mod faults;
 mod flows;
+mod guards;
 mod layer;
+mod nested;
 mod origins;
 mod refresh;
 mod replicas;

@@ -98,6 +98,28 @@ pub async fn start_at(
     }
 }
 
+/// Serves the router `make` builds from the app's [`AuthKit`] (built like
+/// [`start_with`]'s), for suites whose router is the point: nesting, guards.
+pub async fn serve(
+    emulator: Emulator,
+    configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    make: impl FnOnce(&AuthKit) -> Router,
+) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let builder = builder(&emulator, &base).with_cookie_password(COOKIE_PASSWORD);
+    let authkit = configure(builder).build().unwrap();
+    let app = make(&authkit);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    App {
+        origin: base.clone(),
+        base,
+        emulator,
+        authkit,
+        http: http_client(),
+    }
+}
+
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
