@@ -122,7 +122,7 @@ mod state;
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
 pub use extract::AuthUser;
-pub use hooks::CallbackError;
+pub use hooks::{CallbackError, RefreshEvent, RefreshFailure, SignIn, SignOut};
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,

@@ -113,6 +113,22 @@ impl AuthRejection {
         }
     }
 
+    /// 401 JSON, whatever the request (for routes that only answer scripts).
+    pub(crate) fn unauthorized(reason: UnauthenticatedReason) -> Self {
+        AuthRejection {
+            reason: AuthRejectionReason::Unauthenticated(reason),
+            answer: Answer::Unauthorized,
+        }
+    }
+
+    /// 503 with `Retry-After`: WorkOS is unavailable.
+    pub(crate) fn unavailable(retry_after: Option<Duration>) -> Self {
+        AuthRejection {
+            reason: AuthRejectionReason::Unavailable { retry_after },
+            answer: Answer::Unavailable,
+        }
+    }
+
     /// The rejection of a request without a session, as its state and the
     /// router's [`RejectionMode`] decide.
     pub(crate) fn from_state(state: &AuthState, parts: &Parts) -> Self {
