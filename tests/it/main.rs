@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access_token;
 mod attacks;
 mod callback_pages;
 mod client_requests;
@@ -19,10 +20,13 @@ mod emulator_flow;
 mod emulator_tokens;
 mod faults;
 mod flows;
+mod hooks;
 mod layer;
+mod logout;
 mod refresh;
 mod replicas;
 mod rotation;
 mod seal_vectors;
 mod secrets;
 mod session;
+mod sign_in_options;
