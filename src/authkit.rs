@@ -141,16 +141,34 @@ impl AuthKit {
 
     /// The auth routes, to `merge` into the app's router: `GET <base>/login`,
     /// `GET <base>/signup`, the callback (at the redirect URI's path),
-    /// `POST <base>/logout` and `POST <base>/switch-organization`. They need
-    /// the layer too, so mount them inside it.
+    /// `POST <base>/logout`, `POST <base>/switch-organization` and
+    /// `GET <base>/access-token`. They need the layer too, so mount them
+    /// inside it.
     ///
     /// Login and sign-up create a random `state` and a PKCE verifier, keep
     /// them sealed in a short-lived cookie named per flow
     /// (`wos-auth-verifier-<hash>`, 10 minutes, at most 5 pending per
-    /// browser), and redirect to AuthKit. The callback checks the state
-    /// against that cookie in constant time, exchanges the code with the
-    /// verifier, sets the session cookie and redirects to the saved
-    /// `return_to`: a same-origin path, or the after-login path.
+    /// browser), and redirect to AuthKit. They pass on, validated, the
+    /// options of their query — `organization_id`, `connection_id`,
+    /// `provider`, `login_hint`, `domain_hint`, `screen_hint` (login only),
+    /// `prompt`, `max_age`, `invitation_token` — and keep the app's own
+    /// opaque `state` (at most 512 bytes) sealed with the flow, for the
+    /// [sign-in hook](AuthKitBuilder::with_on_sign_in); a bad value is a
+    /// 400 page. The callback checks the state against that cookie in
+    /// constant time, exchanges the code with the verifier, sets the session
+    /// cookie and redirects to the saved `return_to`: a same-origin path, or
+    /// the after-login path.
+    ///
+    /// Logout takes a `return_to` (form field or query): a same-origin path
+    /// or a URL on the redirect URI's or the after-logout URL's origin,
+    /// else the after-logout URL. A `GET` of it answers 405 with a sign-out
+    /// button, unless [`with_logout_via_get`](AuthKitBuilder::with_logout_via_get).
+    ///
+    /// `GET <base>/access-token` answers the session's access token to the
+    /// site's own scripts: `{"accessToken": "…", "expiresAt": <exp, seconds
+    /// since the Unix epoch>}` (refreshed first when it is about to expire),
+    /// `Cache-Control: no-store`; 401 JSON when signed out, 503 when WorkOS
+    /// is unavailable, 403 JSON for a cross-site request.
     ///
     /// ```
     /// # fn run(authkit: authkit_axum::AuthKit) {

@@ -35,7 +35,8 @@
 //!     .route("/", get(home))
 //!     .route("/account", get(account))
 //!     .route("/api/widgets", get(widgets))
-//!     // /auth/login, /auth/signup, the callback, /auth/logout, /auth/switch-organization
+//!     // /auth/login, /auth/signup, the callback, /auth/logout,
+//!     // /auth/switch-organization, /auth/access-token
 //!     .merge(authkit.routes())
 //!     .layer(authkit.layer());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -73,7 +74,8 @@
 //! |---|---|
 //! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
-//! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
+//! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
+//! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`] | what the hooks receive |
 //! | [`AuthUser`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
