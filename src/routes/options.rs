@@ -152,13 +152,9 @@ pub(crate) fn parse(query: Option<&str>, sign_up: bool) -> Result<SignInOptions,
         }
         o.screen_hint = Some(ScreenHint::SignUp);
     } else if o.screen_hint.is_some()
-        && o.provider.as_ref().is_some_and(|p| *p != Provider::AuthKit)
+        && (o.connection_id.is_some()
+            || o.provider.as_ref().is_some_and(|p| *p != Provider::AuthKit))
     {
-        return Err(invalid(
-            "screen_hint",
-            "only AuthKit's own page has screens",
-        ));
-    } else if o.screen_hint.is_some() && o.connection_id.is_some() {
         return Err(invalid(
             "screen_hint",
             "only AuthKit's own page has screens",

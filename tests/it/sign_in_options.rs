@@ -141,7 +141,9 @@ async fn bad_options_are_a_400_page_and_never_reach_authkit() {
 
 #[tokio::test]
 async fn the_apps_state_comes_back_in_the_sign_in_hook_and_never_goes_to_workos() {
-    let seen: Arc<Mutex<Vec<(String, Option<String>, String)>>> = Arc::default();
+    // (user id, the app's state, return_to) of each sign-in.
+    type Seen = Vec<(String, Option<String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let log = seen.clone();
     let app = start(move |b| {
         b.with_on_sign_in(move |sign_in| {
