@@ -12,10 +12,10 @@ use futures_util::FutureExt;
 use url::Url;
 
 use crate::Secret;
-use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
+use crate::client::{UserManagement, base_url_from_env};
 use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, required_var};
 use crate::cookies::CookieSettings;
-use crate::hooks::{CallbackError, ErrorPageContext, Hooks};
+use crate::hooks::{CallbackError, ErrorPageContext, Hooks, RefreshEvent, SignIn, SignOut};
 use crate::middleware::AuthKitLayer;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
@@ -141,16 +141,34 @@ impl AuthKit {
 
     /// The auth routes, to `merge` into the app's router: `GET <base>/login`,
     /// `GET <base>/signup`, the callback (at the redirect URI's path),
-    /// `POST <base>/logout` and `POST <base>/switch-organization`. They need
-    /// the layer too, so mount them inside it.
+    /// `POST <base>/logout`, `POST <base>/switch-organization` and
+    /// `GET <base>/access-token`. They need the layer too, so mount them
+    /// inside it.
     ///
     /// Login and sign-up create a random `state` and a PKCE verifier, keep
     /// them sealed in a short-lived cookie named per flow
     /// (`wos-auth-verifier-<hash>`, 10 minutes, at most 5 pending per
-    /// browser), and redirect to AuthKit. The callback checks the state
-    /// against that cookie in constant time, exchanges the code with the
-    /// verifier, sets the session cookie and redirects to the saved
-    /// `return_to`: a same-origin path, or the after-login path.
+    /// browser), and redirect to AuthKit. They pass on, validated, the
+    /// options of their query — `organization_id`, `connection_id`,
+    /// `provider`, `login_hint`, `domain_hint`, `screen_hint` (login only),
+    /// `prompt`, `max_age`, `invitation_token` — and keep the app's own
+    /// opaque `state` (at most 512 bytes) sealed with the flow, for the
+    /// [sign-in hook](AuthKitBuilder::with_on_sign_in); a bad value is a
+    /// 400 page. The callback checks the state against that cookie in
+    /// constant time, exchanges the code with the verifier, sets the session
+    /// cookie and redirects to the saved `return_to`: a same-origin path, or
+    /// the after-login path.
+    ///
+    /// Logout takes a `return_to` (form field or query): a same-origin path
+    /// or a URL on the redirect URI's or the after-logout URL's origin,
+    /// else the after-logout URL. A `GET` of it answers 405 with a sign-out
+    /// button, unless [`with_logout_via_get`](AuthKitBuilder::with_logout_via_get).
+    ///
+    /// `GET <base>/access-token` answers the session's access token to the
+    /// site's own scripts: `{"accessToken": "…", "expiresAt": <exp, seconds
+    /// since the Unix epoch>}` (refreshed first when it is about to expire),
+    /// `Cache-Control: no-store`; 401 JSON when signed out, 503 when WorkOS
+    /// is unavailable, 403 JSON for a cross-site request.
     ///
     /// ```
     /// # fn run(authkit: authkit_axum::AuthKit) {
@@ -843,16 +861,22 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Runs `hook` after every successful sign-in, before the redirect.
+    /// Runs `hook` after every successful sign-in, before the redirect. It
+    /// receives the [`SignIn`]: WorkOS's answer (`sign_in.user`,
+    /// `sign_in.organization_id`, … through `Deref`), the app's own opaque
+    /// [`state`](SignIn::state) given to the login route, and the
+    /// [`return_to`](SignIn::return_to) the browser goes to next.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use authkit_axum::AuthKit;
-    /// let builder = AuthKit::builder().with_on_sign_in(|auth| {
-    ///     let user_id = auth.user.id.clone();
+    /// let builder = AuthKit::builder().with_on_sign_in(|sign_in| {
+    ///     let user_id = sign_in.user.id.clone();
+    ///     // `/auth/login?state=…`: the app's value, back after the callback.
+    ///     let invite = sign_in.state().map(str::to_owned);
     ///     async move {
-    ///         // upsert user_id into your database
-    ///         let _ = user_id;
+    ///         // upsert user_id into your database, redeem `invite`, …
+    ///         let _ = (user_id, invite);
     ///     }
     /// });
     /// # let _ = builder;
@@ -860,10 +884,65 @@ impl AuthKitBuilder {
     /// ```
     pub fn with_on_sign_in<F, Fut>(mut self, hook: F) -> Self
     where
-        F: Fn(&AuthenticationResponse) -> Fut + Send + Sync + 'static,
+        F: Fn(&SignIn) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.hooks.on_sign_in = Some(Arc::new(move |auth| hook(auth).boxed()));
+        self.hooks.on_sign_in = Some(Arc::new(move |sign_in| hook(sign_in).boxed()));
+        self
+    }
+
+    /// Runs `hook` after every refresh made at WorkOS — by the layer when an
+    /// access token expires or is about to, and by the organization switch —
+    /// whether it succeeded ([`RefreshEvent::Refreshed`]: user, session,
+    /// organization) or failed ([`RefreshEvent::Failed`]: whether the
+    /// session ended or WorkOS was unavailable, and WorkOS's error code).
+    /// It runs once per refresh made, however many concurrent requests
+    /// shared it, and before they go on: keep it short, or spawn.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::{AuthKit, RefreshEvent, RefreshFailure};
+    /// let builder = AuthKit::builder().with_on_refresh(|event| {
+    ///     if let RefreshEvent::Failed { reason: RefreshFailure::SessionEnded, .. } = event {
+    ///         tracing::info!(user_id = event.user_id(), "session ended at refresh");
+    ///     }
+    ///     async {}
+    /// });
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_on_refresh<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RefreshEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.on_refresh = Some(Arc::new(move |event| hook(event).boxed()));
+        self
+    }
+
+    /// Runs `hook` after the logout route signed a browser out (the cookie
+    /// cleared, before the redirect to WorkOS's logout), with the user and
+    /// session when the request carried one ([`SignOut`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_on_sign_out(|sign_out| {
+    ///     let user_id = sign_out.user_id.clone();
+    ///     async move {
+    ///         // forget user_id's server-side state
+    ///         let _ = user_id;
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_on_sign_out<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(&SignOut) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.on_sign_out = Some(Arc::new(move |sign_out| hook(sign_out).boxed()));
         self
     }
 

@@ -1,8 +1,11 @@
-//! What an app plugs into sign-in: a hook run after every successful sign-in,
-//! and one that renders the callback's error page, with the
-//! [`CallbackError`] it receives; and one that renders the 403 and 503
-//! answers, with the [`ErrorPageContext`] it receives.
+//! What an app plugs into sign-in, refresh and sign-out, and into the
+//! crate's answers: a hook run after every successful sign-in (with the
+//! [`SignIn`] it receives), one that renders the callback's error page (with
+//! its [`CallbackError`]), one run after every refresh ([`RefreshEvent`]),
+//! one after every sign-out ([`SignOut`]), and one that renders the 403 and
+//! 503 answers (with the [`ErrorPageContext`] it receives).
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +17,7 @@ use crate::client::{AuthenticationResponse, Error as ClientError};
 
 /// Called after every successful sign-in, before the redirect (e.g. to
 /// upsert the user in your database).
-pub(crate) type SignInHook =
-    Arc<dyn Fn(&AuthenticationResponse) -> BoxFuture<'static, ()> + Send + Sync>;
+pub(crate) type SignInHook = Arc<dyn Fn(&SignIn) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Renders the callback's error page instead of the built-in one.
 pub(crate) type CallbackErrorHook = Arc<dyn Fn(&CallbackError) -> Option<Response> + Send + Sync>;
@@ -23,12 +25,156 @@ pub(crate) type CallbackErrorHook = Arc<dyn Fn(&CallbackError) -> Option<Respons
 /// Renders a 403 or 503 answer instead of the built-in page or JSON.
 pub(crate) type ErrorPageHook = Arc<dyn Fn(&ErrorPageContext) -> Option<Response> + Send + Sync>;
 
+/// Called after every refresh made at WorkOS, successful or not.
+pub(crate) type RefreshHook = Arc<dyn Fn(&RefreshEvent) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Called after the logout route ended a session.
+pub(crate) type SignOutHook = Arc<dyn Fn(&SignOut) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// The app's hooks, as the builder collected them.
 #[derive(Default, Clone)]
 pub(crate) struct Hooks {
     pub(crate) on_sign_in: Option<SignInHook>,
     pub(crate) on_callback_error: Option<CallbackErrorHook>,
     pub(crate) error_page: Option<ErrorPageHook>,
+    pub(crate) on_refresh: Option<RefreshHook>,
+    pub(crate) on_sign_out: Option<SignOutHook>,
+}
+
+/// A finished sign-in, as the sign-in hook
+/// ([`with_on_sign_in`](crate::AuthKitBuilder::with_on_sign_in)) receives
+/// it: WorkOS's [`AuthenticationResponse`] (which it dereferences to, so
+/// `sign_in.user.id` works), the app's own `state` given to the login route,
+/// and where the browser goes next.
+#[derive(Debug)]
+pub struct SignIn {
+    auth: AuthenticationResponse,
+    state: Option<String>,
+    return_to: String,
+}
+
+impl SignIn {
+    pub(crate) fn new(
+        auth: AuthenticationResponse,
+        state: Option<String>,
+        return_to: String,
+    ) -> Self {
+        SignIn {
+            auth,
+            state,
+            return_to,
+        }
+    }
+
+    /// The opaque `state` the app passed to `/auth/login?state=…` (or
+    /// `/auth/signup`), back unchanged. It was kept sealed on the server
+    /// side of the flow, never sent to WorkOS, so it can be trusted as much
+    /// as the app's own link that carried it.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// The same-origin path the browser is redirected to now.
+    pub fn return_to(&self) -> &str {
+        &self.return_to
+    }
+
+    /// WorkOS's answer: the user, the organization, the tokens.
+    pub fn authentication(&self) -> &AuthenticationResponse {
+        &self.auth
+    }
+}
+
+impl Deref for SignIn {
+    type Target = AuthenticationResponse;
+
+    fn deref(&self) -> &AuthenticationResponse {
+        &self.auth
+    }
+}
+
+/// A refresh made at WorkOS, as the refresh hook
+/// ([`with_on_refresh`](crate::AuthKitBuilder::with_on_refresh)) receives
+/// it: once per refresh actually made, however many requests waited for it.
+/// It carries no token and no text of WorkOS's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshEvent {
+    /// The session has a new token pair.
+    #[non_exhaustive]
+    Refreshed {
+        /// The user.
+        user_id: String,
+        /// The session (unchanged by a refresh).
+        session_id: String,
+        /// The organization of the new access token.
+        organization_id: Option<String>,
+    },
+    /// The refresh failed.
+    #[non_exhaustive]
+    Failed {
+        /// The user the session was for.
+        user_id: String,
+        /// The session, when its old token names it.
+        session_id: Option<String>,
+        /// Whether the session is over or WorkOS was unavailable.
+        reason: RefreshFailure,
+        /// WorkOS's error code (`invalid_grant`, `sso_required`, …) when it
+        /// answered with one.
+        error_code: Option<String>,
+    },
+}
+
+impl RefreshEvent {
+    /// The user the session is for.
+    pub fn user_id(&self) -> &str {
+        match self {
+            RefreshEvent::Refreshed { user_id, .. } | RefreshEvent::Failed { user_id, .. } => {
+                user_id
+            }
+        }
+    }
+
+    /// The session, when known.
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            RefreshEvent::Refreshed { session_id, .. } => Some(session_id),
+            RefreshEvent::Failed { session_id, .. } => session_id.as_deref(),
+        }
+    }
+
+    /// Whether the refresh succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self, RefreshEvent::Refreshed { .. })
+    }
+}
+
+/// Why a refresh failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshFailure {
+    /// Terminal: WorkOS refused the refresh token for good, or the new
+    /// session could not be used. The session is over (a request's cookie is
+    /// cleared).
+    SessionEnded,
+    /// Transient: WorkOS was unreachable, overloaded or answered
+    /// unexpectedly. The session is kept; a later request tries again.
+    Unavailable,
+}
+
+/// A sign-out, as the sign-out hook
+/// ([`with_on_sign_out`](crate::AuthKitBuilder::with_on_sign_out)) receives
+/// it, after the logout route cleared the cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignOut {
+    /// The user, when the request carried a session cookie.
+    pub user_id: Option<String>,
+    /// The session ended at WorkOS, when known.
+    pub session_id: Option<String>,
+    /// Where the browser goes after WorkOS (the chosen `return_to`, or the
+    /// after-logout URL).
+    pub return_to: String,
 }
 
 /// Why a callback failed; each answers with a clear 4xx (or 502/503) page.

@@ -35,7 +35,8 @@
 //!     .route("/", get(home))
 //!     .route("/account", get(account))
 //!     .route("/api/widgets", get(widgets))
-//!     // /auth/login, /auth/signup, the callback, /auth/logout, /auth/switch-organization
+//!     // /auth/login, /auth/signup, the callback, /auth/logout,
+//!     // /auth/switch-organization, /auth/access-token
 //!     .merge(authkit.routes())
 //!     .layer(authkit.layer());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -95,7 +96,8 @@
 //! |---|---|
 //! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
-//! | [`AuthKit::routes`] | login and sign-up (state + PKCE), the callback, logout, organization switch |
+//! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
+//! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
@@ -147,7 +149,9 @@ pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
 pub use extract::{AuthClaims, AuthUser};
 pub use guard::{RequireAuth, RequireAuthFuture, RequireAuthService};
-pub use hooks::{CallbackError, ErrorPageContext, ErrorPageKind};
+pub use hooks::{
+    CallbackError, ErrorPageContext, ErrorPageKind, RefreshEvent, RefreshFailure, SignIn, SignOut,
+};
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,

@@ -41,13 +41,25 @@ static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     .expect("a CSP of ASCII text")
 });
 
+/// The same policy, but a form may post to the page's own origin: for the
+/// sign-out confirmation page only.
+static SELF_FORM_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    ))
+    .expect("a CSP of ASCII text")
+});
+
 /// The headers every page of the crate carries: a strict CSP, no framing,
 /// no MIME sniffing, no referrer (the callback's URL holds the code), no caching.
 fn harden(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        CONTENT_SECURITY_POLICY.clone(),
-    );
+    harden_with(headers, &CONTENT_SECURITY_POLICY);
+}
+
+fn harden_with(headers: &mut HeaderMap, csp: &HeaderValue) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -108,6 +120,33 @@ pub(crate) fn same_origin_href(path: &str) -> &str {
     }
 }
 
+/// The answer to a `GET` of the logout route: 405 with `Allow: POST`, and a
+/// page whose button posts the sign-out to `action` (same origin), carrying
+/// `return_to` along when given.
+pub(crate) fn sign_out_page(action: &str, return_to: Option<&str>) -> Response {
+    let hidden = return_to.map_or_else(String::new, |r| {
+        format!(
+            "<input type=\"hidden\" name=\"return_to\" value=\"{}\">",
+            escape(r)
+        )
+    });
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign out</title><style>{STYLE}</style></head>\
+         <body><h1>Sign out</h1><p>Signing out takes a click here: it is a POST, so that no link \
+         or image on another site can sign you out.</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}<button type=\"submit\">Sign out</button></form>\
+         </body></html>",
+        action = escape(action),
+    );
+    let mut response = (StatusCode::METHOD_NOT_ALLOWED, Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    harden_with(headers, &SELF_FORM_CONTENT_SECURITY_POLICY);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +188,21 @@ mod tests {
         // The hash allows exactly the page's style.
         let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
         assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
+    }
+
+    #[test]
+    fn only_the_sign_out_page_may_post_a_form_and_only_to_its_own_origin() {
+        let page = sign_out_page("/auth/logout", Some("/\"><script>"));
+        assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let h = page.headers();
+        assert_eq!(h[header::ALLOW], "POST");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("form-action 'self'"), "{csp}");
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        let error = error_page(StatusCode::BAD_REQUEST, "t", "d", "/");
+        let csp = error.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("form-action 'none'"), "{csp}");
     }
 }

@@ -153,6 +153,25 @@ impl AuthRejection {
         }
     }
 
+    /// 401 JSON challenging for the session cookie, whatever the request
+    /// (for routes that only answer the site's own scripts).
+    pub(crate) fn unauthorized(reason: UnauthenticatedReason) -> Self {
+        AuthRejection {
+            reason: AuthRejectionReason::Unauthenticated(reason),
+            answer: Answer::Unauthorized {
+                challenges: vec!["Cookie realm=\"authkit\""],
+            },
+        }
+    }
+
+    /// 503 with `Retry-After`: WorkOS is unavailable.
+    pub(crate) fn unavailable(retry_after: Option<Duration>) -> Self {
+        AuthRejection {
+            reason: AuthRejectionReason::Unavailable { retry_after },
+            answer: Answer::Unavailable { page: false },
+        }
+    }
+
     /// The rejection of a request without a session, as its state and the
     /// router's [`RejectionMode`] decide.
     pub(crate) fn from_state(state: &AuthState, parts: &Parts) -> Self {

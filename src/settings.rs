@@ -61,7 +61,13 @@ impl Settings {
     /// A root base path (refused by `build()`) would put every path under
     /// it: then only the routes themselves count, so nothing fails open.
     pub(crate) fn is_auth_route(&self, path: &str) -> bool {
-        const ROUTES: [&str; 4] = ["/login", "/signup", "/logout", "/switch-organization"];
+        const ROUTES: [&str; 5] = [
+            "/login",
+            "/signup",
+            "/logout",
+            "/switch-organization",
+            "/access-token",
+        ];
         path == self.callback_path
             || if self.base_path.is_empty() {
                 ROUTES.contains(&path)

@@ -7,8 +7,10 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::hooks::Hooks;
-use crate::session::{SessionManager, SingleFlight};
+use crate::hooks::{Hooks, RefreshEvent, RefreshFailure};
+use crate::session::{
+    RefreshError, RefreshOptions, Refreshed, SessionData, SessionManager, SingleFlight,
+};
 use crate::settings::Settings;
 
 pub(crate) struct Shared {
@@ -27,5 +29,45 @@ impl fmt::Debug for Shared {
             .field("sessions", &self.sessions)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Refreshes `data` at WorkOS, then runs the app's refresh hook with how
+    /// it went: every refresh the crate makes (the layer's single flight, the
+    /// organization switch) goes through here, so the hook runs once per
+    /// refresh actually made.
+    pub(crate) async fn refresh(
+        &self,
+        data: &SessionData,
+        options: RefreshOptions,
+    ) -> Result<Refreshed, RefreshError> {
+        let outcome = self.sessions.refresh_data(data, options).await;
+        if let Some(hook) = &self.hooks.on_refresh {
+            hook(&refresh_event(data, &outcome)).await;
+        }
+        outcome
+    }
+}
+
+/// What the refresh hook is told: ids and a reason, never a token or
+/// WorkOS's text.
+fn refresh_event(before: &SessionData, outcome: &Result<Refreshed, RefreshError>) -> RefreshEvent {
+    match outcome {
+        Ok(r) => RefreshEvent::Refreshed {
+            user_id: r.session.user.id.clone(),
+            session_id: r.session.session_id().to_owned(),
+            organization_id: r.session.organization_id().map(str::to_owned),
+        },
+        Err(e) => RefreshEvent::Failed {
+            user_id: before.user.id.clone(),
+            session_id: before.session_id(),
+            reason: if e.is_terminal() {
+                RefreshFailure::SessionEnded
+            } else {
+                RefreshFailure::Unavailable
+            },
+            error_code: e.client_error().and_then(|c| c.code()).map(str::to_owned),
+        },
     }
 }

@@ -16,6 +16,7 @@ use super::grants::check_password;
 use super::reply::Failure;
 use super::store::{
     AuthMethod, AuthorizationRec, CodeRec, SHORT_LIVED, SignIn, State, UserRec, find,
+    invitation_by_token,
 };
 use super::{Shared, ids, pages};
 
@@ -35,7 +36,15 @@ pub(crate) struct AuthorizeQuery {
     screen_hint: Option<String>,
     login_hint: Option<String>,
     organization_id: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<String>,
+    invitation_token: Option<String>,
+    provider: Option<String>,
+    connection_id: Option<String>,
 }
+
+/// The `prompt` values OpenID Connect defines, which WorkOS takes.
+const PROMPTS: [&str; 4] = ["login", "consent", "none", "select_account"];
 
 /// A redirect to `uri` with `params` added to its query.
 fn redirect(status: StatusCode, uri: &str, params: &[(&str, &str)]) -> Response {
@@ -108,8 +117,67 @@ pub(crate) async fn authorize(AxumState(s): Shr, Query(q): Query<AuthorizeQuery>
             "code_challenge_method must be S256.",
         );
     }
+    if let Some(prompt) = &q.prompt
+        && !prompt.split(' ').all(|p| PROMPTS.contains(&p))
+    {
+        return redirect_error(
+            &redirect_uri,
+            state,
+            "invalid_request",
+            "prompt must be login, consent, none or select_account.",
+        );
+    }
+    if let Some(max_age) = &q.max_age
+        && max_age.parse::<u64>().is_err()
+    {
+        return redirect_error(
+            &redirect_uri,
+            state,
+            "invalid_request",
+            "max_age must be a non-negative integer.",
+        );
+    }
+    // The emulator has no single sign-on to skip: every sign-in is
+    // interactive, so `prompt=none` cannot be honoured.
+    if q.prompt.as_deref() == Some("none") {
+        return redirect_error(
+            &redirect_uri,
+            state,
+            "login_required",
+            "The user must sign in.",
+        );
+    }
+    if q.provider.is_none() && q.organization_id.is_none() && q.connection_id.is_none() {
+        return redirect_error(
+            &redirect_uri,
+            state,
+            "invalid_request",
+            "A provider, connection_id or organization_id is required.",
+        );
+    }
     let now = s.now();
     let mut st = s.lock();
+    // An invitation opens sign-up with its email, and must be pending.
+    let mut login_hint = q.login_hint.clone();
+    let mut screen_hint = q.screen_hint.clone();
+    if let Some(token) = &q.invitation_token {
+        match invitation_by_token(&st, token) {
+            Ok(invitation) if invitation.state_at(now) == "pending" => {
+                login_hint = login_hint.or_else(|| Some(invitation.email.clone()));
+                if st.user_by_email(&invitation.email).is_none() {
+                    screen_hint = Some("sign-up".into());
+                }
+            }
+            _ => {
+                return redirect_error(
+                    &redirect_uri,
+                    state,
+                    "invalid_request",
+                    "The invitation is not valid.",
+                );
+            }
+        }
+    }
     if let Some(org) = &q.organization_id
         && find(&st.organizations, org).is_err()
     {
@@ -129,13 +197,13 @@ pub(crate) async fn authorize(AxumState(s): Shr, Query(q): Query<AuthorizeQuery>
             state: q.state,
             code_challenge: q.code_challenge,
             organization_id: q.organization_id,
-            login_hint: q.login_hint.clone(),
+            login_hint: login_hint.clone(),
             user_id: None,
             expires_at: now + SHORT_LIVED,
         },
     );
-    let hint = q.login_hint.as_deref().unwrap_or_default();
-    if q.screen_hint.as_deref() == Some("sign-up") {
+    let hint = login_hint.as_deref().unwrap_or_default();
+    if screen_hint.as_deref() == Some("sign-up") {
         pages::sign_up(StatusCode::OK, &id, hint, None)
     } else {
         pages::login(StatusCode::OK, &id, hint, None)

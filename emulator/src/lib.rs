@@ -54,7 +54,10 @@
 //!   [`with_fresh_signing_key`](EmulatorBuilder::with_fresh_signing_key);
 //! - the hosted AuthKit flow: `GET /user_management/authorize` (client id and
 //!   redirect URI checked against an allow-list, PKCE S256, `state`,
-//!   `screen_hint=sign-up`, `login_hint`, `organization_id`) shows a plain
+//!   `screen_hint=sign-up`, `login_hint`, `organization_id`, `prompt` (from
+//!   OpenID Connect's values; `none` is `login_required`, as every sign-in
+//!   here is interactive), `max_age`, `invitation_token` (a pending
+//!   invitation opens sign-up with its email)) shows a plain
 //!   HTML login page (or sign-up page, or an organization picker) that
 //!   redirects back with a code: single use, valid 10 minutes, bound to the
 //!   client, the redirect URI and the PKCE challenge. The pages check the

@@ -5,32 +5,94 @@ use std::collections::BTreeMap;
 
 use super::{Error, UserManagement};
 
-/// An OAuth provider to sign in with.
+/// An OAuth provider to sign in with: AuthKit's hosted page, or one of the
+/// OAuth providers WorkOS connects to (the `provider` parameter of
+/// `/user_management/authorize`), with [`Provider::Other`] for one this
+/// crate does not know yet.
+///
+/// ```
+/// use authkit_axum::client::Provider;
+/// assert_eq!(Provider::GitHub.as_str(), "GitHubOAuth");
+/// assert_eq!(Provider::parse("GoogleOAuth"), Some(Provider::Google));
+/// assert_eq!(Provider::parse("authkit"), Some(Provider::AuthKit));
+/// assert_eq!(Provider::parse("NewOAuth"), None);
+/// assert_eq!(Provider::Other("NewOAuth".into()).as_str(), "NewOAuth");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Provider {
     /// AuthKit's hosted login page (email/password, social, SSO, …).
     AuthKit,
-    /// Sign in with Apple.
+    /// Sign in with Apple (`AppleOAuth`).
     Apple,
-    /// Sign in with GitHub.
+    /// Bitbucket (`BitbucketOAuth`).
+    Bitbucket,
+    /// Discord (`DiscordOAuth`).
+    Discord,
+    /// GitHub (`GitHubOAuth`).
     GitHub,
-    /// Sign in with Google.
+    /// GitLab (`GitLabOAuth`).
+    GitLab,
+    /// Google (`GoogleOAuth`).
     Google,
-    /// Sign in with Microsoft.
+    /// Intuit (`IntuitOAuth`).
+    Intuit,
+    /// LinkedIn (`LinkedInOAuth`).
+    LinkedIn,
+    /// Microsoft (`MicrosoftOAuth`).
     Microsoft,
+    /// Salesforce (`SalesforceOAuth`).
+    Salesforce,
+    /// Slack (`SlackOAuth`).
+    Slack,
+    /// Vercel (`VercelOAuth`).
+    Vercel,
+    /// Vercel Marketplace (`VercelMarketplaceOAuth`).
+    VercelMarketplace,
+    /// Xero (`XeroOAuth`).
+    Xero,
+    /// A provider this crate does not list yet, by its wire name.
+    Other(String),
 }
+
+/// The known providers and their wire names.
+const PROVIDERS: [(Provider, &str); 15] = [
+    (Provider::AuthKit, "authkit"),
+    (Provider::Apple, "AppleOAuth"),
+    (Provider::Bitbucket, "BitbucketOAuth"),
+    (Provider::Discord, "DiscordOAuth"),
+    (Provider::GitHub, "GitHubOAuth"),
+    (Provider::GitLab, "GitLabOAuth"),
+    (Provider::Google, "GoogleOAuth"),
+    (Provider::Intuit, "IntuitOAuth"),
+    (Provider::LinkedIn, "LinkedInOAuth"),
+    (Provider::Microsoft, "MicrosoftOAuth"),
+    (Provider::Salesforce, "SalesforceOAuth"),
+    (Provider::Slack, "SlackOAuth"),
+    (Provider::Vercel, "VercelOAuth"),
+    (Provider::VercelMarketplace, "VercelMarketplaceOAuth"),
+    (Provider::Xero, "XeroOAuth"),
+];
 
 impl Provider {
     /// The wire name (`authkit`, `GoogleOAuth`, …).
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
-            Provider::AuthKit => "authkit",
-            Provider::Apple => "AppleOAuth",
-            Provider::GitHub => "GitHubOAuth",
-            Provider::Google => "GoogleOAuth",
-            Provider::Microsoft => "MicrosoftOAuth",
+            Provider::Other(name) => name,
+            known => PROVIDERS
+                .iter()
+                .find(|(p, _)| p == known)
+                .map_or("", |(_, name)| name),
         }
+    }
+
+    /// The known provider with this wire name (exactly as WorkOS spells it);
+    /// `None` for any other name.
+    pub fn parse(name: &str) -> Option<Provider> {
+        PROVIDERS
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(p, _)| p.clone())
     }
 }
 
@@ -80,6 +142,11 @@ pub struct AuthorizationUrl {
     pub code_challenge: Option<String>,
     /// `prompt`, e.g. `consent` or `login`.
     pub prompt: Option<String>,
+    /// An invitation's token: the user signs up or in to accept it.
+    pub invitation_token: Option<String>,
+    /// `max_age` in seconds: how long ago the user may have last signed in
+    /// interactively for that sign-in to count (OpenID Connect's `max_age`).
+    pub max_age: Option<u64>,
 }
 
 impl UserManagement {
@@ -133,7 +200,10 @@ impl UserManagement {
         );
         push("connection_id", params.connection_id.as_deref());
         push("domain_hint", params.domain_hint.as_deref());
+        push("invitation_token", params.invitation_token.as_deref());
         push("login_hint", params.login_hint.as_deref());
+        let max_age = params.max_age.map(|secs| secs.to_string());
+        push("max_age", max_age.as_deref());
         push("organization_id", params.organization_id.as_deref());
         push("prompt", params.prompt.as_deref());
         push("provider", params.provider.as_ref().map(Provider::as_str));
@@ -196,5 +266,99 @@ impl UserManagement {
             .filter_map(|k| serde_json::from_value(k).ok())
             .collect();
         Ok(jsonwebtoken::jwk::JwkSet { keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> UserManagement {
+        UserManagement::builder("sk_test", "client_123")
+            .build()
+            .unwrap()
+    }
+
+    fn pairs(url: &str) -> Vec<(String, String)> {
+        url::Url::parse(url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn invitation_token_max_age_and_prompt_are_sent_in_sorted_order() {
+        let url = client()
+            .authorization_url(&AuthorizationUrl {
+                redirect_uri: "https://example.com/auth/callback".into(),
+                provider: Some(Provider::AuthKit),
+                invitation_token: Some("Z1uX3RbwcIl5fIGJJJCXXisdI".into()),
+                max_age: Some(0),
+                prompt: Some("login".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let keys: Vec<String> = pairs(&url).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "client_id",
+                "invitation_token",
+                "max_age",
+                "prompt",
+                "provider",
+                "redirect_uri",
+                "response_type"
+            ]
+        );
+        let q = pairs(&url);
+        assert!(q.contains(&(
+            "invitation_token".into(),
+            "Z1uX3RbwcIl5fIGJJJCXXisdI".into()
+        )));
+        assert!(q.contains(&("max_age".into(), "0".into())));
+        assert!(q.contains(&("prompt".into(), "login".into())));
+    }
+
+    #[test]
+    fn every_known_provider_round_trips_its_wire_name_and_others_pass_verbatim() {
+        for (provider, name) in &PROVIDERS {
+            assert_eq!(provider.as_str(), *name);
+            assert_eq!(Provider::parse(name).as_ref(), Some(provider));
+        }
+        assert_eq!(Provider::parse("googleoauth"), None, "names are exact");
+        let url = client()
+            .authorization_url(&AuthorizationUrl {
+                redirect_uri: "https://example.com/cb".into(),
+                provider: Some(Provider::Other("NewOAuth".into())),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(pairs(&url).contains(&("provider".into(), "NewOAuth".into())));
+    }
+
+    #[test]
+    fn a_connection_alone_is_enough_and_a_screen_hint_needs_authkit() {
+        let base = || AuthorizationUrl {
+            redirect_uri: "https://example.com/cb".into(),
+            ..Default::default()
+        };
+        let url = client()
+            .authorization_url(&AuthorizationUrl {
+                connection_id: Some("conn_01H".into()),
+                ..base()
+            })
+            .unwrap();
+        assert!(!pairs(&url).iter().any(|(k, _)| k == "provider"));
+        let err = client()
+            .authorization_url(&AuthorizationUrl {
+                provider: Some(Provider::GitLab),
+                screen_hint: Some(ScreenHint::SignUp),
+                ..base()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("screen_hint"), "{err}");
+        assert!(client().authorization_url(&base()).is_err());
     }
 }

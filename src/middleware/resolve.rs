@@ -163,14 +163,14 @@ async fn resolve_cookie(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
 }
 
 async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome {
-    let sessions = shared.sessions.clone();
+    let owner = shared.clone();
     let token = data.refresh_token.expose().to_owned();
+    // Shared::refresh runs the refresh hook: inside the flight, so once per
+    // refresh made, not once per waiting request.
     shared
         .refreshes
         .run(&token, async move {
-            sessions
-                .refresh_data(&data, RefreshOptions::default())
-                .await
+            owner.refresh(&data, RefreshOptions::default()).await
         })
         .await
 }

@@ -14,7 +14,7 @@ use super::return_to;
 use crate::client::AuthenticateWithCode;
 use crate::config::SameSite;
 use crate::cookies;
-use crate::hooks::CallbackError;
+use crate::hooks::{CallbackError, SignIn};
 use crate::pages;
 use crate::seal::{self, UnsealOptions};
 use crate::shared::Shared;
@@ -157,11 +157,12 @@ async fn complete(
     let sealed = auth
         .seal_session(shared.sessions.passwords())
         .map_err(|_| CallbackError::Seal)?;
+    let return_to =
+        return_to::sanitize(Some(&pending.return_to), &shared.settings.after_login).to_owned();
     if let Some(hook) = &shared.hooks.on_sign_in {
-        hook(&auth).await;
+        hook(&SignIn::new(auth, pending.app_state, return_to.clone())).await;
     }
-    let return_to = return_to::sanitize(Some(&pending.return_to), &shared.settings.after_login);
-    Ok((sealed, return_to.to_owned()))
+    Ok((sealed, return_to))
 }
 
 /// An error message as a sentence for a page: capitalised, with a full stop.

@@ -1,17 +1,18 @@
-//! `GET /auth/login` and `GET /auth/signup`.
+//! `GET /auth/login` and `GET /auth/signup`: the sign-in options of their
+//! query ([`options`](super::options)) into AuthKit's authorization URL, the
+//! flow's state, verifier and the app's own `state` into a sealed cookie.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::Query;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, header};
-use serde::Deserialize;
 
+use super::options;
 use super::pkce::{self, MAX_PENDING, PendingLogin, VERIFIER_COOKIE_PREFIX};
 use super::return_to;
-use crate::client::{AuthorizationUrl, Provider, ScreenHint};
+use crate::client::AuthorizationUrl;
 use crate::config::SameSite;
 use crate::cookies::{self, CookieSpec};
 use crate::pages;
@@ -21,70 +22,92 @@ use crate::shared::Shared;
 /// How long a sign-in may take between the login route and the callback.
 pub(crate) const FLOW_TTL: Duration = Duration::from_secs(600);
 
-/// Query of the login and sign-up routes.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct LoginQuery {
-    return_to: Option<String>,
-    organization_id: Option<String>,
-    login_hint: Option<String>,
-}
+/// The longest flow cookie (name and value) browsers keep whole, with room
+/// for its attributes within their 4096 bytes.
+const MAX_FLOW_COOKIE: usize = 3900;
 
 pub(crate) async fn login(
     state: State<Arc<Shared>>,
     headers: HeaderMap,
-    Query(query): Query<LoginQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    start(state, headers, query, None)
+    start(state, headers, query, false)
 }
 
 pub(crate) async fn signup(
     state: State<Arc<Shared>>,
     headers: HeaderMap,
-    Query(query): Query<LoginQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    start(state, headers, query, Some(ScreenHint::SignUp))
+    start(state, headers, query, true)
+}
+
+fn refused(detail: &str) -> Response {
+    pages::error_page(
+        StatusCode::BAD_REQUEST,
+        "Cannot start sign-in",
+        &format!("{}.", capitalised(detail)),
+        "/",
+    )
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn start(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    query: LoginQuery,
-    screen_hint: Option<ScreenHint>,
+    query: Option<String>,
+    sign_up: bool,
 ) -> Response {
     let config = &shared.settings;
     let cookie = config.cookie_for(&headers);
+    let options = match options::parse(query.as_deref(), sign_up) {
+        Ok(options) => options,
+        Err(e) => {
+            tracing::debug!(error = %e, "sign-in options refused");
+            return refused(&e.to_string());
+        }
+    };
     let state = pkce::random_token();
     let verifier = pkce::random_token();
-    let return_to = return_to::sanitize(query.return_to.as_deref(), &config.after_login).to_owned();
+    let return_to =
+        return_to::sanitize(options.return_to.as_deref(), &config.after_login).to_owned();
+    // The crate's random state goes to WorkOS; the app's own stays sealed
+    // in the flow cookie.
     let url = shared
         .sessions
         .client()
         .authorization_url(&AuthorizationUrl {
             redirect_uri: config.redirect_uri_for(&headers).to_string(),
-            provider: Some(Provider::AuthKit),
-            organization_id: query.organization_id,
-            login_hint: query.login_hint,
-            screen_hint,
+            provider: options.provider,
+            connection_id: options.connection_id,
+            organization_id: options.organization_id,
+            login_hint: options.login_hint,
+            domain_hint: options.domain_hint,
+            screen_hint: options.screen_hint,
+            prompt: options.prompt,
+            max_age: options.max_age,
+            invitation_token: options.invitation_token,
             state: Some(state.clone()),
             code_challenge: Some(pkce::challenge(&verifier)),
             ..Default::default()
         });
     let url = match url {
         Ok(url) => url,
-        Err(e) => {
-            return pages::error_page(
-                StatusCode::BAD_REQUEST,
-                "Cannot start sign-in",
-                &e.to_string(),
-                "/",
-            );
-        }
+        Err(e) => return refused(&e.to_string()),
     };
     let now = shared.sessions.now();
     let pending = PendingLogin {
         state: state.clone(),
         verifier,
         return_to,
+        app_state: options.app_state,
         created_ms: now
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -106,6 +129,11 @@ fn start(
             );
         }
     };
+    let name = pkce::cookie_name(&state);
+    if name.len() + sealed.len() > MAX_FLOW_COOKIE {
+        // A browser would drop the cookie, and the callback find no sign-in.
+        return refused("the return_to and state given to sign-in are too long together");
+    }
     let path = shared.settings.verifier_cookie_path();
     let mut response = Redirect::to(&url).into_response();
     let set_cookies = response.headers_mut();
@@ -120,7 +148,7 @@ fn start(
         cookies::set_cookie_header(
             &cookie,
             CookieSpec {
-                name: &pkce::cookie_name(&state),
+                name: &name,
                 value: &sealed,
                 path: &path,
                 max_age: Some(FLOW_TTL),

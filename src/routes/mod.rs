@@ -1,6 +1,7 @@
 //! Ready-made auth routes: `GET /auth/login`, `GET /auth/signup`, the
-//! callback (at the redirect URI's path), `POST /auth/logout` and
-//! `POST /auth/switch-organization`.
+//! callback (at the redirect URI's path), `POST /auth/logout` (a `GET` of it
+//! answers 405 with a sign-out button, unless sign-out by `GET` is on),
+//! `POST /auth/switch-organization` and `GET /auth/access-token`.
 //!
 //! Login and sign-up create a random `state` and a PKCE verifier, keep them
 //! sealed in a short-lived cookie named per flow (`wos-auth-verifier-<hash>`,
@@ -9,11 +10,12 @@
 //! the code with the verifier, sets the session cookie and redirects to the
 //! saved `return_to` — a same-origin path, or `/`.
 
+mod access_token;
 mod callback;
 mod csrf;
 mod login;
 mod logout;
-
+mod options;
 mod pkce;
 mod return_to;
 mod switch;
@@ -30,9 +32,11 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
     let config = &shared.settings;
     let base = &config.base_path;
     let mut logout = post(logout::logout);
-    if config.logout_via_get {
-        logout = logout.get(logout::logout);
-    }
+    logout = if config.logout_via_get {
+        logout.get(logout::logout)
+    } else {
+        logout.get(logout::confirm)
+    };
     Router::new()
         .route(&format!("{base}/login"), get(login::login))
         .route(&format!("{base}/signup"), get(login::signup))
@@ -41,6 +45,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
         .route(
             &format!("{base}/switch-organization"),
             post(switch::switch_organization),
+        )
+        .route(
+            &format!("{base}/access-token"),
+            get(access_token::access_token),
         )
         .with_state(shared.clone())
 }

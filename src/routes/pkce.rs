@@ -42,6 +42,10 @@ pub(crate) struct PendingLogin {
     pub(crate) state: String,
     pub(crate) verifier: String,
     pub(crate) return_to: String,
+    /// The app's own opaque `state`, returned to its sign-in hook (never
+    /// sent to WorkOS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) app_state: Option<String>,
     /// Milliseconds since the epoch, for evicting the oldest.
     pub(crate) created_ms: u64,
 }

@@ -56,10 +56,7 @@ pub(crate) async fn switch_organization(
         // What the layer resolved, possibly just refreshed: its refresh token
         // is the live one.
         Some(AuthStatus::Authenticated(session)) => {
-            shared
-                .sessions
-                .refresh_data(&session.to_data(), options)
-                .await
+            shared.refresh(&session.to_data(), options).await
         }
         Some(AuthStatus::Unavailable { .. }) => return unavailable(&login),
         // A Bearer token is not a session to switch.
@@ -71,13 +68,10 @@ pub(crate) async fn switch_organization(
             let candidates = cookies::read_session(&headers, &config.cookie.name);
             match shared.sessions.authenticate_candidates(&candidates).await {
                 Ok(Authentication::Authenticated(session)) => {
-                    shared
-                        .sessions
-                        .refresh_data(&session.to_data(), options)
-                        .await
+                    shared.refresh(&session.to_data(), options).await
                 }
                 Ok(Authentication::Unauthenticated(u)) => match u.session {
-                    Some(data) => shared.sessions.refresh_data(&data, options).await,
+                    Some(data) => shared.refresh(&data, options).await,
                     None => return Redirect::to(&login).into_response(),
                 },
                 Err(_) => return unavailable(&login),

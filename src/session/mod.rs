@@ -97,6 +97,14 @@ pub struct SessionData {
     pub organization_id: Option<String>,
 }
 
+impl SessionData {
+    /// The session id its access token names, read without verifying the
+    /// token (the seal vouches for it; it may have expired).
+    pub(crate) fn session_id(&self) -> Option<String> {
+        unverified_claims(self.access_token.expose()).map(|c| c.sid)
+    }
+}
+
 impl From<&AuthenticationResponse> for SessionData {
     fn from(auth: &AuthenticationResponse) -> Self {
         SessionData {

@@ -3030,6 +3030,8 @@ fn authorization_url_carries_every_parameter() {
             .collect(),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
         prompt: Some("consent".into()),
+        invitation_token: Some("Z1uX3RbwcIl5fIGJJJCXXisdI".into()),
+        max_age: Some(3600),
     };
     let raw = offline_client().authorization_url(&params).unwrap();
     let url = url::Url::parse(&raw).unwrap();
@@ -3052,7 +3054,9 @@ fn authorization_url_carries_every_parameter() {
             ("code_challenge_method", "S256"),
             ("connection_id", "conn_1"),
             ("domain_hint", "example.com"),
+            ("invitation_token", "Z1uX3RbwcIl5fIGJJJCXXisdI"),
             ("login_hint", "a+b@example.com"),
+            ("max_age", "3600"),
             ("organization_id", "org_1"),
             ("prompt", "consent"),
             ("provider", "authkit"),

@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access_token;
 mod answers;
 mod attacks;
 mod bearer;
@@ -22,7 +23,9 @@ mod emulator_tokens;
 mod faults;
 mod flows;
 mod guards;
+mod hooks;
 mod layer;
+mod logout;
 mod nested;
 mod origins;
 mod refresh;
@@ -31,3 +34,4 @@ mod rotation;
 mod seal_vectors;
 mod secrets;
 mod session;
+mod sign_in_options;
