@@ -330,6 +330,14 @@ fn redirect_status(method: &Method) -> StatusCode {
 /// redirect to login, an HTML page) rather than an API call (401, JSON):
 /// its [`RejectionMode`], else [`is_page_request`].
 fn answers_as_page(settings: &Settings, parts: &Parts) -> bool {
+    // A Bearer client is not a browser, whatever the router's mode says.
+    let bearer = parts
+        .extensions
+        .get::<AuthState>()
+        .is_some_and(|state| state.source == Some(CredentialSource::Bearer));
+    if bearer {
+        return false;
+    }
     match parts.extensions.get::<RejectionMode>() {
         Some(RejectionMode::Api) => false,
         Some(RejectionMode::Redirect) => true,

@@ -154,3 +154,28 @@ async fn an_expired_token_while_workos_is_down_is_503_and_the_cookie_is_kept() {
     assert!(!clears_session(&r));
     assert!(jar.session().is_some());
 }
+
+#[tokio::test]
+async fn a_bearer_request_is_not_handed_a_token_it_already_holds() {
+    let app = start().await;
+    let (mut jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let token = app
+        .authkit
+        .sessions()
+        .unseal(jar.session().unwrap())
+        .unwrap()
+        .access_token
+        .expose()
+        .to_owned();
+    let bearer = format!("Bearer {token}");
+    let r = fetch(
+        &app,
+        &mut jar,
+        &[SAME_ORIGIN[0], SAME_ORIGIN[1], ("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(!clears_session(&r) && !sets_session(&r));
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("accessToken").is_none(), "{body}");
+}

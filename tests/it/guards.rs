@@ -264,3 +264,53 @@ async fn a_guard_without_the_layer_answers_500_naming_the_layer() {
     assert!(r.text().await.unwrap().contains("authkit.layer()"));
     assert_eq!(calls.count(), 0);
 }
+
+#[tokio::test]
+async fn a_bearer_token_passes_a_guard_by_its_claims_and_is_never_answered_with_a_page() {
+    let Guarded { app, calls } = start().await;
+    let (jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let token = app
+        .authkit
+        .sessions()
+        .unseal(jar.session().unwrap())
+        .unwrap()
+        .access_token
+        .expose()
+        .to_owned();
+    let bearer = |path: &str| {
+        app.http
+            .get(format!("{}{path}", app.base))
+            // A browser-like Accept: still a token client, never a page.
+            .header(ACCEPT, "text/html")
+            .header(reqwest::header::AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+    };
+    for allowed in ["/session", "/write", "/admin"] {
+        let r = bearer(allowed).await.unwrap();
+        assert_eq!(r.status(), 200, "{allowed}");
+    }
+    assert_eq!(calls.count(), 3);
+    // RejectionMode::Redirect asks for pages; a Bearer client gets JSON anyway.
+    for refused in ["/delete", "/owner", "/strict/redirect"] {
+        let r = bearer(refused).await.unwrap();
+        assert_eq!(r.status(), 403, "{refused}");
+        assert!(
+            content_type(&r).starts_with("application/json"),
+            "{refused}: {r:?}"
+        );
+    }
+    assert_eq!(calls.count(), 3);
+    // Signed out by a bad token: 401 with RFC 6750's challenge, not a redirect.
+    let r = app
+        .http
+        .get(format!("{}/session", app.base))
+        .header(ACCEPT, "text/html")
+        .header(reqwest::header::AUTHORIZATION, "Bearer not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert_eq!(calls.count(), 3);
+}

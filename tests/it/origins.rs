@@ -413,3 +413,41 @@ async fn an_http2_request_is_on_the_origin_of_its_authority() {
         format!("{}/auth/callback", site.loopback())
     );
 }
+
+#[tokio::test]
+async fn sign_out_return_to_is_made_absolute_on_the_requests_origin_and_may_name_another_configured_one()
+ {
+    let site = start(emulator().await, two_origins(false)).await;
+    let signed = remote::sign_in(&site.http, &site.loopback(), EMAIL, PASSWORD, "x-none").await;
+    let logout = |return_to: String| {
+        site.http
+            .post(format!("{}/auth/logout", site.loopback()))
+            .header(COOKIE, signed.jar.header())
+            .form(&[("return_to", return_to)])
+            .send()
+    };
+    let return_to_of = |r: &reqwest::Response| {
+        let workos = url::Url::parse(&location(r)).unwrap();
+        workos
+            .query_pairs()
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned())
+    };
+    // A path: on the origin the request came to, not the default's.
+    let r = logout("/goodbye".into()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        return_to_of(&r).as_deref(),
+        Some(format!("{}/goodbye", site.loopback()).as_str())
+    );
+    // The other configured origin is one of the app's own.
+    let other = format!("{}/bye", site.localhost());
+    let r = logout(other.clone()).await.unwrap();
+    assert_eq!(return_to_of(&r).as_deref(), Some(other.as_str()));
+    // An origin that is not configured: the request's after-logout URL.
+    let r = logout("http://evil.example/".into()).await.unwrap();
+    assert_eq!(
+        return_to_of(&r).as_deref(),
+        Some(format!("{}/", site.loopback()).as_str())
+    );
+}
