@@ -81,6 +81,7 @@ impl AuthKit {
     /// | `WORKOS_COOKIE_DOMAIN` | [`with_cookie_domain`](AuthKitBuilder::with_cookie_domain) | | host-only |
     /// | `WORKOS_COOKIE_SAMESITE` (`lax`, `strict`, `none`) | [`with_same_site`](AuthKitBuilder::with_same_site) | | `lax` |
     /// | `WORKOS_COOKIE_SECURE` (`true`/`false`) | [`with_secure_cookies`](AuthKitBuilder::with_secure_cookies) | | when the request's redirect URI is https |
+    /// | `WORKOS_ISSUER` (comma-separated) | [`with_token_issuers`](AuthKitBuilder::with_token_issuers) | | the API base URL and `<API base URL>/user_management/<client id>` |
     /// | `WORKOS_API_HOSTNAME` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `api.workos.com` |
     /// | `WORKOS_API_PORT` | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | the scheme's |
     /// | `WORKOS_API_HTTPS` (`false` for plain HTTP) | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `true` |
@@ -211,6 +212,8 @@ pub struct AuthKitBuilder {
     bearer_tokens: bool,
     session_cookies: bool,
     token_issuers: Vec<String>,
+    /// Whether `token_issuers` replaces the default issuers.
+    only_token_issuers: bool,
     clock: Option<Clock>,
     jwks: Option<JwksCache>,
     hooks: Hooks,
@@ -244,6 +247,7 @@ impl Default for AuthKitBuilder {
             bearer_tokens: true,
             session_cookies: true,
             token_issuers: Vec::new(),
+            only_token_issuers: false,
             clock: None,
             jwks: None,
             hooks: Hooks::default(),
@@ -298,6 +302,9 @@ impl AuthKitBuilder {
         }
         if let Some(secure) = optional_var(config::COOKIE_SECURE)? {
             b = b.with_secure_cookies(parse_bool(config::COOKIE_SECURE, &secure)?);
+        }
+        if let Some(issuers) = optional_var(config::TOKEN_ISSUER)? {
+            b = b.with_token_issuers(config::split_list(&issuers));
         }
         Ok(b)
     }
@@ -798,12 +805,13 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Also accept Bearer tokens whose `iss` is `issuer`. By default only
-    /// `<API base URL>/user_management/<client id>` is accepted
-    /// (`https://api.workos.com/user_management/client_…`: what WorkOS
-    /// issues for this client id); add your custom auth domain's issuer
-    /// here. A token without `iss` or from another issuer (another client
-    /// id, another environment) is refused.
+    /// Also accept Bearer tokens whose `iss` is `issuer`. By default the
+    /// two issuers WorkOS uses are accepted: the API base URL
+    /// (`https://api.workos.com`, environments created before mid-2025) and
+    /// `<API base URL>/user_management/<client id>` (newer ones); add your
+    /// custom auth domain's issuer here. A token without `iss` or from
+    /// another issuer is refused. (The WorkOS SDKs check the issuer only
+    /// when `WORKOS_ISSUER` is set; this crate always does.)
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -815,6 +823,27 @@ impl AuthKitBuilder {
     /// ```
     pub fn with_token_issuer(mut self, issuer: impl Into<String>) -> Self {
         self.token_issuers.push(issuer.into());
+        self
+    }
+
+    /// Accept Bearer tokens from exactly these issuers instead of the
+    /// defaults (`WORKOS_ISSUER`, comma-separated, as authkit-nextjs reads it).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder()
+    ///     .with_token_issuers(["https://api.workos.com/user_management/client_01HXYZ"]);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token_issuers<I, T>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.token_issuers = issuers.into_iter().map(Into::into).collect();
+        self.only_token_issuers = true;
         self
     }
 
@@ -1111,6 +1140,9 @@ impl AuthKitBuilder {
             ));
         }
         let mut sessions = SessionManager::new(client, passwords).with_leeway(self.leeway);
+        if self.only_token_issuers {
+            sessions = sessions.with_token_issuers(Vec::<String>::new());
+        }
         for issuer in self.token_issuers {
             if absolute_http_url(&issuer).is_none() {
                 return Err(ConfigError::invalid(
@@ -1313,9 +1345,9 @@ mod tests {
     }
 
     #[test]
-    fn a_token_issuer_must_be_a_url() {
+    fn token_issuers_are_urls_added_to_the_defaults_or_replacing_them() {
         let err = builder().with_token_issuer("auth").build().unwrap_err();
-        assert_eq!(err.setting(), "with_token_issuer");
+        assert_eq!(err.setting(), "with_token_issuers");
         let authkit = builder()
             .with_api_base_url("http://localhost:4100/")
             .with_token_issuer("https://auth.example.com/user_management/client_test")
@@ -1324,8 +1356,23 @@ mod tests {
         assert_eq!(
             authkit.sessions().token_issuers(),
             [
+                "http://localhost:4100",
                 "http://localhost:4100/user_management/client_test",
                 "https://auth.example.com/user_management/client_test"
+            ]
+        );
+        // WORKOS_ISSUER's form: exactly the list.
+        let authkit = builder()
+            .with_token_issuers(["https://auth.example.com", "https://api.workos.com"])
+            .with_token_issuer("https://api.workos.com/sso/client_test")
+            .build()
+            .unwrap();
+        assert_eq!(
+            authkit.sessions().token_issuers(),
+            [
+                "https://auth.example.com",
+                "https://api.workos.com",
+                "https://api.workos.com/sso/client_test"
             ]
         );
     }

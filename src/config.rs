@@ -41,7 +41,7 @@ settings! {
     AFTER_LOGIN = "with_after_login";
     AFTER_LOGOUT = "with_after_logout";
     SESSION_COOKIES = "with_session_cookies";
-    TOKEN_ISSUER = "with_token_issuer";
+    TOKEN_ISSUER = "with_token_issuers", "WORKOS_ISSUER";
 }
 
 /// How an error names a setting: `WORKOS_REDIRECT_URI (`with_redirect_uri`)`,

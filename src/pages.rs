@@ -144,6 +144,13 @@ pub(crate) fn sign_out_page(action: &str, return_to: Option<&str>) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     harden_with(headers, &SELF_FORM_CONTENT_SECURITY_POLICY);
+    // With `no-referrer`, a browser sends the form's POST with `Origin:
+    // null`; `same-origin` keeps the real origin for the cross-site check
+    // (and sends no referrer anywhere else).
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -196,6 +203,8 @@ mod tests {
         assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
         let h = page.headers();
         assert_eq!(h[header::ALLOW], "POST");
+        // Its form must post with its real Origin: no-referrer would make it `null`.
+        assert_eq!(h[header::REFERRER_POLICY], "same-origin");
         let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         assert!(csp.contains("form-action 'self'"), "{csp}");
         assert!(csp.starts_with("default-src 'none'"), "{csp}");

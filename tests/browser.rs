@@ -497,12 +497,22 @@ async fn quickstart_sign_in_account_and_sign_out_in_a_real_browser() {
                 "{session}"
             );
 
-            // Sign out from the account page: through the emulator, back home.
+            // The account page has its sign-out button…
             client.goto(&qs.url("/account")).await.unwrap();
             client
                 .find(Locator::Css("#sign-out"))
                 .await
-                .expect("the account page's #sign-out button")
+                .expect("the account page's #sign-out button");
+            // …and a `GET /auth/logout` (a typed or old link) answers with a
+            // page whose button posts the sign-out. Sign out through that
+            // one: a real browser's POST from it must pass the cross-site
+            // check (a `no-referrer` page would send `Origin: null`).
+            client.goto(&qs.url("/auth/logout")).await.unwrap();
+            wait_for_page(&client, "the sign-out page", |p| p.title == "Sign out").await;
+            client
+                .find(Locator::Css("form[method=post] button[type=submit]"))
+                .await
+                .expect("the sign-out page's button")
                 .click()
                 .await
                 .expect("click Sign out");

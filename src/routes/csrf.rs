@@ -11,11 +11,17 @@ use crate::settings::{Settings, default_port};
 /// the request's own origin (its host, with the scheme a trusted proxy
 /// forwarded or else that redirect URI's). The app's other configured
 /// origins do not count: a page on a preview deployment cannot sign users
-/// out of production.
+/// out of production. `Sec-Fetch-Site: same-origin` passes whatever the
+/// `Origin`.
 pub(crate) fn is_cross_site(settings: &Settings, headers: &HeaderMap) -> bool {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if header("sec-fetch-site") == Some("cross-site") {
-        return true;
+    match header("sec-fetch-site") {
+        Some("cross-site") => return true,
+        // The browser's own word, which no page can forge; it stands even
+        // when `Origin` is `null` (a form posted from a page served with
+        // `Referrer-Policy: no-referrer` sends `Origin: null`).
+        Some("same-origin") => return false,
+        _ => {}
     }
     let Some(origin) = header("origin") else {
         return false;
@@ -47,6 +53,8 @@ mod tests {
         for h in [
             headers(&[]),
             headers(&[("sec-fetch-site", "same-origin")]),
+            // A form of a page served with `Referrer-Policy: no-referrer`.
+            headers(&[("sec-fetch-site", "same-origin"), ("origin", "null")]),
             headers(&[("origin", "http://localhost:3000")]),
             // The app's own host, reached by another name than the redirect URI's.
             headers(&[
@@ -65,6 +73,11 @@ mod tests {
             headers(&[("sec-fetch-site", "cross-site")]),
             headers(&[("origin", "http://evil.example")]),
             headers(&[("origin", "null")]),
+            // A sibling subdomain is same-site, not same-origin.
+            headers(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://other.localhost:3000"),
+            ]),
             // Same host, other scheme or port.
             headers(&[("origin", "https://localhost:3000")]),
             headers(&[

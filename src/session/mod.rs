@@ -529,7 +529,7 @@ impl SessionManager {
             jwks: Arc::new(JwksCache::new(client.clone())),
             tokens: TokenCache::new(token_cache::DEFAULT_CAPACITY),
             cookies: CookieCache::new(cookie_cache::DEFAULT_CAPACITY),
-            issuers: vec![default_issuer(&client)],
+            issuers: default_issuers(&client),
             users: UserCache::new(user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
             user_cache: (user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
             client,
@@ -540,7 +540,9 @@ impl SessionManager {
     }
 
     /// Also accept Bearer tokens issued by `issuer` (e.g. a custom auth
-    /// domain's), next to the default `<API base URL>/user_management/<client id>`.
+    /// domain's), next to the defaults: the API base URL (what WorkOS
+    /// environments created before mid-2025 issue) and
+    /// `<API base URL>/user_management/<client id>` (what newer ones issue).
     /// Only Bearer tokens are checked for their issuer: a cookie's token is
     /// vouched for by the seal.
     ///
@@ -556,6 +558,7 @@ impl SessionManager {
     /// )
     /// .with_token_issuer("https://auth.example.com/user_management/client_123");
     /// assert_eq!(sessions.token_issuers(), [
+    ///     "https://api.workos.com",
     ///     "https://api.workos.com/user_management/client_123",
     ///     "https://auth.example.com/user_management/client_123",
     /// ]);
@@ -565,6 +568,36 @@ impl SessionManager {
         let issuer = issuer.into();
         if !self.issuers.contains(&issuer) {
             self.issuers.push(issuer);
+        }
+        self
+    }
+
+    /// Accept Bearer tokens from exactly these issuers, instead of the
+    /// defaults (authkit-nextjs's `WORKOS_ISSUER`). An empty list refuses
+    /// every Bearer token.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::client::UserManagement;
+    /// use authkit_axum::seal::Passwords;
+    /// use authkit_axum::session::SessionManager;
+    ///
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_token_issuers(["https://api.workos.com/user_management/client_123"]);
+    /// assert_eq!(sessions.token_issuers(), ["https://api.workos.com/user_management/client_123"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token_issuers<I, T>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.issuers.clear();
+        for issuer in issuers {
+            self = self.with_token_issuer(issuer);
         }
         self
     }
@@ -1101,15 +1134,16 @@ impl SessionManager {
     }
 }
 
-/// What WorkOS names as the issuer of this client's access tokens:
-/// `<API base URL>/user_management/<client id>`
-/// (`https://api.workos.com/user_management/client_…`).
-fn default_issuer(client: &UserManagement) -> String {
-    format!(
-        "{}/user_management/{}",
-        client.base_url().as_str().trim_end_matches('/'),
-        client.client_id()
-    )
+/// What WorkOS names as the issuer of this client's access tokens: the API
+/// base URL (`https://api.workos.com`, environments created before mid-2025)
+/// or `<API base URL>/user_management/<client id>` (newer ones). The
+/// signature is checked against this client's JWKS either way.
+fn default_issuers(client: &UserManagement) -> Vec<String> {
+    let base = client.base_url().as_str().trim_end_matches('/');
+    vec![
+        base.to_owned(),
+        format!("{base}/user_management/{}", client.client_id()),
+    ]
 }
 
 /// Why an access token did not verify.

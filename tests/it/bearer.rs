@@ -313,7 +313,8 @@ fn demo_claims(app: &App) -> Value {
 }
 
 #[tokio::test]
-async fn a_token_of_another_issuer_or_none_is_refused_and_with_token_issuer_accepts_a_custom_one() {
+async fn a_token_of_another_issuer_client_or_none_is_refused_and_the_issuer_settings_choose_which_are_accepted()
+ {
     const CUSTOM: &str = "https://auth.example.com/user_management/client_custom";
     let app = start().await;
     let right = app.emulator.sign_access_token(&demo_claims(&app));
@@ -335,12 +336,36 @@ async fn a_token_of_another_issuer_or_none_is_refused_and_with_token_issuer_acce
         );
     }
 
+    // The same WorkOS, another client id: not this app's token.
+    let mut other_client = demo_claims(&app);
+    other_client["iss"] = json!(
+        app.emulator
+            .issuer()
+            .replace(app.emulator.client_id(), "client_01HOTHERAPP")
+    );
+    let token = app.emulator.sign_access_token(&other_client);
+    assert_eq!(bearer(&app, "/api/claims", &token).await.status(), 401);
+
+    // What WorkOS environments created before mid-2025 issue: the API base
+    // URL itself.
+    let mut legacy = demo_claims(&app);
+    legacy["iss"] = json!(app.emulator.base_url().trim_end_matches('/'));
+    let token = app.emulator.sign_access_token(&legacy);
+    assert_eq!(bearer(&app, "/api/claims", &token).await.status(), 200);
+
     let emulator = app.emulator.clone();
     let custom = app::start_with(emulator, |b| b.with_token_issuer(CUSTOM), api()).await;
     let token = custom.emulator.sign_access_token(&wrong);
     assert_eq!(bearer(&custom, "/api/claims", &token).await.status(), 200);
     let token = custom.emulator.sign_access_token(&missing);
     assert_eq!(bearer(&custom, "/api/claims", &token).await.status(), 401);
+
+    // `with_token_issuers` (WORKOS_ISSUER) accepts exactly its list.
+    let emulator = app.emulator.clone();
+    let only = app::start_with(emulator, |b| b.with_token_issuers([CUSTOM]), api()).await;
+    let token = only.emulator.sign_access_token(&wrong);
+    assert_eq!(bearer(&only, "/api/claims", &token).await.status(), 200);
+    assert_eq!(bearer(&only, "/api/claims", &right).await.status(), 401);
 }
 
 #[tokio::test]
