@@ -169,7 +169,9 @@ impl AuthKit {
     /// site's own scripts: `{"accessToken": "…", "expiresAt": <exp, seconds
     /// since the Unix epoch>}` (refreshed first when it is about to expire),
     /// `Cache-Control: no-store`; 401 JSON when signed out, 503 when WorkOS
-    /// is unavailable, 403 JSON for a cross-site request.
+    /// is unavailable, 403 JSON for a cross-site request. Turn it off with
+    /// [`with_access_token_route(false)`](AuthKitBuilder::with_access_token_route)
+    /// when no script of yours needs the token.
     ///
     /// ```
     /// # fn run(authkit: authkit_axum::AuthKit) {
@@ -209,6 +211,7 @@ pub struct AuthKitBuilder {
     protect_by_default: bool,
     api_prefixes: Vec<String>,
     logout_via_get: bool,
+    access_token_route: bool,
     bearer_tokens: bool,
     session_cookies: bool,
     token_issuers: Vec<String>,
@@ -244,6 +247,7 @@ impl Default for AuthKitBuilder {
             protect_by_default: false,
             api_prefixes: Vec::new(),
             logout_via_get: false,
+            access_token_route: true,
             bearer_tokens: true,
             session_cookies: true,
             token_issuers: Vec::new(),
@@ -760,6 +764,26 @@ impl AuthKitBuilder {
         self
     }
 
+    /// Whether to mount `GET <base>/access-token` (default on), which hands
+    /// the session's access token to the site's own scripts (as
+    /// authkit-nextjs's `useAccessToken`). The session cookie is `HttpOnly`;
+    /// the token this route gives a script is not, so a script injected into
+    /// one of your pages (XSS) could read it and use it as a Bearer token
+    /// until it expires (minutes). Turn the route off when no script of yours
+    /// calls an API with the token.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_access_token_route(false);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_access_token_route(mut self, enabled: bool) -> Self {
+        self.access_token_route = enabled;
+        self
+    }
+
     /// Whether the layer accepts `Authorization: Bearer <access token>`
     /// (default `true`): the access token a front end signed in with
     /// AuthKit holds (authkit-nextjs, authkit-react, a mobile SDK).
@@ -1180,6 +1204,7 @@ impl AuthKitBuilder {
             protect_by_default: self.protect_by_default,
             api_prefixes: self.api_prefixes,
             logout_via_get: self.logout_via_get,
+            access_token_route: self.access_token_route,
             bearer_tokens: self.bearer_tokens,
             session_cookies: self.session_cookies,
         };

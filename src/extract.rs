@@ -28,7 +28,10 @@ use crate::state::{AuthState, AuthStatus, CredentialSource};
 ///
 /// Without a session it rejects with [`AuthRejection`]: a redirect to login
 /// for browser navigations, 401 JSON for API calls. Take `Option<AuthUser>`
-/// where signing in is optional.
+/// where signing in is optional: it is `None` without a session, but a
+/// Bearer token that was sent and refused (expired, tampered, malformed) is
+/// still answered 401 `invalid_token`, so a client's bad token is never
+/// served as anonymous.
 ///
 /// For a request signed in with a Bearer token, which carries only the
 /// user's id, the user is fetched from WorkOS
@@ -200,9 +203,17 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
             } => bearer_user(state, parts, access_token, claims)
                 .await
                 .map(Some),
-            _ => Ok(None),
+            _ => refused_bearer(state, parts).map_or(Ok(None), Err),
         }
     }
+}
+
+/// A Bearer token that was sent but refused is not "signed out" either:
+/// optional extractors answer it (401 `invalid_token`), so a client's bad
+/// token is not silently served as anonymous.
+fn refused_bearer(state: &AuthState, parts: &Parts) -> Option<AuthRejection> {
+    let refused = state.source == Some(CredentialSource::Bearer) && !state.is_authenticated();
+    refused.then(|| AuthRejection::from_state(state, parts))
 }
 
 /// The verified access token's claims: who is signed in, in which
@@ -213,7 +224,8 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
 /// what API handlers take; take [`AuthUser`] where the full
 /// [`User`](crate::client::User) (email, name, …) is needed. Without a
 /// session it rejects as [`AuthUser`] does; `Option<AuthClaims>` where
-/// signing in is optional.
+/// signing in is optional (`None` without credentials; a refused Bearer
+/// token is still 401, as for `Option<AuthUser>`).
 ///
 /// ```
 /// use authkit_axum::{AuthClaims, Forbidden};
@@ -376,7 +388,10 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthClaims {
         let Some(state) = parts.extensions.get::<AuthState>() else {
             return Err(AuthRejection::missing_layer());
         };
-        Ok(AuthClaims::from_status(&state.status))
+        match AuthClaims::from_status(&state.status) {
+            Some(claims) => Ok(Some(claims)),
+            None => refused_bearer(state, parts).map_or(Ok(None), Err),
+        }
     }
 }
 

@@ -28,7 +28,8 @@ pub(crate) type ErrorPageHook = Arc<dyn Fn(&ErrorPageContext) -> Option<Response
 /// Called after every refresh made at WorkOS, successful or not.
 pub(crate) type RefreshHook = Arc<dyn Fn(&RefreshEvent) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// Called after the logout route ended a session.
+/// Called after the logout route answered a same-origin sign-out (with or
+/// without a session).
 pub(crate) type SignOutHook = Arc<dyn Fn(&SignOut) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The app's hooks, as the builder collected them.
@@ -66,10 +67,11 @@ impl SignIn {
         }
     }
 
-    /// The opaque `state` the app passed to `/auth/login?state=…` (or
-    /// `/auth/signup`), back unchanged. It was kept sealed on the server
-    /// side of the flow, never sent to WorkOS, so it can be trusted as much
-    /// as the app's own link that carried it.
+    /// The opaque `state` given to `/auth/login?state=…` (or
+    /// `/auth/signup`), back unchanged. It was kept sealed in the browser's
+    /// flow cookie and never sent to WorkOS, but whoever made the link chose
+    /// it — any site can link to your login route — so treat it as user
+    /// input (e.g. a plan to preselect), never as a grant of anything.
     pub fn state(&self) -> Option<&str> {
         self.state.as_deref()
     }
@@ -164,7 +166,9 @@ pub enum RefreshFailure {
 
 /// A sign-out, as the sign-out hook
 /// ([`with_on_sign_out`](crate::AuthKitBuilder::with_on_sign_out)) receives
-/// it, after the logout route cleared the cookie.
+/// it, after the logout route cleared the cookie: for every same-origin
+/// sign-out, also one without a session (then `user_id` and `session_id`
+/// are `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SignOut {

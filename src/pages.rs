@@ -41,13 +41,16 @@ static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     .expect("a CSP of ASCII text")
 });
 
-/// The same policy, but a form may post to the page's own origin: for the
-/// sign-out confirmation page only.
-static SELF_FORM_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+/// The same policy without `form-action`, for the sign-out page's one form
+/// only: browsers apply `form-action` to every redirect that follows the
+/// post too (ours to WorkOS's logout, WorkOS's to the after-logout URL), so
+/// `'self'` would stop the sign-out at its first redirect. The form is the
+/// page's own, fixed markup; there is no script to add another.
+static SIGN_OUT_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
     HeaderValue::from_str(&format!(
         "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+         frame-ancestors 'none'"
     ))
     .expect("a CSP of ASCII text")
 });
@@ -143,7 +146,7 @@ pub(crate) fn sign_out_page(action: &str, return_to: Option<&str>) -> Response {
     let mut response = (StatusCode::METHOD_NOT_ALLOWED, Html(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-    harden_with(headers, &SELF_FORM_CONTENT_SECURITY_POLICY);
+    harden_with(headers, &SIGN_OUT_CONTENT_SECURITY_POLICY);
     // With `no-referrer`, a browser sends the form's POST with `Origin:
     // null`; `same-origin` keeps the real origin for the cross-site check
     // (and sends no referrer anywhere else).
@@ -198,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_sign_out_page_may_post_a_form_and_only_to_its_own_origin() {
+    fn only_the_sign_out_page_may_post_a_form_and_keeps_its_origin_for_the_post() {
         let page = sign_out_page("/auth/logout", Some("/\"><script>"));
         assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
         let h = page.headers();
@@ -206,7 +209,9 @@ mod tests {
         // Its form must post with its real Origin: no-referrer would make it `null`.
         assert_eq!(h[header::REFERRER_POLICY], "same-origin");
         let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("form-action 'self'"), "{csp}");
+        // No form-action: browsers would apply it to the redirects after the
+        // post (to WorkOS's logout and back) and stop the sign-out.
+        assert!(!csp.contains("form-action"), "{csp}");
         assert!(csp.starts_with("default-src 'none'"), "{csp}");
         let error = error_page(StatusCode::BAD_REQUEST, "t", "d", "/");
         let csp = error.headers()[header::CONTENT_SECURITY_POLICY]

@@ -42,6 +42,8 @@ pub(crate) struct Settings {
     pub(crate) protect_by_default: bool,
     pub(crate) api_prefixes: Vec<String>,
     pub(crate) logout_via_get: bool,
+    /// Whether `GET <base>/access-token` is mounted.
+    pub(crate) access_token_route: bool,
     /// Whether `Authorization: Bearer` access tokens are accepted.
     pub(crate) bearer_tokens: bool,
     /// Whether the session cookie is read.
@@ -74,6 +76,12 @@ impl Settings {
             } else {
                 under(path, &self.base_path)
             }
+    }
+
+    /// The logout route (`/auth/logout`), where an expired session is not
+    /// refreshed: signing out needs its id, not a new token.
+    pub(crate) fn is_logout_route(&self, path: &str) -> bool {
+        path.strip_prefix(self.base_path.as_str()) == Some("/logout")
     }
 
     /// Whether the layer itself must refuse a request for `path` that has no
@@ -382,6 +390,7 @@ pub(crate) mod tests {
             protect_by_default: true,
             api_prefixes: vec!["/api".into(), "/v2/".into()],
             logout_via_get: false,
+            access_token_route: true,
             bearer_tokens: true,
             session_cookies: true,
         }

@@ -7,6 +7,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+
 use crate::hooks::{Hooks, RefreshEvent, RefreshFailure};
 use crate::session::{
     RefreshError, RefreshOptions, Refreshed, SessionData, SessionManager, SingleFlight,
@@ -44,7 +46,12 @@ impl Shared {
     ) -> Result<Refreshed, RefreshError> {
         let outcome = self.sessions.refresh_data(data, options).await;
         if let Some(hook) = &self.hooks.on_refresh {
-            hook(&refresh_event(data, &outcome)).await;
+            // The new pair is what matters now (WorkOS has spent the old
+            // refresh token): a panicking hook must not lose it.
+            let run = std::panic::AssertUnwindSafe(hook(&refresh_event(data, &outcome)));
+            if run.catch_unwind().await.is_err() {
+                tracing::error!("the refresh hook panicked; the refreshed session is kept");
+            }
         }
         outcome
     }

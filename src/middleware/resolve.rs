@@ -34,7 +34,7 @@ pub(crate) struct Resolved {
 /// Authenticates a request: its Bearer token if it has one (and they are
 /// accepted), else its cookie, refreshing when the token is expired or
 /// about to expire.
-pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
+pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap, refresh: bool) -> Resolved {
     let settings = &shared.settings;
     if settings.bearer_tokens {
         match bearer::credential(headers) {
@@ -54,7 +54,7 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolv
             source: None,
         };
     }
-    let mut resolved = resolve_cookie(shared, headers).await;
+    let mut resolved = resolve_cookie(shared, headers, refresh).await;
     if !matches!(
         resolved.status,
         AuthStatus::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided)
@@ -95,8 +95,13 @@ fn from_bearer(status: AuthStatus) -> Resolved {
 }
 
 /// Authenticates a request's cookie, refreshing when the token is expired or
-/// about to expire.
-async fn resolve_cookie(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
+/// about to expire (unless `allow_refresh` is false: then an expired session
+/// is signed out for this request only, its cookie kept).
+async fn resolve_cookie(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    allow_refresh: bool,
+) -> Resolved {
     let settings = &shared.settings;
     let candidates = cookies::read_session(headers, &settings.cookie.name);
     let outcome = match shared.sessions.authenticate_candidates(&candidates).await {
@@ -108,7 +113,7 @@ async fn resolve_cookie(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
     };
     match outcome {
         Authentication::Authenticated(session) => {
-            if !expires_soon(shared, &session) {
+            if !allow_refresh || !expires_soon(shared, &session) {
                 return authenticated(session, Vec::new());
             }
             let data = session.to_data();
@@ -130,7 +135,7 @@ async fn resolve_cookie(shared: &Arc<Shared>, headers: &HeaderMap) -> Resolved {
             }
         }
         Authentication::Unauthenticated(u) => match (u.reason, u.session) {
-            (UnauthenticatedReason::Expired, Some(data)) => {
+            (UnauthenticatedReason::Expired, Some(data)) if allow_refresh => {
                 match refresh(shared, *data).await.as_ref() {
                     Ok(r) => authenticated(
                         Arc::new(r.session.clone()),

@@ -117,7 +117,17 @@ where
         let shared = self.shared.clone();
         host_from_authority(&mut request);
         ResponseFuture::new(async move {
-            let resolved = resolve(&shared, request.headers()).await;
+            // A layer further out (on the router this one is nested in) has
+            // authenticated the request already: once is enough.
+            if request.extensions().get::<AuthState>().is_some() {
+                return Ok(inner.call(request).await?.map(Body::new));
+            }
+            // Signing out needs the session's id, not a fresh token: an
+            // expired one is not refreshed on the way to the logout route.
+            let refresh = !shared
+                .settings
+                .is_logout_route(original_uri(request.extensions(), request.uri()).path());
+            let resolved = resolve(&shared, request.headers(), refresh).await;
             let source = resolved.source;
             let state = AuthState::new(resolved.status, shared.settings.clone())
                 .with_source(source)

@@ -37,7 +37,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
     } else {
         logout.get(logout::confirm)
     };
-    Router::new()
+    let router = Router::new()
         .route(&format!("{base}/login"), get(login::login))
         .route(&format!("{base}/signup"), get(login::signup))
         .route(&config.callback_path, get(callback::callback))
@@ -45,10 +45,14 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
         .route(
             &format!("{base}/switch-organization"),
             post(switch::switch_organization),
-        )
-        .route(
+        );
+    let router = if config.access_token_route {
+        router.route(
             &format!("{base}/access-token"),
             get(access_token::access_token),
         )
-        .with_state(shared.clone())
+    } else {
+        router
+    };
+    router.with_state(shared.clone())
 }

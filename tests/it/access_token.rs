@@ -179,3 +179,27 @@ async fn a_bearer_request_is_not_handed_a_token_it_already_holds() {
     let body: Value = r.json().await.unwrap();
     assert!(body.get("accessToken").is_none(), "{body}");
 }
+
+#[tokio::test]
+async fn the_route_is_gone_when_the_app_turns_it_off_and_answers_are_never_sniffed() {
+    let app = start().await;
+    let (mut jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let r = fetch(&app, &mut jar, &SAME_ORIGIN).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+
+    let emulator = Emulator::builder()
+        .with_seed(Seed::demo())
+        .start()
+        .await
+        .unwrap();
+    let off = app::start_with(
+        emulator,
+        |b| b.with_access_token_route(false),
+        Router::new(),
+    )
+    .await;
+    let (mut jar, _) = off.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let r = fetch(&off, &mut jar, &SAME_ORIGIN).await;
+    assert_eq!(r.status(), 404);
+}

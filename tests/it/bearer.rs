@@ -659,3 +659,24 @@ async fn a_plain_hyper_service_is_authenticated_by_a_bearer_token() {
     assert_eq!(r.status(), 401);
     assert_eq!(r.text().await.unwrap(), "who are you?");
 }
+
+#[tokio::test]
+async fn an_optional_extractor_answers_a_refused_bearer_token_instead_of_serving_it_as_anonymous() {
+    let app = start().await;
+    let (_, token) = sign_in(&app, EMAIL).await;
+    let mut tampered = token.clone();
+    tampered.push('x');
+    for authorization in [format!("Bearer {tampered}"), "Bearer a b".into()] {
+        let r = call(&app, "/api/maybe", &authorization, "").await;
+        assert_eq!(r.status(), 401, "{authorization}");
+        assert!(challenges(&r)[0].starts_with("Bearer realm=\"authkit\", error="));
+    }
+    // No credential at all is anonymous, a good token its user.
+    let r = call(&app, "/api/maybe", "Basic Zm9vOmJhcg==", "").await;
+    assert_eq!(r.text().await.unwrap(), "anonymous");
+    let r = bearer(&app, "/api/maybe", &token).await;
+    assert_eq!(
+        r.text().await.unwrap(),
+        app.emulator.user_by_email(EMAIL).unwrap().id
+    );
+}

@@ -248,3 +248,31 @@ async fn the_sign_out_hook_knows_the_user_of_an_expired_session_while_workos_is_
     assert_eq!(events[0].user_id, Some(user_id(&app.emulator, EMAIL)));
     assert!(events[0].session_id.is_some());
 }
+
+#[tokio::test]
+async fn signing_out_an_expired_session_ends_it_without_refreshing_it_first() {
+    let (app, log) = with_refresh_log().await;
+    let jar = signed_in(&app).await;
+    let sid = account(&app, &jar).await.json::<Value>().await.unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    app.emulator.reset_counters();
+    let r = app
+        .http
+        .post(format!("{}/auth/logout", app.base))
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(app::clears_session(&r));
+    assert!(
+        app::location(&r).contains(&sid),
+        "WorkOS's logout URL names the expired session: {}",
+        app::location(&r)
+    );
+    assert_eq!(app.emulator.grant_count("refresh_token"), 0, "no refresh");
+    assert!(log.lock().unwrap().is_empty(), "no refresh event");
+}
