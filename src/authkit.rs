@@ -1137,6 +1137,23 @@ impl AuthKitBuilder {
             Some(domain) => Some(cookie_domain(&domain)?),
             None => None,
         };
+        // A browser drops a cookie whose Domain its host is not within:
+        // sign-in would never stick on that origin.
+        if let Some(domain) = &cookie_domain {
+            let outside = redirect_uris
+                .iter()
+                .position(|uri| !uri.host_str().is_some_and(|h| domain_matches(h, domain)));
+            if let Some(i) = outside {
+                return Err(ConfigError::invalid(
+                    config::COOKIE_DOMAIN,
+                    format!(
+                        "a redirect URI's host is not within the cookie domain, so browsers \
+                         would drop the session cookie there ({})",
+                        which_uri(i, redirect_uris.len())
+                    ),
+                ));
+            }
+        }
         check_cookie_prefix(
             &self.cookie_name,
             insecure.map(|i| which_uri(i, redirect_uris.len())),
@@ -1309,6 +1326,16 @@ fn absolute_http_url(raw: &str) -> Option<Url> {
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// Whether a browser on `host` keeps a cookie with `Domain=domain`: the
+/// host is the domain or below it (RFC 6265 §5.1.3), in any case.
+fn domain_matches(host: &str, domain: &str) -> bool {
+    let domain = domain.strip_prefix('.').unwrap_or(domain);
+    host.eq_ignore_ascii_case(domain)
+        || host.len() > domain.len()
+            && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+}
+
 /// A cookie `Domain`: trimmed, a hostname of letters, digits, '-' and '.'
 /// (a leading '.' is allowed and ignored by browsers), no port, no
 /// attribute separators.
@@ -1425,8 +1452,46 @@ mod tests {
             assert_eq!(err.var(), Some("WORKOS_COOKIE_DOMAIN"), "{bad:?}");
         }
         // Whitespace around it (a CRLF .env file) is trimmed.
-        let authkit = builder().with_cookie_domain(" example.com\n").build();
+        let authkit = builder()
+            .with_redirect_uri("http://app.example.com/auth/callback")
+            .with_cookie_domain(" example.com\n")
+            .build();
         assert!(authkit.is_ok());
+    }
+
+    #[test]
+    fn a_cookie_domain_must_hold_every_redirect_uris_host() {
+        let uris = |hosts: &[&str]| {
+            hosts
+                .iter()
+                .map(|h| format!("https://{h}/auth/callback"))
+                .collect::<Vec<_>>()
+        };
+        for ok in [
+            &["example.com"][..],
+            &["app.example.com", "preview.EXAMPLE.com"],
+        ] {
+            assert!(
+                builder()
+                    .with_redirect_uris(uris(ok))
+                    .with_cookie_domain(".example.com")
+                    .build()
+                    .is_ok(),
+                "{ok:?}"
+            );
+        }
+        for outside in [
+            &["app.example.com", "my-app.vercel.app"][..],
+            &["badexample.com"],
+            &["localhost"],
+        ] {
+            let err = builder()
+                .with_redirect_uris(uris(outside))
+                .with_cookie_domain("example.com")
+                .build()
+                .unwrap_err();
+            assert_eq!(err.var(), Some("WORKOS_COOKIE_DOMAIN"), "{outside:?}");
+        }
     }
 
     #[test]

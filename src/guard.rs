@@ -38,8 +38,12 @@ use crate::state::AuthState;
 /// | no [`AuthKit::layer`](crate::AuthKit::layer) around it | 500, naming the missing layer |
 ///
 /// A page or JSON, a redirect or 401: as [`RejectionMode`](crate::RejectionMode)
-/// describes. The checks read the session's verified access-token claims
-/// (role, roles, permissions, organization), as [`AuthUser`](crate::AuthUser)'s
+/// describes (a router's `.layer(Extension(RejectionMode::Api))` must come
+/// after its `route_layer(RequireAuth::…)`, so that it wraps the guard; a
+/// request that sent a Bearer token always gets 401 / JSON). The checks read
+/// the verified access-token claims (role, roles, permissions,
+/// organization) of a session cookie or a Bearer token alike, as
+/// [`AuthClaims`](crate::AuthClaims)' and [`AuthUser`](crate::AuthUser)'s
 /// `require_*` methods do. `route_layer` guards the routes added before it:
 ///
 /// ```
