@@ -47,6 +47,11 @@
 //!   authenticate endpoint checks `client_id` and `client_secret` instead
 //!   (the secret may be left out by a code exchange with a PKCE verifier and
 //!   by a refresh, as public clients do);
+//! - the Organizations API: `/organizations` create (a repeated
+//!   `Idempotency-Key` answers the organization the first request made),
+//!   get, get by external id, list (with the `domains` filter), update
+//!   (a rename reaches the memberships' `organization_name`) and delete
+//!   (with its memberships), in the API reference's shapes;
 //! - `GET /sso/jwks/{client_id}`: an RSA-2048 public key, which signs RS256
 //!   access tokens carrying `sub, sid, org_id, role, roles, permissions,
 //!   entitlements, feature_flags, iat, exp, iss, jti`. The key is generated
@@ -82,7 +87,7 @@
 //!
 //! Not emulated: SSO and OAuth providers (any `provider` gets the email and
 //! password page), impersonation (`act`, `impersonator`), passkeys,
-//! organizations and roles CRUD (they come from the [`Seed`]), importing
+//! roles CRUD (they come from the [`Seed`]; organizations have their API too), importing
 //! password hashes, `oauth_tokens`, Radar, and QR code images for TOTP
 //! enrollment (`qr_code` is `null`; the `otpauth://` URI is there).
 
@@ -101,6 +106,7 @@ mod handlers;
 mod hosted;
 mod ids;
 mod keys;
+mod organizations;
 mod pages;
 mod paths;
 mod reply;
@@ -223,7 +229,7 @@ pub struct User {
     pub updated_at: String,
 }
 
-/// An organization of the emulator: its id and name.
+/// An organization of the emulator: its id, name, external id and domains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Organization {
@@ -231,6 +237,12 @@ pub struct Organization {
     pub id: String,
     /// The name.
     pub name: String,
+    /// Your own identifier for it.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Its domain names.
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 /// The emulator's settings, fixed at start.
@@ -653,7 +665,7 @@ impl Emulator {
         serde_json::from_value(store::Entity::json(user, now)).ok()
     }
 
-    /// Every organization (id and name), in seed order.
+    /// Every organization, oldest first (the seeded ones in seed order).
     pub fn organizations(&self) -> Vec<Organization> {
         self.inner
             .shared
@@ -663,6 +675,8 @@ impl Emulator {
             .map(|o| Organization {
                 id: o.id.clone(),
                 name: o.name.clone(),
+                external_id: o.external_id.clone(),
+                domains: o.domains.iter().map(|d| d.domain.clone()).collect(),
             })
             .collect()
     }

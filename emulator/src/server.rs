@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 
 use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
-use super::{Shared, faults, grants, handlers as h, hosted};
+use super::{Shared, faults, grants, handlers as h, hosted, organizations as orgs};
 use crate::secret;
 
 /// The emulator's routes: the API, the public endpoints and the hosted
@@ -115,6 +115,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(&format!("{UM}/sessions/revoke"), post(h::revoke_session))
         .route("/auth/factors/{id}/challenge", post(h::challenge_factor))
+        // ---- organizations ----
+        .route(
+            "/organizations",
+            get(orgs::list_organizations).post(orgs::create_organization),
+        )
+        .route(
+            "/organizations/{id}",
+            get(orgs::get_organization)
+                .put(orgs::update_organization)
+                .delete(orgs::delete_organization),
+        )
+        .route(
+            "/organizations/external_id/{id}",
+            get(orgs::get_organization_by_external_id),
+        )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_api_key,

@@ -147,9 +147,61 @@ pub(crate) struct OrgRec {
     pub(crate) roles: Vec<RoleRec>,
     pub(crate) entitlements: Vec<String>,
     pub(crate) feature_flags: Vec<String>,
+    pub(crate) domains: Vec<DomainRec>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) stripe_customer_id: Option<String>,
+    pub(crate) created_at: SystemTime,
+    pub(crate) updated_at: SystemTime,
+}
+
+/// An organization's domain (`"object": "organization_domain"`).
+#[derive(Debug, Clone)]
+pub(crate) struct DomainRec {
+    pub(crate) id: String,
+    pub(crate) domain: String,
+    /// `verified` or `pending` (what `domain_data` may ask for).
+    pub(crate) state: &'static str,
+    /// A DNS TXT value for a pending domain (public, like WorkOS's).
+    pub(crate) verification_token: Option<String>,
+    pub(crate) created_at: SystemTime,
+    pub(crate) updated_at: SystemTime,
+}
+
+impl DomainRec {
+    fn json(&self, organization_id: &str) -> Value {
+        json!({
+            "object": "organization_domain",
+            "id": self.id,
+            "organization_id": organization_id,
+            "domain": self.domain,
+            "state": self.state,
+            "verification_strategy": if self.state == "verified" { "manual" } else { "dns" },
+            "verification_token": self.verification_token,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        })
+    }
 }
 
 impl OrgRec {
+    /// An organization with only a name (and the `member` role).
+    pub(crate) fn new(id: String, name: &str, now: SystemTime) -> Self {
+        OrgRec {
+            id,
+            name: name.to_owned(),
+            roles: Vec::new(),
+            entitlements: Vec::new(),
+            feature_flags: Vec::new(),
+            domains: Vec::new(),
+            external_id: None,
+            metadata: BTreeMap::new(),
+            stripe_customer_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub(crate) fn has_role(&self, slug: &str) -> bool {
         slug == DEFAULT_ROLE || self.roles.iter().any(|r| r.slug == slug)
     }
@@ -173,8 +225,20 @@ impl Entity for OrgRec {
     fn id(&self) -> &str {
         &self.id
     }
+    /// WorkOS's `organization` object.
     fn json(&self, _now: SystemTime) -> Value {
-        json!({"id": self.id, "name": self.name})
+        json!({
+            "object": "organization",
+            "id": self.id,
+            "name": self.name,
+            "allow_profiles_outside_organization": false,
+            "domains": self.domains.iter().map(|d| d.json(&self.id)).collect::<Vec<_>>(),
+            "external_id": self.external_id,
+            "metadata": self.metadata,
+            "stripe_customer_id": self.stripe_customer_id,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        })
     }
 }
 
@@ -209,7 +273,7 @@ pub(crate) struct MembershipRec {
     pub(crate) id: String,
     pub(crate) user_id: String,
     pub(crate) organization_id: String,
-    /// The organization's name (organizations are fixed by the seed).
+    /// The organization's name (kept in step when it is renamed).
     pub(crate) organization_name: String,
     pub(crate) status: MembershipStatus,
     /// The first is the primary role (`role`); all are `roles`.
@@ -609,6 +673,8 @@ pub(crate) struct State {
     pub(crate) pending: HashMap<String, PendingRec>,
     pub(crate) authorizations: HashMap<String, AuthorizationRec>,
     pub(crate) outbox: Vec<SentEmail>,
+    /// `Idempotency-Key`s of organization creates → the organization made.
+    pub(crate) organization_keys: HashMap<String, String>,
 }
 
 impl State {
@@ -770,8 +836,6 @@ impl State {
                 None => st.ids.next("org", now),
             };
             st.organizations.push(OrgRec {
-                id,
-                name: org.name.clone(),
                 roles: org
                     .roles
                     .iter()
@@ -782,6 +846,7 @@ impl State {
                     .collect(),
                 entitlements: org.entitlements.clone(),
                 feature_flags: org.feature_flags.clone(),
+                ..OrgRec::new(id, &org.name, now)
             });
         }
         for user in &seed.users {
@@ -1004,13 +1069,7 @@ mod tests {
         let mut ids = IdGen::default();
         let now = SystemTime::now();
         (0..n)
-            .map(|i| OrgRec {
-                id: ids.next("org", now),
-                name: format!("org {i}"),
-                roles: vec![],
-                entitlements: vec![],
-                feature_flags: vec![],
-            })
+            .map(|i| OrgRec::new(ids.next("org", now), &format!("org {i}"), now))
             .collect()
     }
 

@@ -26,6 +26,8 @@ mod error;
 mod invitations;
 mod magic_auth;
 mod memberships;
+// Organizations (the SDKs' `Organizations` module, on the same client).
+mod organizations;
 mod pagination;
 mod password_reset;
 mod retry;
@@ -60,6 +62,11 @@ pub use invitations::{ListInvitations, SendInvitation};
 pub use magic_auth::CreateMagicAuth;
 pub use memberships::{
     CreateOrganizationMembership, ListOrganizationMemberships, UpdateOrganizationMembership,
+};
+// Organizations.
+pub use organizations::{
+    CreateOrganization, DomainData, ListOrganizations, Organization, OrganizationDomain,
+    OrganizationDomainState, OrganizationDomainVerificationStrategy, UpdateOrganization,
 };
 pub use pagination::{Order, PaginationParams};
 pub use password_reset::{ResetPassword, SendPasswordResetEmail};
@@ -192,6 +199,9 @@ impl UserManagement {
         let mut answer_lost = false;
         loop {
             let mut request = self.request(&call.method, &url, body.as_ref());
+            for (name, value) in &call.headers {
+                request = request.header(name, value);
+            }
             if let Some(timeout) = attempt_timeout(call.retry, self.inner.timeout) {
                 request = request.timeout(timeout);
             }
@@ -359,6 +369,8 @@ pub(crate) struct Call<'a> {
     path: &'a [&'a str],
     query: Vec<(String, String)>,
     body: Option<serde_json::Value>,
+    /// Extra headers (an `Idempotency-Key`).
+    headers: Vec<(http::HeaderName, HeaderValue)>,
     retry: Idempotency,
 }
 
@@ -374,6 +386,7 @@ impl<'a> Call<'a> {
             path,
             query: Vec::new(),
             body: None,
+            headers: Vec::new(),
             retry,
         }
     }
@@ -403,6 +416,12 @@ impl<'a> Call<'a> {
 
     pub(crate) fn json(mut self, body: &impl Serialize) -> Self {
         self.body = Some(serde_json::to_value(body).expect("request types serialize to JSON"));
+        self
+    }
+
+    /// Adds a header to every attempt.
+    pub(crate) fn header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 

@@ -249,7 +249,7 @@ fn user_object() -> String {
 }
 
 /// Metadata whatever its values; `null` or anything but an object is empty.
-fn metadata_or_empty<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn metadata_or_empty<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<HashMap<String, serde_json::Value>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
