@@ -219,6 +219,8 @@ pub struct AuthKitBuilder {
     only_token_issuers: bool,
     clock: Option<Clock>,
     jwks: Option<JwksCache>,
+    /// The session's organization cache (`CurrentOrganization`): capacity, TTL.
+    organization_cache: (Option<usize>, Option<Duration>),
     hooks: Hooks,
     keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -254,6 +256,7 @@ impl Default for AuthKitBuilder {
             only_token_issuers: false,
             clock: None,
             jwks: None,
+            organization_cache: (None, None),
             hooks: Hooks::default(),
             keep_alive: Vec::new(),
         }
@@ -693,6 +696,34 @@ impl AuthKitBuilder {
     /// ```
     pub fn with_jwt_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// How many organizations [`CurrentOrganization`](crate::CurrentOrganization)
+    /// keeps (default 1 024; 0 fetches on every request).
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_organization_cache_capacity(10_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_organization_cache_capacity(mut self, capacity: usize) -> Self {
+        self.organization_cache.0 = Some(capacity);
+        self
+    }
+
+    /// How long [`CurrentOrganization`](crate::CurrentOrganization) keeps a
+    /// fetched organization (default 5 minutes): how long a rename may take
+    /// to show, unless [`SessionManager::forget_organization`] is called.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// use std::time::Duration;
+    /// let builder = AuthKit::builder().with_organization_cache_ttl(Duration::from_secs(60));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_organization_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.organization_cache.1 = Some(ttl);
         self
     }
 
@@ -1198,6 +1229,12 @@ impl AuthKitBuilder {
         }
         if let Some(jwks) = self.jwks {
             sessions = sessions.with_jwks(jwks);
+        }
+        if let Some(capacity) = self.organization_cache.0 {
+            sessions = sessions.with_organization_cache_capacity(capacity);
+        }
+        if let Some(ttl) = self.organization_cache.1 {
+            sessions = sessions.with_organization_cache_ttl(ttl);
         }
         let settings = Settings {
             cookie: CookieSettings {

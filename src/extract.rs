@@ -2,7 +2,8 @@
 //! (optional), and [`AuthClaims`] / `Option<AuthClaims>` (the verified
 //! token's claims, for a session cookie or a Bearer token alike). They read
 //! the [`AuthState`] the layer put in the request; without a session they
-//! reject with an [`AuthRejection`].
+//! reject with an [`AuthRejection`]. [`CurrentOrganization`] (and
+//! `Option<…>`) is the session's organization, fetched and cached.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -12,10 +13,12 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::client::Organization;
 use crate::rejection::{AuthRejection, Forbidden, ForbiddenReason};
 use crate::secret::Secret;
 use crate::session::{
-    AccessTokenClaims, AuthenticatedSession, UnauthenticatedReason, UserLookupError,
+    AccessTokenClaims, AuthenticatedSession, OrganizationLookupError, UnauthenticatedReason,
+    UserLookupError,
 };
 use crate::state::{AuthState, AuthStatus, CredentialSource};
 
@@ -391,6 +394,186 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthClaims {
         match AuthClaims::from_status(&state.status) {
             Some(claims) => Ok(Some(claims)),
             None => refused_bearer(state, parts).map_or(Ok(None), Err),
+        }
+    }
+}
+
+// ---- the session's organization ----
+
+/// The organization the request's session is in (its `org_id`), with its
+/// name, domains and metadata: what a page shows. Requires
+/// [`AuthKit::layer`](crate::AuthKit::layer).
+///
+/// Derefs to [`Organization`]: `org.name`, `org.id`, `org.domains`,
+/// `org.external_id`, `org.metadata`. The organization is fetched from
+/// WorkOS (`GET /organizations/{id}`) and cached, bounded and expiring (by
+/// default 1 024 organizations for 5 minutes:
+/// [`with_organization_cache_capacity`](crate::AuthKitBuilder::with_organization_cache_capacity),
+/// [`with_organization_cache_ttl`](crate::AuthKitBuilder::with_organization_cache_ttl)),
+/// so it costs no call per request, and concurrent misses share one call
+/// ([`SessionManager::organization`](crate::session::SessionManager::organization)).
+/// Session cookies and Bearer tokens alike: both carry `org_id`.
+///
+/// It rejects with an [`OrganizationRejection`]: without a session as
+/// [`AuthUser`] does (a redirect to login, or 401); 403
+/// ([`ForbiddenReason::NoOrganization`]) when the session is in no
+/// organization or its organization no longer exists; 503 with
+/// `Retry-After` when WorkOS cannot answer (the session is kept).
+/// `Option<CurrentOrganization>` is `None` without a session or an
+/// organization, and still answers 503 and a refused Bearer token's 401.
+///
+/// ```
+/// use authkit_axum::{AuthUser, CurrentOrganization};
+/// use axum::{Router, routing::get};
+///
+/// async fn dashboard(user: AuthUser, org: CurrentOrganization) -> String {
+///     format!("{} at {}", user.user.email, org.name)
+/// }
+///
+/// async fn header(org: Option<CurrentOrganization>) -> String {
+///     org.map_or_else(|| "personal account".to_owned(), |org| org.name.clone())
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/dashboard", get(dashboard))
+///     .route("/header", get(header));
+/// ```
+#[derive(Clone, Debug)]
+pub struct CurrentOrganization(pub Arc<Organization>);
+
+impl Deref for CurrentOrganization {
+    type Target = Organization;
+
+    fn deref(&self) -> &Organization {
+        &self.0
+    }
+}
+
+/// Why [`CurrentOrganization`] was refused: the [`AuthRejection`] of a
+/// request without a session (or of WorkOS being unavailable: 503), or the
+/// [`Forbidden`] of a session in no organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrganizationRejection {
+    /// No session (a redirect to login, or 401), or WorkOS unavailable (503).
+    Auth(AuthRejection),
+    /// 403: the session is in no organization, or it no longer exists.
+    Forbidden(Forbidden),
+}
+
+impl OrganizationRejection {
+    /// The status it answers with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            OrganizationRejection::Auth(r) => r.status(),
+            OrganizationRejection::Forbidden(f) => f.status(),
+        }
+    }
+
+    /// A human-readable explanation.
+    pub fn body_text(&self) -> String {
+        match self {
+            OrganizationRejection::Auth(r) => r.body_text(),
+            OrganizationRejection::Forbidden(f) => f.body_text(),
+        }
+    }
+}
+
+impl std::fmt::Display for OrganizationRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.body_text())
+    }
+}
+
+impl std::error::Error for OrganizationRejection {}
+
+impl From<AuthRejection> for OrganizationRejection {
+    fn from(r: AuthRejection) -> Self {
+        OrganizationRejection::Auth(r)
+    }
+}
+
+impl From<Forbidden> for OrganizationRejection {
+    fn from(f: Forbidden) -> Self {
+        OrganizationRejection::Forbidden(f)
+    }
+}
+
+impl axum::response::IntoResponse for OrganizationRejection {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            OrganizationRejection::Auth(r) => r.into_response(),
+            OrganizationRejection::Forbidden(f) => f.into_response(),
+        }
+    }
+}
+
+/// The session's organization: `Ok(None)` when the session has none or it
+/// no longer exists, `Err` (503) when WorkOS cannot answer.
+async fn session_organization(
+    state: &AuthState,
+    parts: &Parts,
+    claims: &AccessTokenClaims,
+) -> Result<Option<CurrentOrganization>, OrganizationRejection> {
+    let Some(organization_id) = claims.org_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(sessions) = &state.sessions else {
+        return Err(AuthRejection::missing_layer().into());
+    };
+    match sessions.organization(organization_id).await {
+        Ok(organization) => Ok(Some(CurrentOrganization(organization))),
+        Err(OrganizationLookupError::NotFound) => {
+            tracing::debug!(
+                organization_id,
+                "the session's organization no longer exists"
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            let unavailable = AuthState {
+                status: AuthStatus::Unavailable {
+                    retry_after: e.retry_after(),
+                },
+                ..state.clone()
+            };
+            Err(AuthRejection::from_state(&unavailable, parts).into())
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentOrganization {
+    type Rejection = OrganizationRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(state) = parts.extensions.get::<AuthState>() else {
+            return Err(AuthRejection::missing_layer().into());
+        };
+        let Some(claims) = state.claims() else {
+            return Err(AuthRejection::from_state(state, parts).into());
+        };
+        match session_organization(state, parts, claims).await? {
+            Some(organization) => Ok(organization),
+            None => Err(Forbidden::because(ForbiddenReason::NoOrganization)
+                .for_request(&state.settings, parts)
+                .into()),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentOrganization {
+    type Rejection = OrganizationRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(state) = parts.extensions.get::<AuthState>() else {
+            return Err(AuthRejection::missing_layer().into());
+        };
+        match state.claims() {
+            Some(claims) => session_organization(state, parts, claims).await,
+            None => refused_bearer(state, parts).map_or(Ok(None), |r| Err(r.into())),
         }
     }
 }

@@ -99,8 +99,9 @@
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
 //! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
+//! | [`CurrentOrganization`], [`OrganizationRejection`] | the session's organization (name included), cached |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
-//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
+//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` and `Organizations` modules: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
@@ -147,7 +148,7 @@ mod state;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};
-pub use extract::{AuthClaims, AuthUser};
+pub use extract::{AuthClaims, AuthUser, CurrentOrganization, OrganizationRejection};
 pub use guard::{RequireAuth, RequireAuthFuture, RequireAuthService};
 pub use hooks::{
     CallbackError, ErrorPageContext, ErrorPageKind, RefreshEvent, RefreshFailure, SignIn, SignOut,

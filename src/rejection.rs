@@ -464,6 +464,10 @@ pub enum ForbiddenReason {
     MissingRole(String),
     /// The session is scoped to another organization (or to none).
     WrongOrganization,
+    /// The session is in no organization (or its organization no longer
+    /// exists), and the page shows the session's organization
+    /// ([`CurrentOrganization`](crate::CurrentOrganization)).
+    NoOrganization,
     /// The app's own reason, from [`Forbidden::new`].
     Other(String),
 }
@@ -546,6 +550,9 @@ impl Forbidden {
             ForbiddenReason::MissingRole(r) => format!("Forbidden: missing role {r}"),
             ForbiddenReason::WrongOrganization => {
                 "Forbidden: this page belongs to another organization".into()
+            }
+            ForbiddenReason::NoOrganization => {
+                "Forbidden: this page needs a session in an organization".into()
             }
             ForbiddenReason::Other(reason) => format!("Forbidden: {reason}"),
         }

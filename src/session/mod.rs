@@ -31,7 +31,9 @@
 
 mod claims;
 mod cookie_cache;
+mod fetch_cache;
 mod jwks;
+mod org_cache;
 mod single_flight;
 mod token_cache;
 mod user_cache;
@@ -56,6 +58,11 @@ pub use user_cache::{
 };
 
 use cookie_cache::CookieCache;
+use org_cache::OrganizationCache;
+pub use org_cache::{
+    DEFAULT_CAPACITY as DEFAULT_ORGANIZATION_CACHE_CAPACITY,
+    DEFAULT_TTL as DEFAULT_ORGANIZATION_CACHE_TTL,
+};
 pub(crate) use single_flight::{Outcome as SingleFlightOutcome, SingleFlight};
 use token_cache::TokenCache;
 use user_cache::UserCache;
@@ -63,7 +70,7 @@ use user_cache::UserCache;
 use crate::Secret;
 use crate::client::{
     AuthenticateWithRefreshToken, AuthenticationMethod, AuthenticationResponse,
-    Error as ClientError, Impersonator, User, UserManagement,
+    Error as ClientError, Impersonator, Organization, User, UserManagement,
 };
 use crate::seal::{self, Passwords, SealError};
 
@@ -327,6 +334,30 @@ impl UserLookupError {
     }
 }
 
+/// Why [`SessionManager::organization`] has no organization for an id.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrganizationLookupError {
+    /// WorkOS answered 404: the organization was deleted since the token
+    /// was issued (or the id is not one of this environment's).
+    #[error("the organization no longer exists")]
+    NotFound,
+    /// WorkOS could not be asked (an outage, a rate limit, a
+    /// misconfiguration): answer 503, try again later.
+    #[error("the organization could not be fetched: {0}")]
+    Unavailable(#[source] Arc<ClientError>),
+}
+
+impl OrganizationLookupError {
+    /// How long WorkOS asked to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            OrganizationLookupError::Unavailable(e) => e.retry_after(),
+            OrganizationLookupError::NotFound => None,
+        }
+    }
+}
+
 /// Options of [`SessionManager::refresh`].
 #[derive(Debug, Clone, Default)]
 pub struct RefreshOptions {
@@ -508,6 +539,8 @@ pub struct SessionManager {
     issuers: Vec<String>,
     users: UserCache,
     user_cache: (usize, Duration),
+    organizations: OrganizationCache,
+    organization_cache: (usize, Duration),
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -532,6 +565,11 @@ impl SessionManager {
             issuers: default_issuers(&client),
             users: UserCache::new(user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
             user_cache: (user_cache::DEFAULT_CAPACITY, user_cache::DEFAULT_TTL),
+            organizations: OrganizationCache::new(
+                org_cache::DEFAULT_CAPACITY,
+                org_cache::DEFAULT_TTL,
+            ),
+            organization_cache: (org_cache::DEFAULT_CAPACITY, org_cache::DEFAULT_TTL),
             client,
             passwords,
             leeway: Duration::ZERO,
@@ -649,6 +687,55 @@ impl SessionManager {
     pub fn with_user_cache_ttl(mut self, ttl: Duration) -> Self {
         self.user_cache.1 = ttl;
         self.users = UserCache::new(self.user_cache.0, self.user_cache.1);
+        self
+    }
+
+    /// How many organizations to remember for
+    /// [`organization`](Self::organization) (default
+    /// [`DEFAULT_ORGANIZATION_CACHE_CAPACITY`], 1 024; 0 turns the cache off).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use authkit_axum::client::UserManagement;
+    /// # use authkit_axum::seal::Passwords;
+    /// # use authkit_axum::session::SessionManager;
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_organization_cache_capacity(10_000);
+    /// # let _ = sessions;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_organization_cache_capacity(mut self, capacity: usize) -> Self {
+        self.organization_cache.0 = capacity;
+        self.organizations =
+            OrganizationCache::new(self.organization_cache.0, self.organization_cache.1);
+        self
+    }
+
+    /// How long an organization fetched by
+    /// [`organization`](Self::organization) is kept (default
+    /// [`DEFAULT_ORGANIZATION_CACHE_TTL`], 5 minutes; zero turns the cache off).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use authkit_axum::client::UserManagement;
+    /// # use authkit_axum::seal::Passwords;
+    /// # use authkit_axum::session::SessionManager;
+    /// use std::time::Duration;
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// )
+    /// .with_organization_cache_ttl(Duration::from_secs(60));
+    /// # let _ = sessions;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_organization_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.organization_cache.1 = ttl;
+        self.organizations =
+            OrganizationCache::new(self.organization_cache.0, self.organization_cache.1);
         self
     }
 
@@ -934,6 +1021,55 @@ impl SessionManager {
             claims,
             refresh_token: Secret::default(),
         }))
+    }
+
+    /// The organization `organization_id` (a session's `org_id`), fetched
+    /// from WorkOS (`GET /organizations/{id}`) and cached (by default 5
+    /// minutes, 1 024 organizations; concurrent misses share one call), so
+    /// showing it costs no call per request.
+    pub async fn organization(
+        &self,
+        organization_id: &str,
+    ) -> Result<Arc<Organization>, OrganizationLookupError> {
+        let client = self.client.clone();
+        let id = organization_id.to_owned();
+        let fetched = self
+            .organizations
+            .get_or_fetch(organization_id, self.now(), async move {
+                client.get_organization(&id).await
+            })
+            .await;
+        match fetched {
+            Ok(organization) => Ok(organization),
+            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+                Err(OrganizationLookupError::NotFound)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, organization_id, "an organization could not be fetched");
+                Err(OrganizationLookupError::Unavailable(e))
+            }
+        }
+    }
+
+    /// Forgets the cached organization `organization_id`, so the next
+    /// [`organization`](Self::organization) fetches it anew: call it when
+    /// you learn of a change (an `organization.updated` webhook, your own
+    /// `update_organization`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use authkit_axum::client::UserManagement;
+    /// # use authkit_axum::seal::Passwords;
+    /// # use authkit_axum::session::SessionManager;
+    /// let sessions = SessionManager::new(
+    ///     UserManagement::builder("sk_test_123", "client_123").build()?,
+    ///     Passwords::single("a cookie password of 32 characters+")?,
+    /// );
+    /// sessions.forget_organization("org_01H945H0YD4F97JN9MATX7BYAG");
+    /// # Ok(()) }
+    /// ```
+    pub fn forget_organization(&self, organization_id: &str) {
+        self.organizations.forget(organization_id);
     }
 
     async fn verify_token(
