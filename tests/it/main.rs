@@ -27,6 +27,7 @@ mod hooks;
 mod layer;
 mod logout;
 mod nested;
+mod organizations;
 mod origins;
 mod refresh;
 mod replicas;
