@@ -2,16 +2,26 @@
 //!
 //! The emulator is seeded with a user who belongs to two organizations, with
 //! different roles. AuthKit asks which one to sign in to; `/` shows the
-//! current one and a form that switches with `POST /auth/switch-organization`
-//! (a refresh into the other organization, no new login needed).
+//! current one by name ([`CurrentOrganization`]: fetched once, then cached
+//! for five minutes, not a WorkOS call per page), the user's other
+//! organizations with a button that switches with
+//! `POST /auth/switch-organization` (a refresh into the other organization,
+//! no new login needed), and a form that creates an organization (the
+//! Organizations API) and makes the user its member.
 
 mod support;
 
-use authkit_axum::AuthUser;
+use authkit_axum::client::{
+    CreateOrganization, CreateOrganizationMembership, ListOrganizationMemberships,
+    OrganizationMembershipStatus, UserManagement,
+};
 use authkit_axum::emulator::{Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser};
-use axum::Router;
-use axum::response::Html;
-use axum::routing::get;
+use authkit_axum::{AuthUser, CurrentOrganization};
+use axum::extract::{Form, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, http::StatusCode};
+use serde::Deserialize;
 use support::{escape, page};
 
 const PASSWORD: &str = "two-orgs-password-123";
@@ -30,29 +40,98 @@ fn seed() -> Seed {
     }
 }
 
-async fn home(user: Option<AuthUser>) -> Html<String> {
+async fn home(
+    State(workos): State<UserManagement>,
+    user: Option<AuthUser>,
+    org: Option<CurrentOrganization>,
+) -> Html<String> {
     let Some(user) = user else {
         return page(
             "Organizations",
             "<h1>Organizations</h1><p><a href=\"/auth/login\">Sign in</a> as ada@example.com</p>",
         );
     };
-    let current = user.organization_id().unwrap_or("none").to_owned();
+    let current = org.as_ref().map_or("no organization", |o| o.name.as_str());
+    // The memberships carry each organization's name: one call, for the
+    // switcher only (the current organization's name came from the cache).
+    let memberships = workos
+        .list_organization_memberships(&ListOrganizationMemberships {
+            user_id: Some(user.user.id.clone()),
+            statuses: vec![OrganizationMembershipStatus::Active],
+            ..Default::default()
+        })
+        .await
+        .map(|list| list.data)
+        .unwrap_or_default();
+    let others: String = memberships
+        .iter()
+        .filter(|m| Some(m.organization_id.as_str()) != user.organization_id())
+        .map(|m| {
+            format!(
+                "<form method=\"post\" action=\"/auth/switch-organization\">\
+                 <input type=\"hidden\" name=\"organization_id\" value=\"{id}\">\
+                 <input type=\"hidden\" name=\"return_to\" value=\"/\">\
+                 <button>Switch to {name}</button></form>",
+                id = escape(&m.organization_id),
+                name = escape(m.organization_name.as_deref().unwrap_or(&m.organization_id)),
+            )
+        })
+        .collect();
     page(
         "Organizations",
         &format!(
             "<h1>Hello {email}</h1>\
-             <p>Current organization: <code>{org}</code>, role <code>{role}</code>, permissions <code>{perms}</code></p>\
-             <form method=\"post\" action=\"/auth/switch-organization\">\
-             <label>Switch to organization id <input name=\"organization_id\" required></label>\
-             <input type=\"hidden\" name=\"return_to\" value=\"/\"><button>Switch</button></form>\
+             <p>Current organization: <strong>{org}</strong>, role <code>{role}</code>, permissions <code>{perms}</code></p>\
+             {others}\
+             <form method=\"post\" action=\"/organizations\">\
+             <label>New organization <input name=\"name\" required></label> <button>Create</button></form>\
              <form method=\"post\" action=\"/auth/logout\"><button>Sign out</button></form>",
             email = escape(&user.user.email),
-            org = escape(&current),
+            org = escape(current),
             role = escape(user.role().unwrap_or("none")),
             perms = escape(&user.permissions().join(", ")),
         ),
     )
+}
+
+#[derive(Deserialize)]
+struct NewOrganization {
+    name: String,
+}
+
+/// Creates an organization and makes the signed-in user its member; the
+/// switcher on `/` then offers it. (The session cookie is `SameSite=Lax`,
+/// so another site cannot post this form as the user.)
+async fn create(
+    State(workos): State<UserManagement>,
+    user: AuthUser,
+    Form(form): Form<NewOrganization>,
+) -> Response {
+    let name = form.name.trim();
+    if name.is_empty() {
+        return (StatusCode::BAD_REQUEST, "the organization needs a name").into_response();
+    }
+    let created = async {
+        let org = workos
+            .create_organization(&CreateOrganization::new(name))
+            .await?;
+        workos
+            .create_organization_membership(&CreateOrganizationMembership {
+                user_id: user.user.id.clone(),
+                organization_id: org.id.clone(),
+                ..Default::default()
+            })
+            .await
+    };
+    match created.await {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) if e.is_transient() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "WorkOS is unavailable; try again shortly",
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
 }
 
 #[tokio::main]
@@ -67,6 +146,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let app = Router::new()
         .route("/", get(home))
+        .route("/organizations", post(create))
+        .with_state(authkit.client().clone())
         .merge(authkit.routes())
         .layer(authkit.layer());
     support::serve(app, port).await
