@@ -154,11 +154,7 @@ pub(crate) fn confirm_page(
     organization_id: Option<String>,
     now: SystemTime,
 ) -> Response {
-    let Some(auth) = st
-        .authorizations
-        .get_mut(id)
-        .filter(|a| a.expires_at > now)
-    else {
+    let Some(auth) = st.authorizations.get_mut(id).filter(|a| a.expires_at > now) else {
         return sign_in_expired();
     };
     auth.organization_id = organization_id;
@@ -167,7 +163,11 @@ pub(crate) fn confirm_page(
         return pages::login(StatusCode::BAD_REQUEST, id, "", Some("Sign in first."));
     };
     let organization = auth.organization_id.clone();
-    let Some(device) = st.devices.get(&device_code).filter(|d| d.awaiting_user(now)) else {
+    let Some(device) = st
+        .devices
+        .get(&device_code)
+        .filter(|d| d.awaiting_user(now))
+    else {
         return code_expired();
     };
     let email = find(&st.users, &user_id)

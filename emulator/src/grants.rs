@@ -365,7 +365,10 @@ fn device_code(
         .get_mut(code)
         .ok_or_else(|| Failure::invalid_grant("The device code is invalid."))?;
     if rec.expires_at <= now {
-        return Err(device_error("expired_token", "The device code has expired."));
+        return Err(device_error(
+            "expired_token",
+            "The device code has expired.",
+        ));
     }
     let too_soon = rec
         .last_poll

@@ -136,7 +136,13 @@ mod tests {
         assert_eq!(n(" BCDF GHJK ").as_deref(), Some("BCDF-GHJK"));
         assert_eq!(n("BCDFGHJK").as_deref(), Some("BCDF-GHJK"));
         // Too short, too long, or a letter that is never in a code.
-        for bad in ["BCDF-GHJ", "BCDF-GHJKL", "ABCD-GHJK", "BCDF-GHJ1", "<b>x</b>"] {
+        for bad in [
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-GHJK",
+            "BCDF-GHJ1",
+            "<b>x</b>",
+        ] {
             assert_eq!(n(bad), None, "{bad}");
         }
     }
@@ -168,6 +174,9 @@ mod tests {
         assert_eq!(random_id().len(), 26);
         let user_code = user_code();
         assert_eq!(user_code.len(), 9, "{user_code}");
-        assert_eq!(normalize_user_code(&user_code).as_deref(), Some(&*user_code));
+        assert_eq!(
+            normalize_user_code(&user_code).as_deref(),
+            Some(&*user_code)
+        );
     }
 }

@@ -136,7 +136,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{UM}/authorize/device"),
             post(device::authorize_device),
         )
-        .route(DEVICE_PATH, get(device::device_page).post(device::enter_code))
+        .route(
+            DEVICE_PATH,
+            get(device::device_page).post(device::enter_code),
+        )
         .route(DEVICE_CONFIRM_PATH, post(device::confirm));
     api.merge(public)
         .fallback(|| async { Failure::message(StatusCode::NOT_FOUND, "Not found").into_response() })
