@@ -21,6 +21,8 @@
 
 mod auth_factors;
 mod authenticate;
+// CLI Auth: the device authorization grant.
+mod device;
 mod email_verification;
 mod error;
 mod invitations;
@@ -49,6 +51,10 @@ pub use authenticate::{
     AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
     AuthenticateWithTotp, REFRESH_REPLAY_WINDOW,
+};
+// CLI Auth: the device authorization grant.
+pub use device::{
+    AuthenticateWithDeviceCode, DEVICE_CODE_GRANT_TYPE, DeviceAuthorization, DevicePoll,
 };
 pub use email_verification::VerifyEmail;
 pub use error::{
@@ -191,7 +197,7 @@ impl UserManagement {
         // Whether an earlier attempt failed after WorkOS may have acted on it.
         let mut answer_lost = false;
         loop {
-            let mut request = self.request(&call.method, &url, body.as_ref());
+            let mut request = self.request(&call.method, &url, body.as_ref(), call.api_key);
             if let Some(timeout) = attempt_timeout(call.retry, self.inner.timeout) {
                 request = request.timeout(timeout);
             }
@@ -263,21 +269,25 @@ impl UserManagement {
     /// One attempt's request, with the API key in a sensitive
     /// `Authorization` header: HTTP/2 never indexes it (HPACK), and tracing
     /// layers that honour the flag redact it.
+    /// A public client's call (`api_key` false) carries no `Authorization`.
     fn request(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&Vec<u8>>,
+        api_key: bool,
     ) -> reqwest::RequestBuilder {
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .header(
+            .header(http::header::ACCEPT, "application/json");
+        if api_key {
+            request = request.header(
                 http::header::AUTHORIZATION,
                 self.inner.authorization.clone(),
-            )
-            .header(http::header::ACCEPT, "application/json");
+            );
+        }
         if let Some(body) = body {
             request = request
                 .header(http::header::CONTENT_TYPE, "application/json")
@@ -360,6 +370,8 @@ pub(crate) struct Call<'a> {
     query: Vec<(String, String)>,
     body: Option<serde_json::Value>,
     retry: Idempotency,
+    /// Whether the API key goes with the call (not for public clients' calls).
+    api_key: bool,
 }
 
 impl<'a> Call<'a> {
@@ -375,6 +387,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             retry,
+            api_key: true,
         }
     }
 
@@ -403,6 +416,13 @@ impl<'a> Call<'a> {
 
     pub(crate) fn json(mut self, body: &impl Serialize) -> Self {
         self.body = Some(serde_json::to_value(body).expect("request types serialize to JSON"));
+        self
+    }
+
+    /// Sends the call without the API key: for the endpoints public clients
+    /// (CLIs, native apps) call, which hold no secret.
+    pub(crate) fn without_api_key(mut self) -> Self {
+        self.api_key = false;
         self
     }
 
@@ -654,11 +674,21 @@ mod tests {
             .build()
             .unwrap();
         let url = c.url(&["user_management", "users"]);
-        let request = c.request(&Method::GET, &url, None).build().unwrap();
+        let request = c.request(&Method::GET, &url, None, true).build().unwrap();
         let value = &request.headers()[http::header::AUTHORIZATION];
         assert_eq!(value.to_str().unwrap(), "Bearer sk_test_very_secret");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?} {request:?}").contains("very_secret"));
+    }
+
+    #[test]
+    fn a_public_clients_call_carries_no_api_key() {
+        let c = UserManagement::builder("sk_test_very_secret", "client_1")
+            .build()
+            .unwrap();
+        let url = c.url(&["user_management", "authorize", "device"]);
+        let request = c.request(&Method::POST, &url, None, false).build().unwrap();
+        assert!(request.headers().get(http::header::AUTHORIZATION).is_none());
     }
 
     #[test]
