@@ -288,7 +288,11 @@ impl DevicePoll {
             match schedule.after(&outcome) {
                 Step::Done => {
                     tracing::debug!(
-                        outcome = if outcome.is_ok() { "signed_in" } else { "ended" },
+                        outcome = if outcome.is_ok() {
+                            "signed_in"
+                        } else {
+                            "ended"
+                        },
                         code = outcome.as_ref().err().and_then(Error::code),
                         "device authorization finished"
                     );
@@ -430,7 +434,12 @@ mod tests {
 
     #[test]
     fn denial_expiry_and_other_refusals_end_the_flow() {
-        for code in ["access_denied", "expired_token", "invalid_grant", "invalid_client"] {
+        for code in [
+            "access_denied",
+            "expired_token",
+            "invalid_grant",
+            "invalid_client",
+        ] {
             let mut s = Schedule::new(S(5), S(300));
             assert_eq!(s.after(&oauth(code)), Step::Done, "{code}");
         }
