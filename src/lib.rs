@@ -101,6 +101,7 @@
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
+//! | [`client::UserManagement::authorize_device`], [`client::DevicePoll`] | command-line sign-in: CLI Auth's device flow, with a poller |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
