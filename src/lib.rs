@@ -102,6 +102,7 @@
 //! | [`CurrentOrganization`], [`OrganizationRejection`] | the session's organization (name included), cached |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` and `Organizations` modules: typed, paginated, typed errors, retries |
+//! | [`client::UserManagement::authorize_device`], [`client::DevicePoll`] | command-line sign-in: CLI Auth's device flow, with a poller |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |

@@ -291,8 +291,11 @@ async fn read_grant_type(request: Request) -> (Request, Option<String>) {
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
         return (Request::from_parts(parts, Body::empty()), None);
     };
-    let grant = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned));
+    let body = if super::reply::is_form(&parts.headers) {
+        Some(super::reply::form_object(&bytes))
+    } else {
+        serde_json::from_slice::<Value>(&bytes).ok()
+    };
+    let grant = body.and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned));
     (Request::from_parts(parts, Body::from(bytes)), grant)
 }

@@ -1,4 +1,5 @@
-//! `POST /user_management/authenticate`: the seven grants, the challenges a
+//! `POST /user_management/authenticate`: the seven grants and CLI Auth's
+//! device code grant, the challenges a
 //! sign-in passes through (email verification, MFA, organization selection),
 //! and the sessions and tokens it ends with.
 
@@ -26,6 +27,8 @@ const MAGIC_AUTH: &str = "urn:workos:oauth:grant-type:magic-auth:code";
 const EMAIL_VERIFICATION: &str = "urn:workos:oauth:grant-type:email-verification:code";
 const MFA_TOTP: &str = "urn:workos:oauth:grant-type:mfa-totp";
 const ORGANIZATION_SELECTION: &str = "urn:workos:oauth:grant-type:organization-selection";
+/// CLI Auth's grant (RFC 8628 §3.4).
+const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// How long a used refresh token still answers with the pair it was exchanged for.
 const REFRESH_REPLAY_WINDOW: Duration = Duration::from_secs(30);
@@ -49,6 +52,7 @@ pub(crate) struct GrantBody {
     invitation_token: Option<String>,
     ip_address: Option<String>,
     user_agent: Option<String>,
+    device_code: Option<String>,
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
@@ -70,6 +74,7 @@ pub(crate) async fn authenticate(
         EMAIL_VERIFICATION => email_verification(&mut st, &body, now)?,
         MFA_TOTP => mfa_totp(&mut st, &body, now)?,
         ORGANIZATION_SELECTION => organization_selection(&mut st, &body, now)?,
+        DEVICE_CODE => device_code(caller, &mut st, &body, now)?,
         other => {
             return Err(Failure::OAuth {
                 status: StatusCode::BAD_REQUEST,
@@ -92,7 +97,8 @@ enum Caller {
 
 /// The client id must be ours; the client secret (the API key) must be
 /// right, and may only be left out by public clients: a code exchange with a
-/// PKCE verifier, or a refresh of a session such an exchange began.
+/// PKCE verifier, a refresh of a session such an exchange began, or a
+/// device code (CLI Auth is for public clients).
 fn check_client(config: &Config, body: &GrantBody) -> Result<Caller, Failure> {
     if body.client_id.as_deref() != Some(config.client_id.as_str()) {
         return Err(Failure::invalid_client("Invalid client ID."));
@@ -103,6 +109,7 @@ fn check_client(config: &Config, body: &GrantBody) -> Result<Caller, Failure> {
         None => match body.grant_type.as_deref() {
             Some("authorization_code") if body.code_verifier.is_some() => Ok(Caller::Public),
             Some("refresh_token") => Ok(Caller::Public),
+            Some(DEVICE_CODE) => Ok(Caller::Public),
             _ => Err(secret_required()),
         },
     }
@@ -327,6 +334,76 @@ fn organization_selection(
     st.pending.remove(token);
     sign_in.organization_id = Some(organization_id.to_owned());
     Ok(sign_in)
+}
+
+/// A 400 OAuth error of the device grant (RFC 8628 §3.5).
+fn device_error(error: &'static str, description: &str) -> Failure {
+    Failure::OAuth {
+        status: StatusCode::BAD_REQUEST,
+        error,
+        description: description.to_owned(),
+    }
+}
+
+/// The device code grant: `authorization_pending` until the user approves on
+/// the device page, `slow_down` (and 5 s more between polls from then on)
+/// for a poll sooner than the interval after the last one, `access_denied`
+/// once denied, `expired_token` after `expires_in`; approved, the sign-in
+/// it stands for, once. WorkOS's CLI Auth reference lists these four codes;
+/// their meaning and the 400 status are RFC 8628's.
+fn device_code(
+    caller: Caller,
+    st: &mut State,
+    body: &GrantBody,
+    now: SystemTime,
+) -> Result<SignIn, Failure> {
+    let mut v = Validator::default();
+    let code = v.required("device_code", body.device_code.as_deref());
+    v.finish()?;
+    let rec = st
+        .devices
+        .get_mut(code)
+        .ok_or_else(|| Failure::invalid_grant("The device code is invalid."))?;
+    if rec.expires_at <= now {
+        return Err(device_error(
+            "expired_token",
+            "The device code has expired.",
+        ));
+    }
+    let too_soon = rec
+        .last_poll
+        .is_some_and(|last| now.duration_since(last).map_or(true, |d| d < rec.interval));
+    rec.last_poll = Some(now);
+    match &rec.status {
+        store::DeviceStatus::Pending if too_soon => {
+            rec.interval += Duration::from_secs(5);
+            Err(device_error(
+                "slow_down",
+                "Polling too frequently: wait 5 seconds more between requests.",
+            ))
+        }
+        store::DeviceStatus::Pending => Err(device_error(
+            "authorization_pending",
+            "The user has not yet approved the device.",
+        )),
+        store::DeviceStatus::Denied => Err(device_error(
+            "access_denied",
+            "The user denied the device authorization.",
+        )),
+        store::DeviceStatus::Exchanged => Err(Failure::invalid_grant(
+            "The device code was already exchanged.",
+        )),
+        store::DeviceStatus::Approved(sign_in) => {
+            let sign_in = SignIn {
+                public_client: caller == Caller::Public,
+                ip_address: body.ip_address.clone(),
+                user_agent: body.user_agent.clone(),
+                ..sign_in.clone()
+            };
+            rec.status = store::DeviceStatus::Exchanged;
+            Ok(sign_in)
+        }
+    }
 }
 
 /// 404 unless `user_id` is an active member of `organization_id`.

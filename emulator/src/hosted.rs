@@ -1,5 +1,6 @@
 //! The hosted AuthKit flow: `/authorize` → login (or sign-up) page →
-//! organization picker when needed → redirect with a single-use code; and
+//! organization picker when needed → redirect with a single-use code (or,
+//! for a sign-in begun on the device page, its approve-or-deny page); and
 //! `/sessions/logout`.
 
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ use super::store::{
     AuthMethod, AuthorizationRec, CodeRec, SHORT_LIVED, SignIn, State, UserRec, find,
     invitation_by_token,
 };
-use super::{Shared, ids, pages};
+use super::{Shared, device, ids, pages};
 
 type Shr = AxumState<Arc<Shared>>;
 type Fields = Form<HashMap<String, String>>;
@@ -200,6 +201,7 @@ pub(crate) async fn authorize(AxumState(s): Shr, Query(q): Query<AuthorizeQuery>
             login_hint: login_hint.clone(),
             user_id: None,
             expires_at: now + SHORT_LIVED,
+            device_code: None,
         },
     );
     let hint = login_hint.as_deref().unwrap_or_default();
@@ -412,6 +414,14 @@ fn finish(
     headers: &HeaderMap,
     now: SystemTime,
 ) -> Response {
+    // A sign-in on the device page ends on its approve-or-deny page.
+    if st
+        .authorizations
+        .get(id)
+        .is_some_and(|a| a.device_code.is_some())
+    {
+        return device::confirm_page(st, id, organization_id, now);
+    }
     let Some(auth) = st.authorizations.remove(id) else {
         return expired();
     };

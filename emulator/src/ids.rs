@@ -76,6 +76,44 @@ pub(crate) fn random_id() -> String {
     crockford(random_u128())
 }
 
+/// The letters of device user codes: consonants only (no vowels, so no
+/// words; no look-alike digits), as RFC 8628 §6.1 suggests.
+const USER_CODE_LETTERS: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// A device user code: eight letters as `XXXX-XXXX` (20^8 ≈ 2.6·10^10).
+pub(crate) fn user_code() -> String {
+    let mut out = String::with_capacity(9);
+    while out.len() < 9 {
+        let mut bytes = [0u8; 16];
+        fill(&mut bytes);
+        // 240 = 12 * 20: rejecting larger bytes keeps the choice uniform.
+        for b in bytes.iter().filter(|b| **b < 240) {
+            if out.len() == 4 {
+                out.push('-');
+            }
+            if out.len() == 9 {
+                break;
+            }
+            out.push(USER_CODE_LETTERS[(*b % 20) as usize] as char);
+        }
+    }
+    out
+}
+
+/// What a user typed as a user code, in its canonical `XXXX-XXXX` form:
+/// case, spaces and dashes do not matter. `None` when it cannot be one.
+pub(crate) fn normalize_user_code(typed: &str) -> Option<String> {
+    let letters: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if letters.len() != 8 || !letters.bytes().all(|b| USER_CODE_LETTERS.contains(&b)) {
+        return None;
+    }
+    Some(format!("{}-{}", &letters[..4], &letters[4..]))
+}
+
 /// A six-digit one-time code.
 pub(crate) fn six_digits() -> String {
     loop {
@@ -91,6 +129,24 @@ pub(crate) fn six_digits() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn typed_user_codes_are_read_whatever_their_case_and_separators() {
+        use super::normalize_user_code as n;
+        assert_eq!(n("bcdf-ghjk").as_deref(), Some("BCDF-GHJK"));
+        assert_eq!(n(" BCDF GHJK ").as_deref(), Some("BCDF-GHJK"));
+        assert_eq!(n("BCDFGHJK").as_deref(), Some("BCDF-GHJK"));
+        // Too short, too long, or a letter that is never in a code.
+        for bad in [
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-GHJK",
+            "BCDF-GHJ1",
+            "<b>x</b>",
+        ] {
+            assert_eq!(n(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
     use std::time::Duration;
 
@@ -116,5 +172,11 @@ mod tests {
         assert_eq!(code.len(), 6);
         assert!(code.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(random_id().len(), 26);
+        let user_code = user_code();
+        assert_eq!(user_code.len(), 9, "{user_code}");
+        assert_eq!(
+            normalize_user_code(&user_code).as_deref(),
+            Some(&*user_code)
+        );
     }
 }

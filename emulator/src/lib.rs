@@ -68,6 +68,17 @@
 //!   client, the redirect URI and the PKCE challenge. The pages check the
 //!   password and settle the organization; email verification and MFA are
 //!   then answered as challenges by the code exchange, as by the API;
+//! - CLI Auth (the OAuth 2.0 device authorization grant, RFC 8628):
+//!   `POST /user_management/authorize/device` (`client_id` only, JSON or a
+//!   form) answers a device code and a `XXXX-XXXX` user code; the device
+//!   page at its `verification_uri` (`/emulator/device`, the code prefilled
+//!   from `verification_uri_complete`) signs the user in through the hosted
+//!   pages and asks to approve or deny; the authenticate endpoint's
+//!   `urn:ietf:params:oauth:grant-type:device_code` grant (no client secret)
+//!   answers `authorization_pending`, `slow_down` (a poll within the
+//!   [interval](EmulatorBuilder::with_device_code_interval) of the previous
+//!   one; the interval then grows by 5 s), `access_denied`, `expired_token`,
+//!   or, once, the tokens;
 //! - `GET /user_management/sessions/logout?session_id&return_to` ends a
 //!   session (its refresh tokens stop working) and redirects to `return_to`,
 //!   which must be an allowed redirect URI.
@@ -100,6 +111,7 @@
 struct ReadmeDoctests;
 
 mod clock;
+mod device;
 mod faults;
 mod grants;
 mod handlers;
@@ -253,6 +265,9 @@ pub(crate) struct Config {
     pub(crate) base_url: String,
     pub(crate) access_token_ttl: Duration,
     pub(crate) session_ttl: Duration,
+    /// CLI Auth: the least time between polls, and how long a device code lives.
+    pub(crate) device_interval: Duration,
+    pub(crate) device_code_ttl: Duration,
     redirect_uris: Vec<Url>,
     loopback_redirects: bool,
 }
@@ -307,6 +322,8 @@ pub struct EmulatorBuilder {
     client_id: String,
     access_token_ttl: Duration,
     session_ttl: Duration,
+    device_interval: Duration,
+    device_code_ttl: Duration,
     redirect_uris: Vec<String>,
     loopback_redirects: bool,
     clock: EmulatorClock,
@@ -323,6 +340,8 @@ impl Default for EmulatorBuilder {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             access_token_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
+            device_interval: Duration::from_secs(5),
+            device_code_ttl: Duration::from_secs(300),
             redirect_uris: Vec::new(),
             loopback_redirects: true,
             clock: EmulatorClock::new(),
@@ -375,6 +394,36 @@ impl EmulatorBuilder {
         self
     }
 
+    /// CLI Auth: the `interval` device authorizations answer, the least time
+    /// between two polls of the token endpoint (default 5 s, RFC 8628's
+    /// default; whole seconds, at least one). A poll sooner than that after
+    /// the previous one is `slow_down`, and adds 5 s to the interval.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = authkit_emulator::Emulator::builder()
+    ///     .with_device_code_interval(Duration::from_secs(1));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_device_code_interval(mut self, interval: Duration) -> Self {
+        self.device_interval = interval;
+        self
+    }
+
+    /// CLI Auth: how long a device code (and its user code) lives, its
+    /// `expires_in` (default 5 minutes; whole seconds, at least one).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = authkit_emulator::Emulator::builder()
+    ///     .with_device_code_ttl(Duration::from_secs(600));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.device_code_ttl = ttl;
+        self
+    }
+
     /// Redirect URIs the hosted flow (and logout's `return_to`) may send
     /// browsers to, compared exactly, in addition to the loopback ones.
     pub fn with_redirect_uris<I, S>(mut self, uris: I) -> Self
@@ -417,6 +466,11 @@ impl EmulatorBuilder {
                 "the API key and client id must not be empty".into(),
             ));
         }
+        if self.device_interval.as_secs() == 0 || self.device_code_ttl.as_secs() == 0 {
+            return Err(StartError::Config(
+                "the device code interval and lifetime must be at least one second".into(),
+            ));
+        }
         let redirect_uris = self
             .redirect_uris
             .iter()
@@ -447,6 +501,8 @@ impl EmulatorBuilder {
                 base_url: base_url.clone(),
                 access_token_ttl: self.access_token_ttl,
                 session_ttl: self.session_ttl,
+                device_interval: Duration::from_secs(self.device_interval.as_secs()),
+                device_code_ttl: Duration::from_secs(self.device_code_ttl.as_secs()),
                 redirect_uris,
                 loopback_redirects: self.loopback_redirects,
             },

@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
+use super::paths::{DEVICE_CONFIRM_PATH, DEVICE_PATH, LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 
 /// Escapes text for HTML text and (double- or single-)quoted attributes:
 /// `& < > " '`.
@@ -21,7 +21,9 @@ input{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #ccc;bord
 button{margin-top:1.2rem;width:100%;padding:.65rem;border:0;border-radius:6px;\
 background:#6363f1;color:#fff;font-weight:600;cursor:pointer}\
 .error{background:#fdecea;color:#a1260d;padding:.6rem;border-radius:6px}\
-.orgs button{background:#fff;color:#222;border:1px solid #ccc;text-align:left}";
+.orgs button{background:#fff;color:#222;border:1px solid #ccc;text-align:left}\
+.code{font-size:1.6rem;letter-spacing:.15em;text-align:center}\
+button.deny{background:#fff;color:#a1260d;border:1px solid #a1260d}";
 
 /// A complete page with the hardening headers (no framing, no caching, no scripts).
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -171,6 +173,53 @@ pub(crate) fn organization_picker(
         hidden = hidden(authorization_id),
     );
     page(status, "Choose an organization", &body)
+}
+
+/// The device page (CLI Auth's `verification_uri`): the user code the
+/// terminal shows, prefilled from `verification_uri_complete`.
+pub(crate) fn device_code(status: StatusCode, user_code: &str, error: Option<&str>) -> Response {
+    let body = format!(
+        "{error}<p>Enter the code your command-line application shows.</p>\
+         <form method=\"post\" action=\"{DEVICE_PATH}\">{code}\
+         <button type=\"submit\">Continue</button></form>",
+        error = error_box(error),
+        code = field(
+            "user_code",
+            "Code",
+            "text",
+            user_code,
+            "autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\" required"
+        ),
+    );
+    page(status, "Sign in to a device", &body)
+}
+
+/// After signing in on the device page: approve or deny the device, with
+/// the code shown again so the user can check it is the terminal's
+/// (RFC 8628 §5.4: a code typed from a phishing message must not pass
+/// unseen).
+pub(crate) fn device_confirm(
+    status: StatusCode,
+    authorization_id: &str,
+    user_code: &str,
+    email: &str,
+    organization: Option<&str>,
+) -> Response {
+    let organization = organization
+        .map(|o| format!(" in <strong>{}</strong>", escape(o)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Sign in as <strong>{email}</strong>{organization} on the device showing the code</p>\
+         <p class=\"code\"><strong>{code}</strong></p>\
+         <p>Only approve if you started this sign-in and the code matches.</p>\
+         <form method=\"post\" action=\"{DEVICE_CONFIRM_PATH}\">{hidden}\
+         <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"deny\">Deny</button></form>",
+        email = escape(email),
+        code = escape(user_code),
+        hidden = hidden(authorization_id),
+    );
+    page(status, "Approve this device?", &body)
 }
 
 /// An error the browser cannot be sent back from (bad client or redirect URI).

@@ -221,16 +221,46 @@ fn humanize(field: &str) -> String {
 }
 
 /// A JSON body; an empty body reads as `{}`, a malformed one answers 422.
+/// A form (`application/x-www-form-urlencoded`, as WorkOS's docs post to
+/// the authenticate and device endpoints with `curl -d`) reads as an object
+/// of strings.
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub(crate) T);
+
+/// Whether a request's `Content-Type` is a URL-encoded form.
+pub(crate) fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        })
+}
+
+/// A form's fields as a JSON object of strings (the last of a repeated name wins).
+pub(crate) fn form_object(bytes: &[u8]) -> Value {
+    let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    Value::Object(map)
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = is_form(req.headers());
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| Failure::invalid("body_unreadable", e.to_string()))?;
+        if form {
+            return serde_json::from_value(form_object(&bytes))
+                .map(JsonBody)
+                .map_err(|e| Failure::invalid("body_invalid", format!("Invalid form body: {e}")));
+        }
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {

@@ -1,5 +1,6 @@
 //! The router: API routes behind the API key, the public ones (authenticate,
-//! authorize and the login pages, logout, JWKS), and the fault layer in front.
+//! authorize and the login pages, logout, JWKS, CLI Auth's device
+//! authorization and page), and the fault layer in front.
 
 use std::sync::Arc;
 
@@ -10,9 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
+use super::paths::{DEVICE_CONFIRM_PATH, DEVICE_PATH, LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
-use super::{Shared, faults, grants, handlers as h, hosted, organizations as orgs};
+use super::{Shared, device, faults, grants, handlers as h, hosted, organizations as orgs};
 use crate::secret;
 
 /// The emulator's routes: the API, the public endpoints and the hosted
@@ -144,7 +145,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             SIGN_UP_PATH,
             get(hosted::sign_up_page).post(hosted::sign_up),
         )
-        .route(ORGANIZATION_PATH, post(hosted::choose_organization));
+        .route(ORGANIZATION_PATH, post(hosted::choose_organization))
+        // CLI Auth: public (a CLI holds no API key), as the device code grant.
+        .route(
+            &format!("{UM}/authorize/device"),
+            post(device::authorize_device),
+        )
+        .route(
+            DEVICE_PATH,
+            get(device::device_page).post(device::enter_code),
+        )
+        .route(DEVICE_CONFIRM_PATH, post(device::confirm));
     api.merge(public)
         .fallback(|| async { Failure::message(StatusCode::NOT_FOUND, "Not found").into_response() })
         .layer(middleware::from_fn_with_state(

@@ -652,7 +652,50 @@ pub(crate) struct AuthorizationRec {
     /// Set once the credentials are checked (the organization picker is next).
     pub(crate) user_id: Option<String>,
     pub(crate) expires_at: SystemTime,
+    /// A sign-in on the device page: the device code it approves or denies
+    /// (instead of a redirect with a code).
+    pub(crate) device_code: Option<String>,
 }
+
+// Device authorization (CLI Auth, RFC 8628).
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone)]
+pub(crate) enum DeviceStatus {
+    /// Waiting for the user to enter the code and approve.
+    Pending,
+    /// Approved by a signed-in user: the next poll gets the tokens.
+    Approved(SignIn),
+    /// Denied by the user.
+    Denied,
+    /// Exchanged for tokens: the device code is spent.
+    Exchanged,
+}
+
+/// A device authorization (`POST /user_management/authorize/device`), keyed
+/// by its device code.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceRec {
+    pub(crate) client_id: String,
+    /// `XXXX-XXXX`, what the user types on the device page.
+    pub(crate) user_code: String,
+    /// The least time between two polls; grows by 5 s with each `slow_down`.
+    pub(crate) interval: Duration,
+    pub(crate) last_poll: Option<SystemTime>,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) status: DeviceStatus,
+}
+
+impl DeviceRec {
+    /// Still waiting for the user, and not expired.
+    pub(crate) fn awaiting_user(&self, now: SystemTime) -> bool {
+        matches!(self.status, DeviceStatus::Pending) && self.expires_at > now
+    }
+}
+
+/// How long an expired device authorization is kept, so that its polls
+/// answer `expired_token` rather than `invalid_grant`.
+pub(crate) const DEVICE_KEPT_AFTER_EXPIRY: Duration = Duration::from_secs(3600);
 
 /// Everything the emulator knows.
 #[derive(Debug, Default)]
@@ -675,6 +718,8 @@ pub(crate) struct State {
     pub(crate) outbox: Vec<SentEmail>,
     /// `Idempotency-Key`s of organization creates → the organization made.
     pub(crate) organization_keys: HashMap<String, String>,
+    /// Device authorizations by device code.
+    pub(crate) devices: HashMap<String, DeviceRec>,
 }
 
 impl State {

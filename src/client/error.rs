@@ -277,7 +277,7 @@ pub struct ApiError {
 }
 
 string_enum! {
-    /// OAuth error codes (RFC 6749 §5.2).
+    /// OAuth error codes (RFC 6749 §5.2, and RFC 8628 §3.5's for the device flow).
     pub enum OAuthErrorCode {
         /// The code, refresh token or pending token is invalid, expired or used.
         InvalidGrant => "invalid_grant",
@@ -291,6 +291,14 @@ string_enum! {
         UnsupportedGrantType => "unsupported_grant_type",
         /// The requested scope is invalid.
         InvalidScope => "invalid_scope",
+        /// Device flow (RFC 8628 §3.5): the user has not approved yet; poll again.
+        AuthorizationPending => "authorization_pending",
+        /// Device flow: polling too fast; wait 5 s more from now on.
+        SlowDown => "slow_down",
+        /// Device flow: the user denied the device.
+        AccessDenied => "access_denied",
+        /// Device flow: the device code expired; start again.
+        ExpiredToken => "expired_token",
     }
 }
 

@@ -21,6 +21,8 @@
 
 mod auth_factors;
 mod authenticate;
+// CLI Auth: the device authorization grant.
+mod device;
 mod email_verification;
 mod error;
 mod invitations;
@@ -51,6 +53,10 @@ pub use authenticate::{
     AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,
     AuthenticateWithTotp, REFRESH_REPLAY_WINDOW,
+};
+// CLI Auth: the device authorization grant.
+pub use device::{
+    AuthenticateWithDeviceCode, DEVICE_CODE_GRANT_TYPE, DeviceAuthorization, DevicePoll,
 };
 pub use email_verification::VerifyEmail;
 pub use error::{
@@ -198,7 +204,7 @@ impl UserManagement {
         // Whether an earlier attempt failed after WorkOS may have acted on it.
         let mut answer_lost = false;
         loop {
-            let mut request = self.request(&call.method, &url, body.as_ref());
+            let mut request = self.request(&call.method, &url, body.as_ref(), call.api_key);
             for (name, value) in &call.headers {
                 request = request.header(name, value);
             }
@@ -273,21 +279,25 @@ impl UserManagement {
     /// One attempt's request, with the API key in a sensitive
     /// `Authorization` header: HTTP/2 never indexes it (HPACK), and tracing
     /// layers that honour the flag redact it.
+    /// A public client's call (`api_key` false) carries no `Authorization`.
     fn request(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&Vec<u8>>,
+        api_key: bool,
     ) -> reqwest::RequestBuilder {
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .header(
+            .header(http::header::ACCEPT, "application/json");
+        if api_key {
+            request = request.header(
                 http::header::AUTHORIZATION,
                 self.inner.authorization.clone(),
-            )
-            .header(http::header::ACCEPT, "application/json");
+            );
+        }
         if let Some(body) = body {
             request = request
                 .header(http::header::CONTENT_TYPE, "application/json")
@@ -372,6 +382,8 @@ pub(crate) struct Call<'a> {
     /// Extra headers (an `Idempotency-Key`).
     headers: Vec<(http::HeaderName, HeaderValue)>,
     retry: Idempotency,
+    /// Whether the API key goes with the call (not for public clients' calls).
+    api_key: bool,
 }
 
 impl<'a> Call<'a> {
@@ -388,6 +400,7 @@ impl<'a> Call<'a> {
             body: None,
             headers: Vec::new(),
             retry,
+            api_key: true,
         }
     }
 
@@ -422,6 +435,13 @@ impl<'a> Call<'a> {
     /// Adds a header to every attempt.
     pub(crate) fn header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
+        self
+    }
+
+    /// Sends the call without the API key: for the endpoints public clients
+    /// (CLIs, native apps) call, which hold no secret.
+    pub(crate) fn without_api_key(mut self) -> Self {
+        self.api_key = false;
         self
     }
 
@@ -673,11 +693,21 @@ mod tests {
             .build()
             .unwrap();
         let url = c.url(&["user_management", "users"]);
-        let request = c.request(&Method::GET, &url, None).build().unwrap();
+        let request = c.request(&Method::GET, &url, None, true).build().unwrap();
         let value = &request.headers()[http::header::AUTHORIZATION];
         assert_eq!(value.to_str().unwrap(), "Bearer sk_test_very_secret");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?} {request:?}").contains("very_secret"));
+    }
+
+    #[test]
+    fn a_public_clients_call_carries_no_api_key() {
+        let c = UserManagement::builder("sk_test_very_secret", "client_1")
+            .build()
+            .unwrap();
+        let url = c.url(&["user_management", "authorize", "device"]);
+        let request = c.request(&Method::POST, &url, None, false).build().unwrap();
+        assert!(request.headers().get(http::header::AUTHORIZATION).is_none());
     }
 
     #[test]
