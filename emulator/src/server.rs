@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 
 use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
-use super::{Shared, faults, grants, handlers as h, hosted};
+use super::{Shared, faults, grants, handlers as h, hosted, profile};
 use crate::secret;
 
 /// The emulator's routes: the API, the public endpoints and the hosted
@@ -115,6 +115,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(&format!("{UM}/sessions/revoke"), post(h::revoke_session))
         .route("/auth/factors/{id}/challenge", post(h::challenge_factor))
+        // Area "the rest of user management": identities, email change, groups.
+        .route(
+            &format!("{UM}/users/{{id}}/identities"),
+            get(profile::get_user_identities),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_change/send"),
+            post(profile::send_email_change),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_change/confirm"),
+            post(profile::confirm_email_change),
+        )
+        .route(
+            &format!("{UM}/organization_memberships/{{id}}/groups"),
+            get(profile::list_groups_for_membership),
+        )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_api_key,

@@ -260,6 +260,8 @@ pub(crate) struct InvitationRec {
     pub(crate) organization_id: Option<String>,
     pub(crate) inviter_user_id: Option<String>,
     pub(crate) role_slug: Option<String>,
+    /// The language of its emails.
+    pub(crate) locale: Option<String>,
     pub(crate) token: String,
     pub(crate) accept_invitation_url: String,
     pub(crate) created_at: SystemTime,
@@ -609,6 +611,10 @@ pub(crate) struct State {
     pub(crate) pending: HashMap<String, PendingRec>,
     pub(crate) authorizations: HashMap<String, AuthorizationRec>,
     pub(crate) outbox: Vec<SentEmail>,
+    // Area "the rest of user management" (profile.rs).
+    pub(crate) identities: Vec<super::profile::IdentityRec>,
+    pub(crate) email_changes: Vec<super::profile::EmailChangeRec>,
+    pub(crate) groups: Vec<super::profile::GroupRec>,
 }
 
 impl State {
@@ -717,7 +723,15 @@ impl State {
             secret: SecretString::from(secret),
             link,
             sent_at: now,
+            locale: None,
         });
+    }
+
+    /// Marks the last email "sent" as written in `locale`.
+    pub(crate) fn last_email_in(&mut self, locale: Option<String>) {
+        if let Some(email) = self.outbox.last_mut() {
+            email.locale = locale;
+        }
     }
 
     /// A fresh email verification code for `user_id` (10 minutes), "emailed".
@@ -855,6 +869,7 @@ impl State {
             let org_id = org.id.clone();
             st.add_membership(&user_id, &org_id, slugs, now);
         }
+        super::profile::load_seed(&mut st, seed, now)?;
         Ok(st)
     }
 }
