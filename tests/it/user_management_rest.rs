@@ -301,6 +301,9 @@ async fn a_public_client_cannot_refresh_a_confidential_clients_session() {
         matches!(&err, Error::OAuth(o) if o.status == 401),
         "{err:?}"
     );
+    // The confidential sign-in carried the key; the public refresh did not.
+    assert_eq!(emu.request_count(AUTHENTICATE), 2);
+    assert_eq!(emu.authorized_request_count(AUTHENTICATE), 1);
 }
 
 // ---------------------------------------------------------------------------
