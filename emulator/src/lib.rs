@@ -419,7 +419,8 @@ impl EmulatorBuilder {
                 Url::parse(u).map_err(|e| StartError::Config(format!("redirect URI {u:?}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let state = State::from_seed(&self.seed, self.clock.now())?;
+        let mut state = State::from_seed(&self.seed, self.clock.now())?;
+        profile::load_seed(&mut state, &self.seed, self.clock.now())?;
         let keys = if self.fresh_key {
             Arc::new(SigningKey::generate().map_err(StartError::Keys)?)
         } else {

@@ -18,52 +18,12 @@ use super::clock::rfc3339;
 use super::handlers::{check_email_format, ensure_unique};
 use super::reply::{Failure, JsonBody, Reply, Validator, ok};
 use super::seed::{Seed, SeedError};
-use super::store::{Entity, MembershipRec, OneTimeCode, State, find, find_mut, page};
+use super::store::{
+    EmailChangeRec, GroupRec, IdentityRec, MembershipRec, State, find, find_mut, page,
+};
 use super::{EmailKind, Shared};
 
 type Shr = AxumState<Arc<Shared>>;
-
-/// An OAuth account linked to a user.
-#[derive(Debug, Clone)]
-pub(crate) struct IdentityRec {
-    pub(crate) user_id: String,
-    pub(crate) idp_id: String,
-    pub(crate) provider: String,
-}
-
-/// A change of email address waiting for its code (sent to the new address,
-/// which `code.email` holds).
-#[derive(Debug, Clone)]
-pub(crate) struct EmailChangeRec(pub(crate) OneTimeCode);
-
-/// A group of an organization's memberships.
-#[derive(Debug, Clone)]
-pub(crate) struct GroupRec {
-    pub(crate) id: String,
-    pub(crate) organization_id: String,
-    pub(crate) name: String,
-    pub(crate) description: Option<String>,
-    pub(crate) membership_ids: Vec<String>,
-    pub(crate) created_at: SystemTime,
-}
-
-impl Entity for GroupRec {
-    const KIND: &'static str = "Group";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn json(&self, _now: SystemTime) -> Value {
-        json!({
-            "object": "group",
-            "id": self.id,
-            "organization_id": self.organization_id,
-            "name": self.name,
-            "description": self.description,
-            "created_at": rfc3339(self.created_at),
-            "updated_at": rfc3339(self.created_at),
-        })
-    }
-}
 
 /// Loads the seed's identities and groups (after its users and memberships).
 pub(crate) fn load_seed(st: &mut State, seed: &Seed, now: SystemTime) -> Result<(), SeedError> {

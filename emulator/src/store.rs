@@ -592,6 +592,50 @@ pub(crate) struct AuthorizationRec {
     pub(crate) expires_at: SystemTime,
 }
 
+// ---- the rest of user management (served by profile.rs) ----
+
+/// An OAuth account linked to a user.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityRec {
+    pub(crate) user_id: String,
+    pub(crate) idp_id: String,
+    pub(crate) provider: String,
+}
+
+/// A change of email address waiting for its code (sent to the new address,
+/// which `code.email` holds).
+#[derive(Debug, Clone)]
+pub(crate) struct EmailChangeRec(pub(crate) OneTimeCode);
+
+/// A group of an organization's memberships.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRec {
+    pub(crate) id: String,
+    pub(crate) organization_id: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) membership_ids: Vec<String>,
+    pub(crate) created_at: SystemTime,
+}
+
+impl Entity for GroupRec {
+    const KIND: &'static str = "Group";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn json(&self, _now: SystemTime) -> Value {
+        json!({
+            "object": "group",
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "name": self.name,
+            "description": self.description,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.created_at),
+        })
+    }
+}
+
 /// Everything the emulator knows.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -612,9 +656,9 @@ pub(crate) struct State {
     pub(crate) authorizations: HashMap<String, AuthorizationRec>,
     pub(crate) outbox: Vec<SentEmail>,
     // Area "the rest of user management" (profile.rs).
-    pub(crate) identities: Vec<super::profile::IdentityRec>,
-    pub(crate) email_changes: Vec<super::profile::EmailChangeRec>,
-    pub(crate) groups: Vec<super::profile::GroupRec>,
+    pub(crate) identities: Vec<IdentityRec>,
+    pub(crate) email_changes: Vec<EmailChangeRec>,
+    pub(crate) groups: Vec<GroupRec>,
 }
 
 impl State {
@@ -869,7 +913,6 @@ impl State {
             let org_id = org.id.clone();
             st.add_membership(&user_id, &org_id, slugs, now);
         }
-        super::profile::load_seed(&mut st, seed, now)?;
         Ok(st)
     }
 }
