@@ -19,7 +19,7 @@
 use std::error::Error;
 use std::time::Duration;
 
-use authkit_axum::client::{DeviceAuthorization, UserManagement};
+use authkit_axum::client::{DeviceAuthorization, UserManagement, base_url_from_env};
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 use authkit_axum::{AuthClaims, AuthKit, AuthUser};
 use axum::routing::get;
@@ -56,17 +56,26 @@ async fn start_api(client: UserManagement) -> Result<String, Box<dyn Error>> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     // Your WorkOS, or the emulator (with a 1 s interval to keep the demo short).
-    let (client, emulator) = if std::env::var_os("WORKOS_API_KEY").is_some() {
-        (UserManagement::from_env()?, None)
+    // The CLI holds no secret: a public client (no API key). The API it
+    // calls, a server, has the key.
+    let (client, api_client, emulator) = if std::env::var_os("WORKOS_API_KEY").is_some() {
+        let client_id = std::env::var("WORKOS_CLIENT_ID")?;
+        let cli = UserManagement::public_builder(client_id)
+            .with_base_url(base_url_from_env()?)
+            .build()?;
+        (cli, UserManagement::from_env()?, None)
     } else {
         let emulator = Emulator::builder()
             .with_seed(Seed::demo())
             .with_device_code_interval(Duration::from_secs(1))
             .start()
             .await?;
-        (emulator.client(), Some(emulator))
+        let cli = UserManagement::public_builder(emulator.client_id())
+            .with_base_url(emulator.base_url())
+            .build()?;
+        (cli, emulator.client(), Some(emulator))
     };
-    let api = start_api(client.clone()).await?;
+    let api = start_api(api_client).await?;
 
     // 1. Ask for a device authorization; show the person what to do.
     let device = client.authorize_device().await?;

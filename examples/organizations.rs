@@ -37,6 +37,7 @@ fn seed() -> Seed {
             SeedMembership::new("ada@example.com", "Acme", "admin"),
             SeedMembership::new("ada@example.com", "Globex", "member"),
         ],
+        ..Seed::default()
     }
 }
 

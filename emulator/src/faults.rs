@@ -213,11 +213,16 @@ impl Faults {
 pub(crate) struct Counters {
     paths: Mutex<HashMap<String, u64>>,
     grants: Mutex<HashMap<String, u64>>,
+    /// Per path, the requests that carried an `Authorization` header.
+    authorized: Mutex<HashMap<String, u64>>,
 }
 
 impl Counters {
-    fn record(&self, path: &str, grant_type: Option<&str>) {
+    fn record(&self, path: &str, grant_type: Option<&str>, authorized: bool) {
         *lock(&self.paths).entry(path.to_owned()).or_default() += 1;
+        if authorized {
+            *lock(&self.authorized).entry(path.to_owned()).or_default() += 1;
+        }
         if let Some(grant) = grant_type {
             *lock(&self.grants).entry(grant.to_owned()).or_default() += 1;
         }
@@ -231,7 +236,12 @@ impl Counters {
         lock(&self.grants).get(grant_type).copied().unwrap_or(0)
     }
 
+    pub(crate) fn authorized(&self, path: &str) -> u64 {
+        lock(&self.authorized).get(path).copied().unwrap_or(0)
+    }
+
     pub(crate) fn reset(&self) {
+        lock(&self.authorized).clear();
         lock(&self.paths).clear();
         lock(&self.grants).clear();
     }
@@ -254,7 +264,12 @@ pub(crate) async fn layer(
     } else {
         (request, None)
     };
-    shared.counters.record(&path, grant_type.as_deref());
+    let authorized = request
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION);
+    shared
+        .counters
+        .record(&path, grant_type.as_deref(), authorized);
     let mut response = match shared.faults.take(&path, grant_type.as_deref()) {
         Some(FaultKind::Status {
             status,

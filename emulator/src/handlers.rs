@@ -50,7 +50,7 @@ pub(crate) struct CreateUserBody {
     metadata: Option<BTreeMap<String, String>>,
 }
 
-fn check_email_format(v: &mut Validator, email: &str) {
+pub(crate) fn check_email_format(v: &mut Validator, email: &str) {
     v.check(
         email.is_empty() || email.contains('@'),
         "email_invalid",
@@ -67,7 +67,7 @@ fn check_no_hash(v: &mut Validator, hash: &Option<String>) {
 }
 
 /// 422 when another user (than `except`) has this email or external id.
-fn ensure_unique(
+pub(crate) fn ensure_unique(
     st: &State,
     email: Option<&str>,
     external_id: Option<&str>,
@@ -592,6 +592,7 @@ pub(crate) struct InvitationBody {
     expires_in_days: Option<u32>,
     inviter_user_id: Option<String>,
     role_slug: Option<String>,
+    locale: Option<String>,
 }
 
 pub(crate) async fn send_invitation(
@@ -643,6 +644,7 @@ pub(crate) async fn send_invitation(
             organization_id: b.organization_id,
             inviter_user_id: b.inviter_user_id,
             role_slug: b.role_slug,
+            locale: b.locale,
             token,
             accept_invitation_url: url,
             created_at: now,
@@ -655,6 +657,7 @@ pub(crate) async fn send_invitation(
             Some(rec.accept_invitation_url.clone()),
             now,
         );
+        st.last_email_in(rec.locale.clone());
         let json = rec.json(now);
         st.invitations.push(rec);
         created(json)
@@ -712,7 +715,17 @@ pub(crate) async fn revoke_invitation(AxumState(s): Shr, Path(id): Path<String>)
     })
 }
 
-pub(crate) async fn resend_invitation(AxumState(s): Shr, Path(id): Path<String>) -> Reply {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ResendBody {
+    locale: Option<String>,
+}
+
+pub(crate) async fn resend_invitation(
+    AxumState(s): Shr,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ResendBody>,
+) -> Reply {
     change_invitation(&s, &id, |st, id, now| {
         let rec = find(&st.invitations, id)?;
         let (email, token, link) = (
@@ -720,7 +733,9 @@ pub(crate) async fn resend_invitation(AxumState(s): Shr, Path(id): Path<String>)
             rec.token.clone(),
             rec.accept_invitation_url.clone(),
         );
+        let locale = b.locale.or_else(|| rec.locale.clone());
         st.send_email(&email, EmailKind::Invitation, &token, Some(link), now);
+        st.last_email_in(locale);
         Ok(())
     })
 }

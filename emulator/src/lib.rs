@@ -121,6 +121,7 @@ mod keys;
 mod organizations;
 mod pages;
 mod paths;
+mod profile;
 mod reply;
 mod secret;
 mod seed;
@@ -144,6 +145,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use seed::{
     DEMO_PASSWORD, Seed, SeedError, SeedMembership, SeedOrganization, SeedRole, SeedUser,
 };
+pub use seed::{SeedGroup, SeedIdentity};
 pub use totp::totp_code;
 
 use faults::Counters;
@@ -196,6 +198,8 @@ pub enum EmailKind {
     PasswordReset,
     /// An invitation.
     Invitation,
+    /// A code confirming a change of email address (sent to the new one).
+    EmailChange,
 }
 
 /// An email the emulator would have sent (it sends none).
@@ -212,6 +216,9 @@ pub struct SentEmail {
     pub link: Option<String>,
     /// When it was sent (emulator time).
     pub sent_at: SystemTime,
+    /// The language it was written in, when the API call named one
+    /// (an invitation's `locale`).
+    pub locale: Option<String>,
 }
 
 /// A user as the emulator's API writes it (the fields of WorkOS's `user`
@@ -478,7 +485,8 @@ impl EmulatorBuilder {
                 Url::parse(u).map_err(|e| StartError::Config(format!("redirect URI {u:?}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let state = State::from_seed(&self.seed, self.clock.now())?;
+        let mut state = State::from_seed(&self.seed, self.clock.now())?;
+        profile::load_seed(&mut state, &self.seed, self.clock.now())?;
         let keys = if self.fresh_key {
             Arc::new(SigningKey::generate().map_err(StartError::Keys)?)
         } else {
@@ -689,6 +697,12 @@ impl Emulator {
     /// (`refresh_token`, `password`, …), faulted ones included.
     pub fn grant_count(&self, grant_type: &str) -> u64 {
         self.inner.shared.counters.grant(grant_type)
+    }
+
+    /// How many requests for exactly `path` carried an `Authorization`
+    /// header (a public client's sends none).
+    pub fn authorized_request_count(&self, path: &str) -> u64 {
+        self.inner.shared.counters.authorized(path)
     }
 
     /// Zeroes the request counters.

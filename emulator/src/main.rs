@@ -121,6 +121,7 @@ async fn serve_until_stopped(emulator: &Emulator) {
                         EmailKind::EmailVerification => "email verification code",
                         EmailKind::PasswordReset => "password reset",
                         EmailKind::Invitation => "invitation",
+                        EmailKind::EmailChange => "email change code",
                         _ => "email",
                     };
                     match &email.link {

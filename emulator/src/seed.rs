@@ -68,6 +68,8 @@ pub struct Seed {
     pub organizations: Vec<SeedOrganization>,
     /// Who belongs to which organization, with which roles.
     pub memberships: Vec<SeedMembership>,
+    /// Groups of an organization's members.
+    pub groups: Vec<SeedGroup>,
 }
 
 /// A seeded user.
@@ -98,6 +100,59 @@ pub struct SeedUser {
     pub external_id: Option<String>,
     /// Key-value metadata.
     pub metadata: HashMap<String, String>,
+    /// OAuth accounts linked to the user (what `GET
+    /// /user_management/users/{id}/identities` lists).
+    pub identities: Vec<SeedIdentity>,
+}
+
+/// An OAuth account linked to a seeded user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedIdentity {
+    /// The provider's wire name (`GoogleOAuth`, `GitHubOAuth`, …).
+    pub provider: String,
+    /// The user's id at the provider.
+    pub idp_id: String,
+}
+
+impl SeedIdentity {
+    /// The account `idp_id` at `provider`.
+    pub fn new(provider: impl Into<String>, idp_id: impl Into<String>) -> Self {
+        SeedIdentity {
+            provider: provider.into(),
+            idp_id: idp_id.into(),
+        }
+    }
+}
+
+/// A seeded group: some of an organization's members.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedGroup {
+    /// The organization (its id or name).
+    pub organization: String,
+    /// The group's name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its members, by email: each must be a member of the organization.
+    pub members: Vec<String>,
+}
+
+impl SeedGroup {
+    /// A group `name` of `organization` (an id or name) with these members (emails).
+    pub fn new<M: Into<String>>(
+        organization: impl Into<String>,
+        name: impl Into<String>,
+        members: impl IntoIterator<Item = M>,
+    ) -> Self {
+        SeedGroup {
+            organization: organization.into(),
+            name: name.into(),
+            description: None,
+            members: members.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 impl Default for SeedUser {
@@ -114,6 +169,7 @@ impl Default for SeedUser {
             require_mfa: false,
             external_id: None,
             metadata: HashMap::new(),
+            identities: Vec::new(),
         }
     }
 }
@@ -324,6 +380,7 @@ impl Seed {
                 "Demo Organization",
                 "admin",
             )],
+            ..Seed::default()
         }
     }
 
@@ -336,6 +393,12 @@ impl Seed {
     /// Adds an organization.
     pub fn with_organization(mut self, organization: SeedOrganization) -> Self {
         self.organizations.push(organization);
+        self
+    }
+
+    /// Adds a group (after the memberships it names, whatever the order of calls).
+    pub fn with_group(mut self, group: SeedGroup) -> Self {
+        self.groups.push(group);
         self
     }
 

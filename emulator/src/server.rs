@@ -13,7 +13,9 @@ use axum::routing::{get, post, put};
 
 use super::paths::{DEVICE_CONFIRM_PATH, DEVICE_PATH, LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
-use super::{Shared, device, faults, grants, handlers as h, hosted, organizations as orgs};
+use super::{
+    Shared, device, faults, grants, handlers as h, hosted, organizations as orgs, profile,
+};
 use crate::secret;
 
 /// The emulator's routes: the API, the public endpoints and the hosted
@@ -130,6 +132,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/organizations/external_id/{id}",
             get(orgs::get_organization_by_external_id),
+        )
+        // Area "the rest of user management": identities, email change, groups.
+        .route(
+            &format!("{UM}/users/{{id}}/identities"),
+            get(profile::get_user_identities),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_change/send"),
+            post(profile::send_email_change),
+        )
+        .route(
+            &format!("{UM}/users/{{id}}/email_change/confirm"),
+            post(profile::confirm_email_change),
+        )
+        .route(
+            &format!("{UM}/organization_memberships/{{id}}/groups"),
+            get(profile::list_groups_for_membership),
         )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),

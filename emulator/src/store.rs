@@ -324,6 +324,8 @@ pub(crate) struct InvitationRec {
     pub(crate) organization_id: Option<String>,
     pub(crate) inviter_user_id: Option<String>,
     pub(crate) role_slug: Option<String>,
+    /// The language of its emails.
+    pub(crate) locale: Option<String>,
     pub(crate) token: String,
     pub(crate) accept_invitation_url: String,
     pub(crate) created_at: SystemTime,
@@ -697,6 +699,50 @@ impl DeviceRec {
 /// answer `expired_token` rather than `invalid_grant`.
 pub(crate) const DEVICE_KEPT_AFTER_EXPIRY: Duration = Duration::from_secs(3600);
 
+// ---- the rest of user management (served by profile.rs) ----
+
+/// An OAuth account linked to a user.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityRec {
+    pub(crate) user_id: String,
+    pub(crate) idp_id: String,
+    pub(crate) provider: String,
+}
+
+/// A change of email address waiting for its code (sent to the new address,
+/// which `code.email` holds).
+#[derive(Debug, Clone)]
+pub(crate) struct EmailChangeRec(pub(crate) OneTimeCode);
+
+/// A group of an organization's memberships.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRec {
+    pub(crate) id: String,
+    pub(crate) organization_id: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) membership_ids: Vec<String>,
+    pub(crate) created_at: SystemTime,
+}
+
+impl Entity for GroupRec {
+    const KIND: &'static str = "Group";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn json(&self, _now: SystemTime) -> Value {
+        json!({
+            "object": "group",
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "name": self.name,
+            "description": self.description,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.created_at),
+        })
+    }
+}
+
 /// Everything the emulator knows.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -720,6 +766,10 @@ pub(crate) struct State {
     pub(crate) organization_keys: HashMap<String, String>,
     /// Device authorizations by device code.
     pub(crate) devices: HashMap<String, DeviceRec>,
+    // Area "the rest of user management" (profile.rs).
+    pub(crate) identities: Vec<IdentityRec>,
+    pub(crate) email_changes: Vec<EmailChangeRec>,
+    pub(crate) groups: Vec<GroupRec>,
 }
 
 impl State {
@@ -828,7 +878,15 @@ impl State {
             secret: SecretString::from(secret),
             link,
             sent_at: now,
+            locale: None,
         });
+    }
+
+    /// Marks the last email "sent" as written in `locale`.
+    pub(crate) fn last_email_in(&mut self, locale: Option<String>) {
+        if let Some(email) = self.outbox.last_mut() {
+            email.locale = locale;
+        }
     }
 
     /// A fresh email verification code for `user_id` (10 minutes), "emailed".

@@ -1,5 +1,11 @@
 //! The seven `authenticate_with_*` grants: one endpoint, one body shape
 //! (`client_id`, `client_secret`, `grant_type` + the grant's fields).
+//!
+//! A public client (no API key) sends no `client_secret` and no
+//! `Authorization` header, as workos-node 8+ and workos-ruby do: WorkOS
+//! accepts that for a code exchange with a PKCE verifier and for a refresh;
+//! the other grants need the key and answer [`Error::MissingApiKey`]
+//! without a request.
 
 use std::time::Duration;
 
@@ -152,28 +158,35 @@ pub const REFRESH_REPLAY_WINDOW: Duration = Duration::from_secs(20);
 #[derive(Serialize)]
 struct Grant<'a, P: Serialize> {
     client_id: &'a str,
-    client_secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
     grant_type: &'static str,
     #[serde(flatten)]
     params: &'a P,
 }
 
 impl UserManagement {
+    /// One grant. `public`: a public client may make it without the key
+    /// (the code exchange with a verifier, the refresh).
     async fn authenticate<P: Serialize>(
         &self,
         grant_type: &'static str,
         params: &P,
         replay_window: Option<Duration>,
+        public: bool,
     ) -> Result<AuthenticationResponse, Error> {
         let body = Grant {
             client_id: self.client_id(),
-            client_secret: self.api_key().expose(),
+            client_secret: self.api_key().map(Secret::expose),
             grant_type,
             params,
         };
         let mut call = Call::post(&["user_management", "authenticate"]).json(&body);
         if let Some(window) = replay_window {
             call = call.replayable_within(window);
+        }
+        if public {
+            call = call.without_api_key();
         }
         self.send(call).await
     }
@@ -183,16 +196,34 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithPassword,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("password", params, None).await
+        self.authenticate("password", params, None, false).await
     }
 
     /// Exchanges the code AuthKit sent to your redirect URI (with the PKCE
     /// verifier, when the flow used one).
+    ///
+    /// A public client ([`UserManagement::public`]) must send the verifier
+    /// ([`authorization_url_with_pkce`](Self::authorization_url_with_pkce)
+    /// made it): without one the call is [`Error::MissingApiKey`], and an
+    /// empty one [`Error::InvalidRequest`], both before any request.
     pub async fn authenticate_with_code(
         &self,
         params: &AuthenticateWithCode,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("authorization_code", params, None).await
+        let verifier = params.code_verifier.as_ref().map(Secret::expose);
+        if verifier.is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::InvalidRequest(
+                "code_verifier is empty: pass the verifier of the authorization URL's challenge"
+                    .into(),
+            ));
+        }
+        if verifier.is_none() && !self.has_api_key() {
+            return Err(Error::MissingApiKey {
+                call: "authenticate_with_code without a code_verifier".into(),
+            });
+        }
+        self.authenticate("authorization_code", params, None, true)
+            .await
     }
 
     /// Exchanges a refresh token for a new access/refresh pair, optionally
@@ -210,7 +241,7 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithRefreshToken,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("refresh_token", params, Some(REFRESH_REPLAY_WINDOW))
+        self.authenticate("refresh_token", params, Some(REFRESH_REPLAY_WINDOW), true)
             .await
     }
 
@@ -219,8 +250,13 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithMagicAuth,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("urn:workos:oauth:grant-type:magic-auth:code", params, None)
-            .await
+        self.authenticate(
+            "urn:workos:oauth:grant-type:magic-auth:code",
+            params,
+            None,
+            false,
+        )
+        .await
     }
 
     /// Completes a sign-in that answered `email_verification_required`.
@@ -232,6 +268,7 @@ impl UserManagement {
             "urn:workos:oauth:grant-type:email-verification:code",
             params,
             None,
+            false,
         )
         .await
     }
@@ -241,7 +278,7 @@ impl UserManagement {
         &self,
         params: &AuthenticateWithTotp,
     ) -> Result<AuthenticationResponse, Error> {
-        self.authenticate("urn:workos:oauth:grant-type:mfa-totp", params, None)
+        self.authenticate("urn:workos:oauth:grant-type:mfa-totp", params, None, false)
             .await
     }
 
@@ -254,6 +291,7 @@ impl UserManagement {
             "urn:workos:oauth:grant-type:organization-selection",
             params,
             None,
+            false,
         )
         .await
     }

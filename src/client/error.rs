@@ -78,6 +78,17 @@ pub enum Error {
         /// What the repeat was answered with.
         refused: Box<Error>,
     },
+    /// The call needs the API key and the client was built without one
+    /// ([`UserManagement::public`](super::UserManagement::public)); nothing
+    /// was sent. `call` names it (`GET /user_management/users`,
+    /// `authenticate_with_code without a code_verifier`, …).
+    #[error(
+        "{call} needs an API key (WORKOS_API_KEY), and this is a public client built without one"
+    )]
+    MissingApiKey {
+        /// The call that was refused.
+        call: String,
+    },
 }
 
 /// Why WorkOS could not be reached: the HTTP client's error, without the
@@ -166,7 +177,10 @@ impl Error {
             Error::SsoRequired(e) => e.status,
             Error::Decode { status, .. } => *status,
             Error::AnswerLost { refused } => return refused.status(),
-            Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => return None,
+            Error::Timeout
+            | Error::Transport(_)
+            | Error::InvalidRequest(_)
+            | Error::MissingApiKey { .. } => return None,
         };
         StatusCode::from_u16(code).ok()
     }
@@ -185,7 +199,10 @@ impl Error {
             Error::OrganizationSelectionRequired(e) => e.request_id.as_deref(),
             Error::SsoRequired(e) => e.request_id.as_deref(),
             Error::AnswerLost { refused } => refused.request_id(),
-            Error::Timeout | Error::Transport(_) | Error::InvalidRequest(_) => None,
+            Error::Timeout
+            | Error::Transport(_)
+            | Error::InvalidRequest(_)
+            | Error::MissingApiKey { .. } => None,
         }
     }
 

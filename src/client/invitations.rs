@@ -23,6 +23,15 @@ pub struct SendInvitation {
     /// The role the invitee gets in the organization.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_slug: Option<String>,
+    /// The language of the invitation email (`en`, `fr`, `de`, `es`, …: one
+    /// of AuthKit's supported locales); WorkOS's default when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Resend<'a> {
+    locale: &'a str,
 }
 
 /// Parameters of [`UserManagement::list_invitations`].
@@ -106,6 +115,20 @@ impl UserManagement {
             invitation_id,
             "resend",
         ]))
+        .await
+    }
+
+    /// Sends a pending invitation again, in another language (`locale` as in
+    /// [`SendInvitation::locale`]). `POST /user_management/invitations/{id}/resend`
+    pub async fn resend_invitation_with_locale(
+        &self,
+        invitation_id: &str,
+        locale: &str,
+    ) -> Result<Invitation, Error> {
+        self.send(
+            Call::post(&["user_management", "invitations", invitation_id, "resend"])
+                .json(&Resend { locale }),
+        )
         .await
     }
 

@@ -5,6 +5,14 @@
 //! (base URL, `Authorization: Bearer`, `User-Agent`, timeout, retries, error
 //! mapping), so a method is just its path, its body type and its answer type.
 //!
+//! A native app or a command-line tool cannot keep an API key: it is a
+//! *public client* ([`UserManagement::public`]), which signs users in with
+//! PKCE ([`UserManagement::authorization_url_with_pkce`], then
+//! [`authenticate_with_code`](UserManagement::authenticate_with_code) with
+//! the verifier), refreshes, and reads the JWKS — with no `Authorization`
+//! header and no `client_secret`. Every other call answers
+//! [`Error::MissingApiKey`] without sending anything.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use authkit_axum::client::{UserManagement, ListUsers};
@@ -25,6 +33,10 @@ mod authenticate;
 mod device;
 mod email_verification;
 mod error;
+// Area "the rest of user management" (identities, email change, groups, PKCE).
+mod email_change;
+mod groups;
+mod identities;
 mod invitations;
 mod magic_auth;
 mod memberships;
@@ -32,6 +44,7 @@ mod memberships;
 mod organizations;
 mod pagination;
 mod password_reset;
+mod pkce;
 mod retry;
 mod sessions;
 mod types;
@@ -81,6 +94,11 @@ pub use sessions::ListSessions;
 pub use types::*;
 pub use urls::{AuthorizationUrl, Provider, ScreenHint};
 pub use users::{CreateUser, ListUsers, UpdateUser};
+// Area "the rest of user management".
+pub use email_change::{EmailChange, EmailChangeConfirmation};
+pub use groups::{Group, ListGroupsForOrganizationMembership};
+pub use identities::{Identity, IdentityType};
+pub use pkce::{Pkce, PkceAuthorizationUrl};
 
 use crate::Secret;
 use crate::config::{self, ConfigError, optional_var, parse_bool, required_var};
@@ -97,9 +115,10 @@ pub struct UserManagement {
 struct Inner {
     http: reqwest::Client,
     base_url: Url,
-    api_key: Secret,
-    /// `Bearer <api key>`, marked sensitive.
-    authorization: HeaderValue,
+    /// `None` for a public client.
+    api_key: Option<Secret>,
+    /// `Bearer <api key>`, marked sensitive; `None` for a public client.
+    authorization: Option<HeaderValue>,
     client_id: String,
     retry: RetryPolicy,
     /// The timeout of one attempt (`None` with a caller's own HTTP client).
@@ -124,7 +143,7 @@ impl UserManagement {
         client_id: impl Into<String>,
     ) -> UserManagementBuilder {
         UserManagementBuilder {
-            api_key: api_key.into(),
+            api_key: Some(api_key.into()),
             client_id: client_id.into(),
             base_url: None,
             timeout: Duration::from_secs(30),
@@ -132,6 +151,45 @@ impl UserManagement {
             retry: RetryPolicy::default(),
             http: None,
         }
+    }
+
+    /// A public client: no API key, for apps that cannot keep one secret
+    /// (native, desktop, command-line). It builds authorization URLs, signs
+    /// users in with PKCE, refreshes their sessions and reads the JWKS, and
+    /// sends no `Authorization` header and no `client_secret` doing so; a
+    /// call that needs the key fails with [`Error::MissingApiKey`] before
+    /// anything is sent. [`public_builder`](Self::public_builder) sets the
+    /// base URL, timeouts and retries.
+    ///
+    /// ```
+    /// use authkit_axum::client::UserManagement;
+    /// let workos = UserManagement::public("client_123").unwrap();
+    /// assert!(!workos.has_api_key());
+    /// ```
+    pub fn public(client_id: impl Into<String>) -> Result<Self, ConfigError> {
+        Self::public_builder(client_id).build()
+    }
+
+    /// Starts a builder for a public client (see [`public`](Self::public)).
+    ///
+    /// ```
+    /// use authkit_axum::client::UserManagement;
+    /// let workos = UserManagement::public_builder("client_123")
+    ///     .with_base_url("http://127.0.0.1:4100")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(workos.base_url().as_str(), "http://127.0.0.1:4100/");
+    /// ```
+    pub fn public_builder(client_id: impl Into<String>) -> UserManagementBuilder {
+        UserManagementBuilder {
+            api_key: None,
+            ..Self::builder("", client_id)
+        }
+    }
+
+    /// Whether the client holds an API key (`false` for a public client).
+    pub fn has_api_key(&self) -> bool {
+        self.inner.api_key.is_some()
     }
 
     /// A client configured from the environment, as the other WorkOS SDKs read it:
@@ -160,8 +218,9 @@ impl UserManagement {
         &self.inner.retry
     }
 
-    pub(crate) fn api_key(&self) -> &Secret {
-        &self.inner.api_key
+    /// The API key, `None` for a public client.
+    pub(crate) fn api_key(&self) -> Option<&Secret> {
+        self.inner.api_key.as_ref()
     }
 
     /// A URL under the base URL, with the path segments escaped.
@@ -189,6 +248,11 @@ impl UserManagement {
         &self,
         call: Call<'_>,
     ) -> Result<R, Error> {
+        if call.auth == Auth::Required && self.inner.authorization.is_none() {
+            return Err(Error::MissingApiKey {
+                call: format!("{} {}", call.method, loggable_path(call.path)),
+            });
+        }
         let mut url = self.url(call.path);
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&call.query);
@@ -204,7 +268,7 @@ impl UserManagement {
         // Whether an earlier attempt failed after WorkOS may have acted on it.
         let mut answer_lost = false;
         loop {
-            let mut request = self.request(&call.method, &url, body.as_ref(), call.api_key);
+            let mut request = self.request(&call.method, &url, body.as_ref());
             for (name, value) in &call.headers {
                 request = request.header(name, value);
             }
@@ -276,27 +340,23 @@ impl UserManagement {
 }
 
 impl UserManagement {
-    /// One attempt's request, with the API key in a sensitive
-    /// `Authorization` header: HTTP/2 never indexes it (HPACK), and tracing
-    /// layers that honour the flag redact it.
-    /// A public client's call (`api_key` false) carries no `Authorization`.
+    /// One attempt's request, with the API key (when the client has one) in
+    /// a sensitive `Authorization` header: HTTP/2 never indexes it (HPACK),
+    /// and tracing layers that honour the flag redact it.
+    /// A public client's calls carry no `Authorization` at all.
     fn request(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&Vec<u8>>,
-        api_key: bool,
     ) -> reqwest::RequestBuilder {
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
             .header(http::header::ACCEPT, "application/json");
-        if api_key {
-            request = request.header(
-                http::header::AUTHORIZATION,
-                self.inner.authorization.clone(),
-            );
+        if let Some(authorization) = &self.inner.authorization {
+            request = request.header(http::header::AUTHORIZATION, authorization.clone());
         }
         if let Some(body) = body {
             request = request
@@ -373,6 +433,17 @@ pub(crate) enum Idempotency {
     ReplayWithin(Duration),
 }
 
+/// Whether a call needs the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// Refused with [`Error::MissingApiKey`] by a public client.
+    Required,
+    /// Sent with the key when the client has one, and without any
+    /// `Authorization` header by a public client (PKCE code exchange,
+    /// refresh, JWKS, the device flow).
+    Optional,
+}
+
 /// One API call: method, path, query, body.
 pub(crate) struct Call<'a> {
     method: Method,
@@ -382,8 +453,7 @@ pub(crate) struct Call<'a> {
     /// Extra headers (an `Idempotency-Key`).
     headers: Vec<(http::HeaderName, HeaderValue)>,
     retry: Idempotency,
-    /// Whether the API key goes with the call (not for public clients' calls).
-    api_key: bool,
+    auth: Auth,
 }
 
 impl<'a> Call<'a> {
@@ -400,7 +470,7 @@ impl<'a> Call<'a> {
             body: None,
             headers: Vec::new(),
             retry,
-            api_key: true,
+            auth: Auth::Required,
         }
     }
 
@@ -438,16 +508,15 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// Sends the call without the API key: for the endpoints public clients
-    /// (CLIs, native apps) call, which hold no secret.
-    pub(crate) fn without_api_key(mut self) -> Self {
-        self.api_key = false;
-        self
-    }
-
     /// Marks a POST as safe to repeat.
     pub(crate) fn idempotent(mut self) -> Self {
         self.retry = Idempotency::Idempotent;
+        self
+    }
+
+    /// Marks a call as one a public client may make without the API key.
+    pub(crate) fn without_api_key(mut self) -> Self {
+        self.auth = Auth::Optional;
         self
     }
 
@@ -489,7 +558,7 @@ fn scalar(v: &serde_json::Value) -> String {
 #[derive(Debug)]
 #[must_use]
 pub struct UserManagementBuilder {
-    api_key: Secret,
+    api_key: Option<Secret>,
     client_id: String,
     base_url: Option<String>,
     timeout: Duration,
@@ -532,15 +601,16 @@ impl UserManagementBuilder {
 
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<UserManagement, ConfigError> {
-        if self.api_key.is_empty() {
-            return Err(ConfigError::missing(config::API_KEY));
-        }
-        let authorization = authorization(&self.api_key).ok_or_else(|| {
-            ConfigError::invalid(
-                config::API_KEY,
-                "the API key holds characters an HTTP header cannot carry",
-            )
-        })?;
+        let authorization = match &self.api_key {
+            None => None,
+            Some(key) if key.is_empty() => return Err(ConfigError::missing(config::API_KEY)),
+            Some(key) => Some(authorization(key).ok_or_else(|| {
+                ConfigError::invalid(
+                    config::API_KEY,
+                    "the API key holds characters an HTTP header cannot carry",
+                )
+            })?),
+        };
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::missing(config::CLIENT_ID));
         }
@@ -693,7 +763,7 @@ mod tests {
             .build()
             .unwrap();
         let url = c.url(&["user_management", "users"]);
-        let request = c.request(&Method::GET, &url, None, true).build().unwrap();
+        let request = c.request(&Method::GET, &url, None).build().unwrap();
         let value = &request.headers()[http::header::AUTHORIZATION];
         assert_eq!(value.to_str().unwrap(), "Bearer sk_test_very_secret");
         assert!(value.is_sensitive());
@@ -702,11 +772,9 @@ mod tests {
 
     #[test]
     fn a_public_clients_call_carries_no_api_key() {
-        let c = UserManagement::builder("sk_test_very_secret", "client_1")
-            .build()
-            .unwrap();
+        let c = UserManagement::public("client_1").unwrap();
         let url = c.url(&["user_management", "authorize", "device"]);
-        let request = c.request(&Method::POST, &url, None, false).build().unwrap();
+        let request = c.request(&Method::POST, &url, None).build().unwrap();
         assert!(request.headers().get(http::header::AUTHORIZATION).is_none());
     }
 

@@ -244,6 +244,37 @@ pub struct User {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl User {
+    /// The name to show: a `name` WorkOS sent, else the first and last
+    /// names joined by a space (either alone when the other is unset);
+    /// `None` when there is none. WorkOS's user object has no `name` field
+    /// today (neither workos-node's `User` nor workos-ruby's has one), so
+    /// this is the SDKs' `firstName`/`lastName` put together.
+    ///
+    /// ```
+    /// # let user = |first: Option<&str>, last: Option<&str>| -> authkit_axum::client::User {
+    /// #     serde_json::from_value(serde_json::json!({"id": "user_1", "email": "a@b.c",
+    /// #         "first_name": first, "last_name": last, "created_at": "t", "updated_at": "t"})).unwrap()
+    /// # };
+    /// assert_eq!(user(Some("Ada"), Some("Lovelace")).name().as_deref(), Some("Ada Lovelace"));
+    /// assert_eq!(user(None, Some("Lovelace")).name().as_deref(), Some("Lovelace"));
+    /// assert_eq!(user(Some(" "), None).name(), None);
+    /// ```
+    pub fn name(&self) -> Option<String> {
+        if let Some(name) = self.extra.get("name").and_then(|v| v.as_str())
+            && !name.trim().is_empty()
+        {
+            return Some(name.trim().to_owned());
+        }
+        let parts: Vec<&str> = [&self.first_name, &self.last_name]
+            .into_iter()
+            .filter_map(|p| p.as_deref().map(str::trim))
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
 fn user_object() -> String {
     "user".to_owned()
 }

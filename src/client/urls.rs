@@ -248,7 +248,8 @@ impl UserManagement {
 }
 
 impl UserManagement {
-    /// Fetches the JWKS document ([`get_jwks_url`](Self::get_jwks_url)).
+    /// Fetches the JWKS document ([`get_jwks_url`](Self::get_jwks_url)); a
+    /// public client may too (no API key is sent).
     /// Keys this crate cannot use (an unknown `kty`) are skipped rather than
     /// failing the whole set.
     pub async fn get_jwks(&self) -> Result<jsonwebtoken::jwk::JwkSet, Error> {
@@ -258,7 +259,7 @@ impl UserManagement {
             keys: Vec<serde_json::Value>,
         }
         let raw: RawSet = self
-            .send(super::Call::get(&["sso", "jwks", self.client_id()]))
+            .send(super::Call::get(&["sso", "jwks", self.client_id()]).without_api_key())
             .await?;
         let keys = raw
             .keys

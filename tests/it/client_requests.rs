@@ -2075,6 +2075,7 @@ async fn send_invitation_sends_every_option() {
         expires_in_days: Some(3),
         inviter_user_id: Some("user_1".into()),
         role_slug: Some("admin".into()),
+        locale: Some("fr".into()),
     };
     let fx = Fixture::load("send_invitation__valid");
     let (result, req) = answer(201, fx.response_body, |c| async move {
@@ -2088,7 +2089,7 @@ async fn send_invitation_sends_every_option() {
         &[],
         Some(
             json!({"email": "a@example.com", "organization_id": "org_1", "expires_in_days": 3,
-                    "inviter_user_id": "user_1", "role_slug": "admin"}),
+                    "inviter_user_id": "user_1", "role_slug": "admin", "locale": "fr"}),
         ),
     );
     result.unwrap();

@@ -349,7 +349,8 @@ async fn device_calls_send_the_documented_bodies_without_the_api_key_or_a_secret
         400,
         json!({"error": "authorization_pending", "error_description": "Pending."}),
     );
-    let client = server.client();
+    // A CLI holds no secret: a public client.
+    let client = server.public_client();
     let authorization = client.authorize_device().await.unwrap();
     assert_eq!(authorization.device_code.expose(), "dc_secret");
     assert_eq!(authorization.user_code, "BCDF-GHJK");

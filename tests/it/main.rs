@@ -37,3 +37,4 @@ mod seal_vectors;
 mod secrets;
 mod session;
 mod sign_in_options;
+mod user_management_rest;

@@ -137,7 +137,16 @@ impl MockServer {
 
     /// A client pointed at this server, with fast retries.
     pub fn client(&self) -> UserManagement {
-        UserManagement::builder(API_KEY, CLIENT_ID)
+        self.client_from(UserManagement::builder(API_KEY, CLIENT_ID))
+    }
+
+    /// A public client (no API key: a CLI, a native app) of this server.
+    pub fn public_client(&self) -> UserManagement {
+        self.client_from(UserManagement::public_builder(CLIENT_ID))
+    }
+
+    fn client_from(&self, builder: authkit_axum::client::UserManagementBuilder) -> UserManagement {
+        builder
             .with_base_url(&self.base_url)
             .with_retry_policy(
                 RetryPolicy::default()
