@@ -103,6 +103,7 @@
 //! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
+//! | [`webhooks`] | WorkOS webhooks: [`WebhookVerifier`](webhooks::WebhookVerifier) (signature, tolerance, typed [`Event`](client::Event)s) and the [`Webhook`](webhooks::Webhook) extractor |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
 //!
 //! Every item has one path. The axum integration is at the crate root: it is
@@ -144,6 +145,7 @@ pub mod session;
 mod settings;
 mod shared;
 mod state;
+pub mod webhooks;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};

@@ -23,6 +23,8 @@ mod auth_factors;
 mod authenticate;
 mod email_verification;
 mod error;
+// Events (webhooks and the Events API).
+mod events;
 mod invitations;
 mod magic_auth;
 mod memberships;
@@ -51,6 +53,12 @@ pub use authenticate::{
     AuthenticateWithTotp, REFRESH_REPLAY_WINDOW,
 };
 pub use email_verification::VerifyEmail;
+// Events (webhooks and the Events API).
+pub use events::{
+    AuthenticationEventData, AuthenticationEventError, AuthenticationEventStatus,
+    AuthenticationEventType, EmailVerificationEventData, Event, EventData, InvitationEventData,
+    ListEvents, MagicAuthEventData, OrganizationEventData, PasswordResetEventData,
+};
 pub use error::{
     ApiError, ChallengeFactor, DecodeError, EmailVerificationRequired, Error, FieldError,
     MfaChallenge, MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice,
