@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 
 use super::paths::{LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
-use super::{Shared, faults, grants, handlers as h, hosted};
+use super::{Shared, events, faults, grants, handlers as h, hosted};
 use crate::secret;
 
 /// The emulator's routes: the API, the public endpoints and the hosted
@@ -115,6 +115,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(&format!("{UM}/sessions/revoke"), post(h::revoke_session))
         .route("/auth/factors/{id}/challenge", post(h::challenge_factor))
+        // Events (the Events API; webhooks are sent from webhooks.rs).
+        .route("/events", get(events::list_events))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_api_key,
