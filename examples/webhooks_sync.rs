@@ -23,12 +23,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use authkit_axum::client::{CreateUser, Event, EventData, ListEvents, UpdateUser, User, UserManagement};
+use authkit_axum::client::{
+    CreateUser, Event, EventData, ListEvents, UpdateUser, User, UserManagement,
+};
 use authkit_axum::webhooks::{Webhook, WebhookVerifier};
+use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::Router;
 use futures_util::TryStreamExt;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -124,7 +126,10 @@ impl UsersTable {
 
     /// Applies every user event after the last one applied, walking every
     /// page of the Events API. Returns how many it applied.
-    pub async fn catch_up(&self, workos: &UserManagement) -> Result<usize, Box<dyn std::error::Error>> {
+    pub async fn catch_up(
+        &self,
+        workos: &UserManagement,
+    ) -> Result<usize, Box<dyn std::error::Error>> {
         let mut params = ListEvents::new(USER_EVENTS).with_limit(100);
         if let Some(last) = self.last_event_id()? {
             params = params.with_after(last);
@@ -256,7 +261,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     emulator.webhooks_settled().await;
     print_table("after deleting her:", &users)?;
     for d in emulator.webhook_deliveries() {
-        println!("delivered {} {} after {} attempt(s)", d.event, d.event_id, d.attempts);
+        println!(
+            "delivered {} {} after {} attempt(s)",
+            d.event, d.event_id, d.attempts
+        );
     }
     Ok(())
 }

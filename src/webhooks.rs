@@ -176,7 +176,11 @@ impl WebhookVerifier {
     }
 
     /// Checks the signature only (for a body you parse yourself).
-    pub fn verify_signature(&self, body: &[u8], signature_header: &str) -> Result<(), WebhookError> {
+    pub fn verify_signature(
+        &self,
+        body: &[u8],
+        signature_header: &str,
+    ) -> Result<(), WebhookError> {
         let header = SignatureHeader::parse(signature_header)?;
         let now = millis((self.clock)());
         let tolerance = i128::try_from(self.tolerance.as_millis()).unwrap_or(i128::MAX);
@@ -570,9 +574,7 @@ mod tests {
         let v = verifier_at(AT);
         let good = v.signature_header(b"{}", at(AT));
         let sig = good.split("v1=").nth(1).unwrap().to_owned();
-        let err = v
-            .verify_signature(b"{\"tampered\":1}", &good)
-            .unwrap_err();
+        let err = v.verify_signature(b"{\"tampered\":1}", &good).unwrap_err();
         let rejection = WebhookRejection { error: err.clone() };
         let shown = format!("{err} {err:?} {v:?} {} {rejection}", rejection.body_text());
         assert!(!shown.contains("whsec_unit"), "{shown}");
@@ -584,8 +586,14 @@ mod tests {
 
     #[test]
     fn statuses_are_401_for_signatures_400_for_bodies_413_for_size() {
-        assert_eq!(WebhookError::BadSignature.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(WebhookError::StaleTimestamp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            WebhookError::BadSignature.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            WebhookError::StaleTimestamp.status(),
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(
             WebhookError::BadBody("x".into()).status(),
             StatusCode::BAD_REQUEST

@@ -100,11 +100,18 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
@@ -180,12 +187,15 @@ mod tests {
     fn rfc3339_parses_what_it_formats_and_offsets() {
         let t = UNIX_EPOCH + Duration::from_millis(1_714_693_829_479);
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-        assert_eq!(
-            parse_rfc3339("2024-05-03T01:50:29.479+02:00"),
-            Some(t)
-        );
+        assert_eq!(parse_rfc3339("2024-05-03T01:50:29.479+02:00"), Some(t));
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
-        for bad in ["", "yesterday", "2024-13-01T00:00:00Z", "2024-05-02T23:50:29", "2024-05-02T23:50:29.Z"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2024-05-02T23:50:29",
+            "2024-05-02T23:50:29.Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

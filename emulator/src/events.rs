@@ -47,7 +47,12 @@ pub(crate) async fn list_events(
     let (start, end) = (time("range_start")?, time("range_end")?);
     let names: Vec<&str> = q
         .get("events")
-        .map(|e| e.split(',').map(str::trim).filter(|n| !n.is_empty()).collect())
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let organization = q.get("organization_id").filter(|o| !o.is_empty());
     let after = q.get("after").filter(|a| !a.is_empty());

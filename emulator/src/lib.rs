@@ -472,10 +472,16 @@ impl EmulatorBuilder {
         for (url, secret) in self.webhooks {
             match Url::parse(&url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => return Err(StartError::Config(format!("webhook URL {url:?} is not an http(s) URL"))),
+                _ => {
+                    return Err(StartError::Config(format!(
+                        "webhook URL {url:?} is not an http(s) URL"
+                    )));
+                }
             }
             if secret.expose_secret().is_empty() {
-                return Err(StartError::Config(format!("the webhook secret for {url:?} is empty")));
+                return Err(StartError::Config(format!(
+                    "the webhook secret for {url:?} is empty"
+                )));
             }
             endpoints.push(webhooks::Endpoint { url, secret });
         }

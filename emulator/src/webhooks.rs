@@ -137,7 +137,13 @@ pub(crate) fn start(endpoints: Vec<Endpoint>, retry: RetryPolicy) -> (Outbox, Ar
             }
         });
     }
-    (Outbox { queues, hub: hub.clone() }, hub)
+    (
+        Outbox {
+            queues,
+            hub: hub.clone(),
+        },
+        hub,
+    )
 }
 
 /// Posts one event until a 2xx answer or the attempts run out.

@@ -54,15 +54,15 @@ pub use authenticate::{
 };
 pub use email_verification::VerifyEmail;
 // Events (webhooks and the Events API).
-pub use events::{
-    AuthenticationEventData, AuthenticationEventError, AuthenticationEventStatus,
-    AuthenticationEventType, EmailVerificationEventData, Event, EventData, InvitationEventData,
-    ListEvents, MagicAuthEventData, OrganizationEventData, PasswordResetEventData,
-};
 pub use error::{
     ApiError, ChallengeFactor, DecodeError, EmailVerificationRequired, Error, FieldError,
     MfaChallenge, MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice,
     OrganizationSelectionRequired, SsoRequired, TransportError,
+};
+pub use events::{
+    AuthenticationEventData, AuthenticationEventError, AuthenticationEventStatus,
+    AuthenticationEventType, EmailVerificationEventData, Event, EventData, InvitationEventData,
+    ListEvents, MagicAuthEventData, OrganizationEventData, PasswordResetEventData,
 };
 pub use invitations::{ListInvitations, SendInvitation};
 pub use magic_auth::CreateMagicAuth;

@@ -35,3 +35,4 @@ mod seal_vectors;
 mod secrets;
 mod session;
 mod sign_in_options;
+mod webhooks;
