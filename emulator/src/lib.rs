@@ -75,6 +75,12 @@
 //! later one is `invalid_grant`. Spent refresh tokens are forgotten once
 //! their replay window is over, so memory stays bounded in a long run.
 //!
+//! Every change (users, memberships, sessions, sign-ins) is an event: listed by
+//! `GET /events` (`events`, `organization_id`, `range_start`, `range_end`,
+//! `limit`, `after`; oldest first) and, after start, posted as a signed
+//! webhook to each [`with_webhook`](EmulatorBuilder::with_webhook) endpoint.
+//! Organization events are not emitted (organizations come from the seed).
+//!
 //! For tests, the handle offers a movable [clock](Emulator::clock) that every
 //! expiry reads, [fault injection](Emulator::faults), request
 //! [counters](Emulator::request_count) and the [emails](Emulator::sent_emails)
