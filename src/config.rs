@@ -42,6 +42,8 @@ settings! {
     AFTER_LOGOUT = "with_after_logout";
     SESSION_COOKIES = "with_session_cookies";
     TOKEN_ISSUER = "with_token_issuers", "WORKOS_ISSUER";
+    // Webhooks.
+    WEBHOOK_SECRET = "WebhookVerifier::new", "WORKOS_WEBHOOK_SECRET";
 }
 
 /// How an error names a setting: `WORKOS_REDIRECT_URI (`with_redirect_uri`)`,

@@ -105,6 +105,7 @@
 //! | [`client::UserManagement::authorize_device`], [`client::DevicePoll`] | command-line sign-in: CLI Auth's device flow, with a poller |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
+//! | [`webhooks`] | WorkOS webhooks: [`WebhookVerifier`](webhooks::WebhookVerifier) (signature, tolerance, typed [`Event`](client::Event)s) and the [`Webhook`](webhooks::Webhook) extractor |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
 //!
 //! Every item has one path. The axum integration is at the crate root: it is
@@ -146,6 +147,7 @@ pub mod session;
 mod settings;
 mod shared;
 mod state;
+pub mod webhooks;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
 pub use config::{ConfigError, SameSite};

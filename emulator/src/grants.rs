@@ -18,7 +18,7 @@ use super::clock::unix_secs;
 use super::reply::{Failure, JsonBody, Reply, Validator, ok};
 use super::store::{
     AuthMethod, Entity, PendingRec, RefreshRec, SHORT_LIVED, SessionRec, SignIn, State, find,
-    find_mut, mark_verified,
+    find_mut,
 };
 use super::{Config, Shared, ids, store, totp};
 use crate::secret;
@@ -222,7 +222,7 @@ fn magic_auth(st: &mut State, body: &GrantBody, now: SystemTime) -> Result<SignI
         .ok_or_else(|| Failure::bad_code(code))?;
     rec.0.used = true;
     // The code arrived by email: the address is proven.
-    mark_verified(find_mut(&mut st.users, &user_id)?, now);
+    st.mark_verified(&user_id, now)?;
     if let Some(token) = non_empty(&body.invitation_token) {
         store::accept_invitation_token(st, &user_id, token, now)?;
     }
@@ -276,7 +276,7 @@ fn email_verification(
         .find(|e| e.0.user_id == sign_in.user_id && e.0.usable(code, now))
         .ok_or_else(|| Failure::bad_code(code))?;
     rec.0.used = true;
-    mark_verified(find_mut(&mut st.users, &sign_in.user_id)?, now);
+    st.mark_verified(&sign_in.user_id, now)?;
     st.pending.remove(token);
     sign_in.email_verified_now = true;
     Ok(sign_in)
@@ -528,6 +528,18 @@ fn complete(
     let user = find_mut(&mut st.users, &sign_in.user_id)?;
     user.last_sign_in_at = Some(now);
     user.updated_at = now;
+    let authentication = json!({
+        "type": sign_in.method.event_type(),
+        "status": "succeeded",
+        "user_id": user.id,
+        "email": user.email,
+        "ip_address": st.sessions.last().and_then(|s| s.ip_address.clone()),
+        "user_agent": st.sessions.last().and_then(|s| s.user_agent.clone()),
+    });
+    let session = st.sessions.last().expect("just pushed").json(now);
+    let name = format!("authentication.{}_succeeded", sign_in.method.event_type());
+    st.emit(&name, authentication, now);
+    st.emit("session.created", session, now);
     issue(shared, st, &session_id, now)
 }
 

@@ -15,7 +15,7 @@ use super::reply::{Failure, JsonBody, Reply, Validator, created, empty, nullable
 use super::store::{
     self, ChallengeRec, EmailVerificationRec, Entity, FactorRec, InvitationRec, InvitationState,
     MagicAuthRec, MembershipRec, MembershipStatus, OrgRec, PasswordResetRec, SHORT_LIVED, State,
-    UserRec, find, find_mut, mark_verified, page,
+    UserRec, find, find_mut, page,
 };
 use super::{EmailKind, Shared, totp};
 use secrecy::SecretString;
@@ -213,20 +213,29 @@ pub(crate) async fn update_user(
             };
         }
         user.updated_at = now;
-        ok(user.json(now))
+        let json = user.json(now);
+        st.emit("user.updated", json.clone(), now);
+        ok(json)
     })
 }
 
 pub(crate) async fn delete_user(AxumState(s): Shr, Path(id): Path<String>) -> Reply {
     run(&s, |st, now| {
-        find(&st.users, &id)?;
+        let user = find(&st.users, &id)?.json(now);
+        for i in 0..st.sessions.len() {
+            if st.sessions[i].user_id == id {
+                st.end_session(i, now);
+            }
+        }
+        for i in 0..st.memberships.len() {
+            if st.memberships[i].user_id == id {
+                st.membership_event("deleted", i, now);
+            }
+        }
         st.users.retain(|u| u.id != id);
         st.memberships.retain(|m| m.user_id != id);
         st.factors.retain(|f| f.user_id != id);
-        st.sessions
-            .iter_mut()
-            .filter(|s| s.user_id == id)
-            .for_each(|s| s.end(now));
+        st.emit("user.deleted", user, now);
         empty(StatusCode::OK)
     })
 }
@@ -259,7 +268,10 @@ pub(crate) async fn revoke_session(
     let session_id = v.required("session_id", b.session_id.as_deref()).to_owned();
     v.finish()?;
     run(&s, |st, now| {
-        find_mut(&mut st.sessions, &session_id)?.end(now);
+        find(&st.sessions, &session_id)?;
+        if let Some(i) = st.sessions.iter().position(|s| s.id == session_id) {
+            st.end_session(i, now);
+        }
         empty(StatusCode::OK)
     })
 }
@@ -402,7 +414,7 @@ pub(crate) async fn verify_email(
                 )
             })?;
         rec.0.used = true;
-        mark_verified(find_mut(&mut st.users, &user_id)?, now);
+        st.mark_verified(&user_id, now)?;
         user_envelope(st, &user_id, now)
     })
 }
@@ -874,14 +886,17 @@ pub(crate) async fn update_membership(
             m.role_slugs = roles;
         }
         m.updated_at = now;
-        ok(m.json(now))
+        let json = m.json(now);
+        st.emit("organization_membership.updated", json.clone(), now);
+        ok(json)
     })
 }
 
 pub(crate) async fn delete_membership(AxumState(s): Shr, Path(id): Path<String>) -> Reply {
-    run(&s, |st, _| {
-        find(&st.memberships, &id)?;
+    run(&s, |st, now| {
+        let json = find(&st.memberships, &id)?.json(now);
         st.memberships.retain(|m| m.id != id);
+        st.emit("organization_membership.deleted", json, now);
         empty(StatusCode::OK)
     })
 }
@@ -891,7 +906,9 @@ fn set_status(shared: &Shared, id: &str, status: MembershipStatus) -> Reply {
         let m = find_mut(&mut st.memberships, id)?;
         m.status = status;
         m.updated_at = now;
-        ok(m.json(now))
+        let json = m.json(now);
+        st.emit("organization_membership.updated", json.clone(), now);
+        ok(json)
     })
 }
 

@@ -480,9 +480,11 @@ pub(crate) async fn logout(
         );
     };
     let now = s.now();
-    if let Some(session) = s.lock().sessions.iter_mut().find(|x| &x.id == session_id) {
-        session.end(now);
+    let mut st = s.lock();
+    if let Some(i) = st.sessions.iter().position(|x| &x.id == session_id) {
+        st.end_session(i, now);
     }
+    drop(st);
     match return_to {
         Some(uri) => redirect(StatusCode::FOUND, uri, &[]),
         None => pages::page(

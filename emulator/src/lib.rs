@@ -91,6 +91,12 @@
 //! later one is `invalid_grant`. Spent refresh tokens are forgotten once
 //! their replay window is over, so memory stays bounded in a long run.
 //!
+//! Every change (users, memberships, sessions, sign-ins) is an event: listed by
+//! `GET /events` (`events`, `organization_id`, `range_start`, `range_end`,
+//! `limit`, `after`; oldest first) and, after start, posted as a signed
+//! webhook to each [`with_webhook`](EmulatorBuilder::with_webhook) endpoint.
+//! Organization events are not emitted (organizations come from the seed).
+//!
 //! For tests, the handle offers a movable [clock](Emulator::clock) that every
 //! expiry reads, [fault injection](Emulator::faults), request
 //! [counters](Emulator::request_count) and the [emails](Emulator::sent_emails)
@@ -112,6 +118,7 @@ struct ReadmeDoctests;
 
 mod clock;
 mod device;
+mod events;
 mod faults;
 mod grants;
 mod handlers;
@@ -128,6 +135,7 @@ mod seed;
 mod server;
 mod store;
 mod totp;
+mod webhooks;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -147,6 +155,7 @@ pub use seed::{
 };
 pub use seed::{SeedGroup, SeedIdentity};
 pub use totp::totp_code;
+pub use webhooks::WebhookDelivery;
 
 use faults::Counters;
 use keys::SigningKey;
@@ -306,6 +315,8 @@ pub(crate) struct Shared {
     store: Mutex<State>,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// The webhook deliveries' record (`None` without endpoints).
+    webhooks: Option<Arc<webhooks::Hub>>,
 }
 
 impl Shared {
@@ -335,6 +346,8 @@ pub struct EmulatorBuilder {
     loopback_redirects: bool,
     clock: EmulatorClock,
     fresh_key: bool,
+    webhooks: Vec<(String, SecretString)>,
+    webhook_retry: webhooks::RetryPolicy,
 }
 
 impl Default for EmulatorBuilder {
@@ -353,6 +366,11 @@ impl Default for EmulatorBuilder {
             loopback_redirects: true,
             clock: EmulatorClock::new(),
             fresh_key: false,
+            webhooks: Vec::new(),
+            webhook_retry: webhooks::RetryPolicy {
+                attempts: 5,
+                first_delay: Duration::from_millis(100),
+            },
         }
     }
 }
@@ -464,6 +482,50 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Sends webhooks to `url`, signed with `secret` as WorkOS signs them
+    /// (`WorkOS-Signature: t=<unix ms>, v1=<hex HMAC-SHA256 of "<t>.<body>">`),
+    /// for every event after start: `user.created/updated/deleted`,
+    /// `organization_membership.created/updated/deleted`,
+    /// `session.created/revoked`, `authentication.<method>_succeeded`. Call
+    /// it once per endpoint; each gets every event, in order, from a task
+    /// of its own, and a failed delivery (no 2xx) is tried again (see
+    /// [`with_webhook_retries`](Self::with_webhook_retries)). The seed's
+    /// users and memberships are in the Events API, not delivered.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = authkit_emulator::Emulator::builder()
+    ///     .with_webhook("http://127.0.0.1:9/webhooks/workos", "whsec_local")
+    ///     .start()
+    ///     .await?;
+    /// assert!(emulator.webhook_deliveries().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhooks
+            .push((url.into(), SecretString::from(secret.into())));
+        self
+    }
+
+    /// How many times a webhook delivery is tried (default 5) and the wait
+    /// after the first failure (default 100 ms), doubling after each, at
+    /// most 5 s. WorkOS itself retries for days; the emulator gives up
+    /// sooner, so a test settles.
+    ///
+    /// ```
+    /// let builder = authkit_emulator::Emulator::builder()
+    ///     .with_webhook_retries(2, std::time::Duration::from_millis(10));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_webhook_retries(mut self, attempts: u32, first_delay: Duration) -> Self {
+        self.webhook_retry = webhooks::RetryPolicy {
+            attempts: attempts.max(1),
+            first_delay,
+        };
+        self
+    }
+
     /// Binds the host and port (default `127.0.0.1`, any port), loads the seed, generates the signing key (see
     /// [`with_fresh_signing_key`](Self::with_fresh_signing_key)) and serves
     /// on a task of the current tokio runtime.
@@ -485,8 +547,32 @@ impl EmulatorBuilder {
                 Url::parse(u).map_err(|e| StartError::Config(format!("redirect URI {u:?}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let mut endpoints = Vec::new();
+        for (url, secret) in self.webhooks {
+            match Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(StartError::Config(format!(
+                        "webhook URL {url:?} is not an http(s) URL"
+                    )));
+                }
+            }
+            if secret.expose_secret().is_empty() {
+                return Err(StartError::Config(format!(
+                    "the webhook secret for {url:?} is empty"
+                )));
+            }
+            endpoints.push(webhooks::Endpoint { url, secret });
+        }
         let mut state = State::from_seed(&self.seed, self.clock.now())?;
         profile::load_seed(&mut state, &self.seed, self.clock.now())?;
+        let hub = if endpoints.is_empty() {
+            None
+        } else {
+            let (outbox, hub) = webhooks::start(endpoints, self.webhook_retry);
+            state.webhooks = Some(outbox);
+            Some(hub)
+        };
         let keys = if self.fresh_key {
             Arc::new(SigningKey::generate().map_err(StartError::Keys)?)
         } else {
@@ -519,6 +605,7 @@ impl EmulatorBuilder {
             store: Mutex::new(state),
             faults: Faults::new(),
             counters: Counters::default(),
+            webhooks: hub,
         });
         let app = server::router(shared.clone());
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -774,6 +861,48 @@ impl Emulator {
             .rev()
             .find(|e| e.to.eq_ignore_ascii_case(to))
             .cloned()
+    }
+
+    /// Every event in the log (what `GET /events` lists), oldest first, as
+    /// the Events API writes them: `{"object": "event", "id", "event",
+    /// "data", "created_at"}`. The log keeps the latest 10,000.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let now = self.clock().now();
+        self.inner
+            .shared
+            .lock()
+            .events
+            .iter()
+            .map(|e| store::Entity::json(e, now))
+            .collect()
+    }
+
+    /// The webhook deliveries finished so far (delivered or given up), in
+    /// the order they finished.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.inner
+            .shared
+            .webhooks
+            .as_ref()
+            .map(|hub| hub.deliveries())
+            .unwrap_or_default()
+    }
+
+    /// Waits until every webhook for the events so far has been delivered
+    /// or given up on (at once without endpoints). For tests: make a
+    /// change, await this, then look at what the app did.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = authkit_emulator::Emulator::builder().start().await?;
+    /// emulator.webhooks_settled().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn webhooks_settled(&self) {
+        if let Some(hub) = &self.inner.shared.webhooks {
+            hub.settled().await;
+        }
     }
 
     /// Stops the server (for every clone of the handle): no new connections,

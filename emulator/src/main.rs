@@ -41,6 +41,13 @@ struct Args {
     /// `http://localhost`/`127.0.0.1`/`[::1]` one (repeatable).
     #[arg(long = "redirect-uri", value_name = "URI")]
     redirect_uris: Vec<String>,
+    /// An endpoint to send webhooks to (repeatable), signed with
+    /// `--webhook-secret`.
+    #[arg(long = "webhook", value_name = "URL", requires = "webhook_secret")]
+    webhooks: Vec<String>,
+    /// The secret webhooks are signed with.
+    #[arg(long, value_name = "SECRET")]
+    webhook_secret: Option<String>,
 }
 
 /// `300`, `300s`, `5m`, `2h`, `1d`.
@@ -80,7 +87,12 @@ async fn main() -> ExitCode {
         },
         None => Seed::demo(),
     };
-    let started = Emulator::builder()
+    let mut builder = Emulator::builder();
+    for url in &args.webhooks {
+        let secret = args.webhook_secret.clone().unwrap_or_default();
+        builder = builder.with_webhook(url, secret);
+    }
+    let started = builder
         .with_seed(seed.clone())
         .with_host(&args.host)
         .with_port(args.port)

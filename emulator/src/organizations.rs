@@ -189,7 +189,9 @@ pub(crate) async fn create_organization(
         if let Some(key) = key {
             st.organization_keys.insert(key, id.clone());
         }
-        created(find(&st.organizations, &id)?.json(now))
+        let json = find(&st.organizations, &id)?.json(now);
+        st.emit("organization.created", json.clone(), now);
+        created(json)
     })
 }
 
@@ -288,14 +290,16 @@ pub(crate) async fn update_organization(
                 .filter(|m| m.organization_id == id)
                 .for_each(|m| m.organization_name.clone_from(&name));
         }
+        st.emit("organization.updated", answer.clone(), now);
         ok(answer)
     })
 }
 
 pub(crate) async fn delete_organization(AxumState(s): Shr, Path(id): Path<String>) -> Reply {
-    run(&s, |st, _now| {
-        find(&st.organizations, &id)?;
+    run(&s, |st, now| {
+        let json = find(&st.organizations, &id)?.json(now);
         st.organizations.retain(|o| o.id != id);
+        st.emit("organization.deleted", json, now);
         st.memberships.retain(|m| m.organization_id != id);
         st.organization_keys.retain(|_, org| *org != id);
         empty(StatusCode::OK)

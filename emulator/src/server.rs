@@ -14,7 +14,7 @@ use axum::routing::{get, post, put};
 use super::paths::{DEVICE_CONFIRM_PATH, DEVICE_PATH, LOGIN_PATH, ORGANIZATION_PATH, SIGN_UP_PATH};
 use super::reply::Failure;
 use super::{
-    Shared, device, faults, grants, handlers as h, hosted, organizations as orgs, profile,
+    Shared, device, events, faults, grants, handlers as h, hosted, organizations as orgs, profile,
 };
 use crate::secret;
 
@@ -150,6 +150,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{UM}/organization_memberships/{{id}}/groups"),
             get(profile::list_groups_for_membership),
         )
+        // Events (the Events API; webhooks are sent from webhooks.rs).
+        .route("/events", get(events::list_events))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_api_key,

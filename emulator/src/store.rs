@@ -60,6 +60,14 @@ impl AuthMethod {
         }
     }
 
+    /// The `type` of its `authentication.*` events.
+    pub(crate) fn event_type(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::MagicAuth => "magic_auth",
+        }
+    }
+
     /// The `auth_method` of a session.
     fn session_name(self) -> &'static str {
         match self {
@@ -547,12 +555,14 @@ impl SessionRec {
         self.ended_at.is_none() && self.expires_at > now
     }
 
-    /// Ends the session (revocation, logout, user deletion).
-    pub(crate) fn end(&mut self, now: SystemTime) {
+    /// Ends the session (revocation, logout, user deletion); whether it was live.
+    pub(crate) fn end(&mut self, now: SystemTime) -> bool {
         if self.ended_at.is_none() {
             self.ended_at = Some(now);
             self.updated_at = now;
+            return true;
         }
+        false
     }
 }
 
@@ -743,6 +753,35 @@ impl Entity for GroupRec {
     }
 }
 
+/// An event, as the Events API lists it and webhooks deliver it.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRec {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) data: Value,
+    pub(crate) created_at: SystemTime,
+}
+
+impl Entity for EventRec {
+    const KIND: &'static str = "Event";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn json(&self, _now: SystemTime) -> Value {
+        json!({
+            "object": "event",
+            "id": self.id,
+            "event": self.name,
+            "data": self.data,
+            "created_at": rfc3339(self.created_at),
+        })
+    }
+}
+
+/// How many events the log keeps (the oldest are dropped first), so memory
+/// stays bounded in a long run.
+pub(crate) const EVENT_LOG_CAPACITY: usize = 10_000;
+
 /// Everything the emulator knows.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -770,9 +809,63 @@ pub(crate) struct State {
     pub(crate) identities: Vec<IdentityRec>,
     pub(crate) email_changes: Vec<EmailChangeRec>,
     pub(crate) groups: Vec<GroupRec>,
+    /// The event log, oldest first (at most [`EVENT_LOG_CAPACITY`]).
+    pub(crate) events: std::collections::VecDeque<EventRec>,
+    /// Where new events go out as webhooks (set after the seed is loaded).
+    pub(crate) webhooks: Option<super::webhooks::Outbox>,
 }
 
 impl State {
+    /// Records an event: into the log for `GET /events`, and out to the
+    /// webhook endpoints (without waiting).
+    pub(crate) fn emit(&mut self, name: &str, data: Value, now: SystemTime) {
+        let rec = EventRec {
+            id: self.ids.next("event", now),
+            name: name.to_owned(),
+            data,
+            created_at: now,
+        };
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.send(&rec.json(now));
+        }
+        if self.events.len() >= EVENT_LOG_CAPACITY {
+            self.events.pop_front();
+        }
+        self.events.push_back(rec);
+    }
+
+    /// Emits `user.updated` with the user as it is now.
+    pub(crate) fn user_updated(&mut self, user_id: &str, now: SystemTime) {
+        if let Ok(json) = self.user_json(user_id, now) {
+            self.emit("user.updated", json, now);
+        }
+    }
+
+    /// Marks a user's email verified (a code proved it), emitting `user.updated`.
+    pub(crate) fn mark_verified(&mut self, user_id: &str, now: SystemTime) -> Result<(), Failure> {
+        let user = find_mut(&mut self.users, user_id)?;
+        if !user.email_verified {
+            user.email_verified = true;
+            user.updated_at = now;
+            self.user_updated(user_id, now);
+        }
+        Ok(())
+    }
+
+    /// Ends session `i` if it is live, emitting `session.revoked`.
+    pub(crate) fn end_session(&mut self, i: usize, now: SystemTime) {
+        if self.sessions[i].end(now) {
+            let json = self.sessions[i].json(now);
+            self.emit("session.revoked", json, now);
+        }
+    }
+
+    /// Emits `organization_membership.<what>` for membership `i`.
+    pub(crate) fn membership_event(&mut self, what: &str, i: usize, now: SystemTime) {
+        let json = self.memberships[i].json(now);
+        self.emit(&format!("organization_membership.{what}"), json, now);
+    }
+
     pub(crate) fn user_by_email(&self, email: &str) -> Option<&UserRec> {
         let email = email.trim();
         self.users
@@ -830,6 +923,7 @@ impl State {
             m.status = MembershipStatus::Active;
             m.role_slugs = role_slugs;
             m.updated_at = now;
+            self.membership_event("updated", i, now);
             return &self.memberships[i];
         }
         let id = self.ids.next("om", now);
@@ -849,6 +943,7 @@ impl State {
             created_at: now,
             updated_at: now,
         });
+        self.membership_event("created", self.memberships.len() - 1, now);
         self.memberships.last().expect("just pushed")
     }
 
@@ -859,7 +954,9 @@ impl State {
         }
         user.created_at = now;
         user.updated_at = now;
+        let json = user.json(now);
         self.users.push(user);
+        self.emit("user.created", json, now);
         self.users.last().expect("just pushed")
     }
 
@@ -1103,13 +1200,6 @@ pub(crate) fn page<T: Entity>(
 
 /// How long pending authentication tokens and codes live.
 pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(600);
-
-pub(crate) fn mark_verified(user: &mut UserRec, now: SystemTime) {
-    if !user.email_verified {
-        user.email_verified = true;
-        user.updated_at = now;
-    }
-}
 
 pub(crate) fn invitation_by_token<'a>(
     st: &'a State,

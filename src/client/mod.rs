@@ -37,6 +37,8 @@ mod error;
 mod email_change;
 mod groups;
 mod identities;
+// Events (webhooks and the Events API).
+mod events;
 mod invitations;
 mod magic_auth;
 mod memberships;
@@ -72,10 +74,16 @@ pub use device::{
     AuthenticateWithDeviceCode, DEVICE_CODE_GRANT_TYPE, DeviceAuthorization, DevicePoll,
 };
 pub use email_verification::VerifyEmail;
+// Events (webhooks and the Events API).
 pub use error::{
     ApiError, ChallengeFactor, DecodeError, EmailVerificationRequired, Error, FieldError,
     MfaChallenge, MfaEnrollment, OAuthError, OAuthErrorCode, OrganizationChoice,
     OrganizationSelectionRequired, SsoRequired, TransportError,
+};
+pub use events::{
+    AuthenticationEventData, AuthenticationEventError, AuthenticationEventStatus,
+    AuthenticationEventType, EmailVerificationEventData, Event, EventData, InvitationEventData,
+    ListEvents, MagicAuthEventData, PasswordResetEventData,
 };
 pub use invitations::{ListInvitations, SendInvitation};
 pub use magic_auth::CreateMagicAuth;

@@ -38,3 +38,4 @@ mod secrets;
 mod session;
 mod sign_in_options;
 mod user_management_rest;
+mod webhooks;

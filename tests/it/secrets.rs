@@ -572,3 +572,71 @@ async fn a_refused_code_is_not_echoed_in_the_error_page_or_logs() {
     ev.seen.retain(|(w, _)| w.starts_with("response"));
     assert_clean(&ev, &capture.text());
 }
+
+/// The webhook secret shows nowhere: not in the emulator's or the app's
+/// logs while deliveries are made and refused, not in the 401 answers, not
+/// in the `Debug` of the verifier, the emulator's builder, the errors.
+#[tokio::test(flavor = "current_thread")]
+async fn the_webhook_secret_is_in_no_log_answer_or_debug_output() {
+    use authkit_axum::webhooks::{Webhook, WebhookVerifier};
+    const WEBHOOK_SECRET: &str = "whsec_secrets_suite_3a9e51c07b";
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut ev = Evidence::default();
+    ev.secret("webhook secret", WEBHOOK_SECRET);
+
+    let verifier = WebhookVerifier::new(WEBHOOK_SECRET);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|Webhook(event): Webhook| async move { event.id }),
+        )
+        .with_state(verifier.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let builder = Emulator::builder()
+        .with_seed(Seed::demo())
+        .with_webhook(&url, WEBHOOK_SECRET);
+    ev.debug("EmulatorBuilder", format!("{builder:?}"));
+    let emulator = builder.start().await.unwrap();
+    emulator
+        .client()
+        .create_user(&authkit_axum::client::CreateUser {
+            email: "hooked@example.com".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), emulator.webhooks_settled())
+        .await
+        .unwrap();
+    assert!(emulator.webhook_deliveries()[0].delivered);
+
+    let body = br#"{"id":"event_1","event":"user.deleted","created_at":"t","data":{}}"#;
+    let wrong =
+        WebhookVerifier::new("whsec_other").signature_header(body, std::time::SystemTime::now());
+    for (what, header) in [("wrong signature", wrong.as_str()), ("malformed", "t=1")] {
+        let r = reqwest::Client::new()
+            .post(&url)
+            .header("WorkOS-Signature", header)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ev.keep(what, r).await.0, 401);
+        let err = verifier.verify(body, header).unwrap_err();
+        ev.debug(what, format!("{err} {err:?}"));
+    }
+    ev.debug("WebhookVerifier", format!("{verifier:?}"));
+    ev.debug(
+        "Emulator",
+        format!("{emulator:?} {:?}", emulator.webhook_deliveries()),
+    );
+    assert_clean(&ev, &capture.text());
+}
