@@ -97,6 +97,7 @@
 //! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
+//! | [`AuthKit::save_session`], [`SessionCookies`], [`SaveSessionError`] | your own sign-in forms: any `authenticate_with_*` answer into the session cookies (the SDKs' `saveSession`) |
 //! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
@@ -141,6 +142,7 @@ mod routes;
 pub mod seal;
 mod secret;
 pub mod session;
+mod session_cookies;
 mod settings;
 mod shared;
 mod state;
@@ -157,6 +159,7 @@ pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };
 pub use secret::{Secret, SecretField};
+pub use session_cookies::{SaveSessionError, SessionCookies};
 pub use state::{AuthState, AuthStatus, CredentialSource};
 
 // Compiles the README's Rust examples as doctests.

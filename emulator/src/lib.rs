@@ -243,6 +243,9 @@ pub(crate) struct Config {
     pub(crate) session_ttl: Duration,
     redirect_uris: Vec<Url>,
     loopback_redirects: bool,
+    /// Whether the hosted pages ask a user of several organizations to pick
+    /// one (else the code exchange answers `organization_selection_required`).
+    pub(crate) hosted_organization_picker: bool,
 }
 
 impl Config {
@@ -299,6 +302,7 @@ pub struct EmulatorBuilder {
     loopback_redirects: bool,
     clock: EmulatorClock,
     fresh_key: bool,
+    hosted_organization_picker: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -315,6 +319,7 @@ impl Default for EmulatorBuilder {
             loopback_redirects: true,
             clock: EmulatorClock::new(),
             fresh_key: false,
+            hosted_organization_picker: true,
         }
     }
 }
@@ -396,6 +401,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Whether the hosted sign-in asks a user who belongs to several
+    /// organizations to pick one (default `true`, as AuthKit's hosted UI
+    /// does). With `false` it finishes without an organization, and the
+    /// code exchange answers `organization_selection_required` (with the
+    /// organizations and a pending token), as WorkOS does for a sign-in that
+    /// leaves the choice to the application — which then calls
+    /// `authenticate_with_organization_selection`.
+    pub fn with_hosted_organization_picker(mut self, enabled: bool) -> Self {
+        self.hosted_organization_picker = enabled;
+        self
+    }
+
     /// Binds the host and port (default `127.0.0.1`, any port), loads the seed, generates the signing key (see
     /// [`with_fresh_signing_key`](Self::with_fresh_signing_key)) and serves
     /// on a task of the current tokio runtime.
@@ -437,6 +454,7 @@ impl EmulatorBuilder {
                 session_ttl: self.session_ttl,
                 redirect_uris,
                 loopback_redirects: self.loopback_redirects,
+                hosted_organization_picker: self.hosted_organization_picker,
             },
             keys,
             clock: self.clock,

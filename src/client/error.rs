@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::types::{User, string_enum};
+use super::types::{AuthenticationChallenge, User, string_enum};
 use crate::Secret;
 
 /// Everything a User Management call can fail with.
@@ -328,7 +328,12 @@ pub struct EmailVerificationRequired {
     pub request_id: Option<String>,
 }
 
-/// `mfa_enrollment`: enroll a factor, then `authenticate_with_totp`.
+/// `mfa_enrollment`: the user must set up a second factor. Enroll one for
+/// [`user`](Self::user) with
+/// [`enroll_auth_factor`](super::UserManagement::enroll_auth_factor) (its
+/// answer holds the secret to show and a first challenge), then call
+/// `authenticate_with_totp` with that challenge's id, the user's code and the
+/// pending token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfaEnrollment {
     /// The HTTP status.
@@ -343,6 +348,13 @@ pub struct MfaEnrollment {
     pub request_id: Option<String>,
 }
 
+impl MfaEnrollment {
+    /// The id of the user to enroll a factor for.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.id.as_str())
+    }
+}
+
 /// A factor offered by an `mfa_challenge`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChallengeFactor {
@@ -353,7 +365,12 @@ pub struct ChallengeFactor {
     pub kind: super::types::AuthenticationFactorType,
 }
 
-/// `mfa_challenge`: challenge one of the factors, then `authenticate_with_totp`.
+/// `mfa_challenge`: the user has a second factor. Challenge one of
+/// [`authentication_factors`](Self::authentication_factors) with
+/// [`challenge_auth_factor`](super::UserManagement::challenge_auth_factor)
+/// (unless WorkOS sent [`authentication_challenge`](Self::authentication_challenge)
+/// already), then call `authenticate_with_totp` with the challenge's id, the
+/// user's code and the pending token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfaChallenge {
     /// The HTTP status.
@@ -366,8 +383,20 @@ pub struct MfaChallenge {
     pub user: Option<User>,
     /// The factors the user can answer with.
     pub authentication_factors: Vec<ChallengeFactor>,
+    /// A challenge WorkOS already created, when the body carries one
+    /// (WorkOS's documented `mfa_challenge` body does not: challenge a factor).
+    pub authentication_challenge: Option<AuthenticationChallenge>,
     /// The `X-Request-ID`.
     pub request_id: Option<String>,
+}
+
+impl MfaChallenge {
+    /// The first TOTP factor offered, the one an authenticator app answers.
+    pub fn totp_factor(&self) -> Option<&ChallengeFactor> {
+        self.authentication_factors
+            .iter()
+            .find(|f| f.kind == super::types::AuthenticationFactorType::Totp)
+    }
 }
 
 /// An organization offered by `organization_selection_required`.
@@ -550,6 +579,7 @@ impl Error {
                     pending_authentication_token: token,
                     user: body.object("user"),
                     authentication_factors: body.array("authentication_factors"),
+                    authentication_challenge: body.object("authentication_challenge"),
                     request_id,
                 }));
             }
