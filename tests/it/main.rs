@@ -17,6 +17,7 @@ mod callback_pages;
 mod client_requests;
 mod client_retry;
 mod cookies;
+mod custom_login;
 mod emulator_client;
 mod emulator_flow;
 mod emulator_tokens;
