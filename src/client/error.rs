@@ -689,6 +689,37 @@ mod tests {
     }
 
     #[test]
+    fn an_mfa_challenge_carries_the_user_the_factors_the_token_and_a_challenge_if_sent() {
+        let user = serde_json::json!({"object": "user", "id": "user_1", "email": "a@b.c",
+            "email_verified": true, "created_at": "t", "updated_at": "t"});
+        let e = parse(
+            403,
+            serde_json::json!({"code": "mfa_challenge", "message": "m", "user": user,
+                "pending_authentication_token": "pat",
+                "authentication_factors": [{"id": "sms_1", "type": "sms"}, {"id": "f_1", "type": "totp"}],
+                "authentication_challenge": {"id": "c_1", "authentication_factor_id": "f_1",
+                    "created_at": "t", "updated_at": "t"}}),
+        );
+        let Error::MfaChallenge(c) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(c.user.as_ref().unwrap().id, "user_1");
+        assert_eq!(c.totp_factor().unwrap().id, "f_1");
+        assert_eq!(c.authentication_challenge.as_ref().unwrap().id, "c_1");
+        assert_eq!(e.pending_authentication_token().unwrap().expose(), "pat");
+        // WorkOS's documented body has no challenge: none, and nothing lost.
+        let e = parse(
+            403,
+            serde_json::json!({"code": "mfa_enrollment", "message": "m", "user": user,
+                "pending_authentication_token": "pat"}),
+        );
+        let Error::MfaEnrollment(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(m.user_id(), Some("user_1"));
+    }
+
+    #[test]
     fn non_json_bodies_become_api_errors_with_the_status_reason() {
         let e = Error::from_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>");
         let Error::Api(api) = &e else { panic!() };
