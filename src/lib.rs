@@ -101,7 +101,7 @@
 //! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
-//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module: typed, paginated, typed errors, retries |
+//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` module, and the MFA API's calls a second factor needs: typed, paginated, typed errors (each challenge with what its next step needs), retries |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |

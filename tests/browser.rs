@@ -646,7 +646,10 @@ async fn custom_login_form_signs_in_without_the_hosted_page_in_a_real_browser() 
         .run(|client: Client| async move {
             let qs = qs_ref;
             client.goto(&qs.url("/")).await.unwrap();
-            wait_for_page(&client, "the home page", |p| p.text.contains("not signed in")).await;
+            wait_for_page(&client, "the home page", |p| {
+                p.text.contains("not signed in")
+            })
+            .await;
             client
                 .find(Locator::LinkText("Sign in with the app's own form"))
                 .await
@@ -684,7 +687,11 @@ async fn custom_login_form_signs_in_without_the_hosted_page_in_a_real_browser() 
             let user_id = emulator_user_id(qs, &qs.email).await;
             let sessions = emulator_sessions(qs, &user_id).await;
             assert_eq!(sessions.len(), 1, "{sessions:?}");
-            assert_eq!(sessions[0]["auth_method"], json!("password"), "{sessions:?}");
+            assert_eq!(
+                sessions[0]["auth_method"],
+                json!("password"),
+                "{sessions:?}"
+            );
             assert!(
                 sessions[0]["user_agent"]
                     .as_str()

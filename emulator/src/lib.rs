@@ -41,9 +41,10 @@
 //!   the seven grants and their challenges (`email_verification_required`,
 //!   `mfa_enrollment`, `mfa_challenge`, `organization_selection_required`),
 //!   in the JSON shapes WorkOS answers with (checked against recorded WorkOS
-//!   answers by `emulator/tests/shapes.rs`); plus the MFA API's
-//!   `POST /auth/factors/{id}/challenge`, which answering an `mfa_challenge`
-//!   needs. API routes want `Authorization: Bearer <api key>`; the
+//!   answers by `emulator/tests/shapes.rs`); plus the MFA API a TOTP
+//!   sign-in needs: `POST /auth/factors/{id}/challenge` (what answering an
+//!   `mfa_challenge` takes), `POST /auth/challenges/{id}/verify`
+//!   (`{challenge, valid}`), `GET` and `DELETE /auth/factors/{id}`. API routes want `Authorization: Bearer <api key>`; the
 //!   authenticate endpoint checks `client_id` and `client_secret` instead
 //!   (the secret may be left out by a code exchange with a PKCE verifier and
 //!   by a refresh, as public clients do);
@@ -61,7 +62,9 @@
 //!   HTML login page (or sign-up page, or an organization picker) that
 //!   redirects back with a code: single use, valid 10 minutes, bound to the
 //!   client, the redirect URI and the PKCE challenge. The pages check the
-//!   password and settle the organization; email verification and MFA are
+//!   password and settle the organization (unless
+//!   [`with_hosted_organization_picker(false)`](EmulatorBuilder::with_hosted_organization_picker):
+//!   then the code exchange asks); email verification and MFA are
 //!   then answered as challenges by the code exchange, as by the API;
 //! - `GET /user_management/sessions/logout?session_id&return_to` ends a
 //!   session (its refresh tokens stop working) and redirects to `return_to`,

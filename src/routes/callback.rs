@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::failure::error_response;
 use super::organization::{self, PendingSelection};
 use super::pkce::{self, PendingLogin};
 use super::return_to;
@@ -16,7 +17,6 @@ use crate::client::{AuthenticateWithCode, AuthenticationResponse, Error as Clien
 use crate::config::SameSite;
 use crate::cookies;
 use crate::hooks::CallbackError;
-use crate::pages;
 use crate::seal::{self, UnsealOptions};
 use crate::session_cookies;
 use crate::shared::Shared;
@@ -73,41 +73,11 @@ pub(crate) async fn callback(
     response
 }
 
-/// The page of a failed callback: the app's, or the built-in one.
-pub(super) fn error_response(shared: &Shared, e: CallbackError) -> Response {
-    match &e {
-        CallbackError::Unavailable(_) | CallbackError::Seal => {
-            tracing::warn!(error = %e, "sign-in callback failed")
-        }
-        // Logged where it was found, with the hosts.
-        CallbackError::NoSignInInProgress { .. } => {}
-        _ => tracing::info!(error = %e, "sign-in callback refused"),
-    }
-    let custom = shared
-        .hooks
-        .on_callback_error
-        .as_ref()
-        .and_then(|hook| hook(&e));
-    custom.unwrap_or_else(|| {
-        let mut page = pages::error_page(
-            e.status(),
-            "Sign-in failed",
-            &sentence(&e.to_string()),
-            &shared.settings.login_path(),
-        );
-        if e.status() == http::StatusCode::SERVICE_UNAVAILABLE {
-            page.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        page
-    })
-}
-
 /// How a code exchange ended.
 enum Exchanged {
     /// Signed in: the session to save, and where to go.
     SignedIn {
-        auth: AuthenticationResponse,
+        auth: Box<AuthenticationResponse>,
         return_to: String,
         app_state: Option<String>,
     },
@@ -184,7 +154,7 @@ async fn complete(
         return_to::sanitize(Some(&pending.return_to), &shared.settings.after_login).to_owned();
     match exchanged {
         Ok(auth) => Ok(Exchanged::SignedIn {
-            auth,
+            auth: Box::new(auth),
             return_to,
             app_state: pending.app_state,
         }),
@@ -207,18 +177,4 @@ async fn complete(
         Err(e) if e.is_transient() => Err(CallbackError::Unavailable(e)),
         Err(e) => Err(CallbackError::Exchange(e)),
     }
-}
-
-/// An error message as a sentence for a page: capitalised, with a full stop.
-pub(super) fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }

@@ -15,6 +15,7 @@
 mod access_token;
 mod callback;
 mod csrf;
+mod failure;
 mod login;
 mod logout;
 mod options;

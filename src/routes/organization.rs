@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use super::callback::{error_response, sentence};
 use super::csrf::is_cross_site;
+use super::failure::{error_response, sentence};
 use super::login::FLOW_TTL;
 use crate::client::AuthenticateWithOrganizationSelection;
 use crate::config::SameSite;
@@ -149,11 +149,7 @@ pub(crate) async fn choose(
             "No sign-in is waiting for an organization choice in this browser (they expire after 10 minutes).",
         );
     };
-    if !pending
-        .organization_ids
-        .iter()
-        .any(|id| *id == choice.organization_id)
-    {
+    if !pending.organization_ids.contains(&choice.organization_id) {
         return refused(
             StatusCode::BAD_REQUEST,
             "That organization was not one of the choices.",
