@@ -9,10 +9,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::Response;
 use futures_util::FutureExt;
+use http::HeaderMap;
 use url::Url;
 
 use crate::Secret;
-use crate::client::{UserManagement, base_url_from_env};
+use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
 use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, required_var};
 use crate::cookies::CookieSettings;
 use crate::hooks::{CallbackError, ErrorPageContext, Hooks, RefreshEvent, SignIn, SignOut};
@@ -20,6 +21,7 @@ use crate::middleware::AuthKitLayer;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
 use crate::session::{Clock, JwksCache, SessionManager, SingleFlight};
+use crate::session_cookies::{self, SaveSessionError, SessionCookies};
 use crate::settings::{Settings, origin_root};
 use crate::shared::Shared;
 
@@ -183,6 +185,112 @@ impl AuthKit {
     /// ```
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         routes::router(self.shared.clone())
+    }
+
+    /// Signs the browser in with a sign-in of your own — the answer of any
+    /// `authenticate_with_*` call (password, magic auth, email verification,
+    /// TOTP, organization selection) — as the callback does: the session
+    /// sealed with the cookie password, in the session cookie (chunked when
+    /// large) with the attributes of the request's origin (`Secure` when its
+    /// redirect URI is https, the cookie domain, `SameSite`), stale session
+    /// cookies deleted. authkit-nextjs calls this `saveSession`.
+    ///
+    /// It runs the [sign-in hook](AuthKitBuilder::with_on_sign_in) first, as
+    /// every sign-in does, with no app `state` and the after-login path as
+    /// [`return_to`](crate::SignIn::return_to) (where you send the browser is
+    /// yours to choose). Answer with the cookies as part of the response
+    /// ([`SessionCookies`] also sets `Cache-Control: no-store`); the layer
+    /// leaves a response that sets the session cookie alone. Refuse
+    /// cross-site posts of your form first ([`is_cross_site`](Self::is_cross_site)).
+    ///
+    /// Handlers reach the `AuthKit` through the router's state (below) or an
+    /// `Extension(authkit.clone())` layer.
+    ///
+    /// ```
+    /// use authkit_axum::client::AuthenticateWithPassword;
+    /// use authkit_axum::{AuthKit, SaveSessionError};
+    /// use axum::extract::State;
+    /// use axum::http::{HeaderMap, StatusCode};
+    /// use axum::response::{IntoResponse, Redirect, Response};
+    /// use axum::{Form, Router, routing::post};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Credentials { email: String, password: String }
+    ///
+    /// async fn sign_in(
+    ///     State(authkit): State<AuthKit>,
+    ///     headers: HeaderMap,
+    ///     Form(form): Form<Credentials>,
+    /// ) -> Result<Response, SaveSessionError> {
+    ///     if authkit.is_cross_site(&headers) {
+    ///         return Ok(StatusCode::FORBIDDEN.into_response());
+    ///     }
+    ///     let params = AuthenticateWithPassword {
+    ///         email: form.email,
+    ///         password: form.password.into(),
+    ///         ..Default::default()
+    ///     };
+    ///     match authkit.client().authenticate_with_password(&params).await {
+    ///         Ok(auth) => {
+    ///             let cookies = authkit.save_session(&auth, &headers).await?;
+    ///             Ok((cookies, Redirect::to("/")).into_response())
+    ///         }
+    ///         // Challenges (email verification, MFA, organization selection)
+    ///         // are errors with what the next step needs: see examples/custom_login.rs.
+    ///         Err(_) => Ok((StatusCode::UNAUTHORIZED, "sign-in failed").into_response()),
+    ///     }
+    /// }
+    ///
+    /// # fn run(authkit: AuthKit) {
+    /// let app: Router = Router::new()
+    ///     .route("/sign-in", post(sign_in))
+    ///     .with_state(authkit.clone())
+    ///     .merge(authkit.routes())
+    ///     .layer(authkit.layer());
+    /// # }
+    /// ```
+    pub async fn save_session(
+        &self,
+        auth: &AuthenticationResponse,
+        request_headers: &HeaderMap,
+    ) -> Result<SessionCookies, SaveSessionError> {
+        let after_login = self.shared.settings.after_login.clone();
+        session_cookies::save(&self.shared, auth, request_headers, None, after_login).await
+    }
+
+    /// The cookies that sign this browser out of the app: the session
+    /// cookie (and its chunks) deleted with the request's attributes. The
+    /// session stays alive at WorkOS; the logout route
+    /// (`POST <base>/logout`) ends it there too, and is what a sign-out
+    /// button should post to. This is for flows of your own that drop a
+    /// session (an account deletion, say).
+    ///
+    /// ```
+    /// # fn run(authkit: authkit_axum::AuthKit, headers: axum::http::HeaderMap) {
+    /// use axum::response::{IntoResponse, Redirect};
+    /// let response = (authkit.clear_session(&headers), Redirect::to("/goodbye")).into_response();
+    /// # let _ = response; }
+    /// ```
+    pub fn clear_session(&self, request_headers: &HeaderMap) -> SessionCookies {
+        session_cookies::clear(&self.shared, request_headers)
+    }
+
+    /// Whether a request comes from another site, judged as the crate's
+    /// logout and organization switch judge theirs: `Sec-Fetch-Site:
+    /// cross-site`, or an `Origin` that is neither the request's own nor its
+    /// redirect URI's. Refuse such posts of your own sign-in forms (a login
+    /// CSRF would sign the victim into the attacker's account).
+    ///
+    /// ```
+    /// # fn run(authkit: authkit_axum::AuthKit) {
+    /// use axum::http::HeaderMap;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("origin", "https://evil.example".parse().unwrap());
+    /// assert!(authkit.is_cross_site(&headers));
+    /// # }
+    /// ```
+    pub fn is_cross_site(&self, request_headers: &HeaderMap) -> bool {
+        routes::is_cross_site(&self.shared.settings, request_headers)
     }
 }
 

@@ -13,7 +13,7 @@ use axum::response::Response;
 use futures_util::future::BoxFuture;
 use http::{StatusCode, Uri};
 
-use crate::client::{AuthenticationResponse, Error as ClientError};
+use crate::client::{AuthenticationResponse, Error as ClientError, OrganizationChoice};
 
 /// Called after every successful sign-in, before the redirect (e.g. to
 /// upsert the user in your database).
@@ -181,7 +181,9 @@ pub struct SignOut {
     pub return_to: String,
 }
 
-/// Why a callback failed; each answers with a clear 4xx (or 502/503) page.
+/// Why a callback failed; each answers with a clear 4xx (or 500/503)
+/// page — and the one step a callback can stop at, the organization choice
+/// ([`OrganizationSelectionRequired`](Self::OrganizationSelectionRequired), 200).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallbackError {
@@ -228,6 +230,20 @@ pub enum CallbackError {
     /// The session could not be sealed.
     #[error("the session could not be created")]
     Seal,
+    /// Not a failure but a step: the user belongs to several organizations
+    /// and WorkOS asks which one to sign in to (`organization_selection_required`).
+    /// The built-in page (200) lists them, each a button posting
+    /// `organization_id` to `POST <base>/organization-selection`, which
+    /// finishes the sign-in as the callback does. The sign-in waiting for the
+    /// choice is kept sealed in a short-lived cookie (10 minutes), never in
+    /// the page; a page of your hook's posts the same form to that route.
+    #[error("choose the organization to sign in to")]
+    OrganizationSelectionRequired {
+        /// The organizations to choose from (ids and names, from WorkOS).
+        organizations: Vec<OrganizationChoice>,
+        /// The user's email address, when WorkOS sent the user.
+        email: Option<String>,
+    },
 }
 
 impl CallbackError {
@@ -241,6 +257,7 @@ impl CallbackError {
             | CallbackError::Exchange(_) => StatusCode::BAD_REQUEST,
             CallbackError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::Seal => StatusCode::INTERNAL_SERVER_ERROR,
+            CallbackError::OrganizationSelectionRequired { .. } => StatusCode::OK,
         }
     }
 

@@ -97,11 +97,12 @@
 //! | [`AuthKit`], [`AuthKitBuilder`] | the configured whole: make it once at startup ([`AuthKit::from_env`] lists the variables) |
 //! | [`AuthKitLayer`], [`AuthKitService`] | the tower middleware ([`AuthKit::layer`]) |
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
+//! | [`AuthKit::save_session`], [`SessionCookies`], [`SaveSessionError`] | your own sign-in forms: any `authenticate_with_*` answer into the session cookies (the SDKs' `saveSession`) |
 //! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`CurrentOrganization`], [`OrganizationRejection`] | the session's organization (name included), cached |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
-//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` and `Organizations` modules: typed, paginated, typed errors, retries |
+//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` and `Organizations` modules, and the MFA API's calls a second factor needs: typed, paginated, typed errors (each challenge with what its next step needs), retries |
 //! | [`client::UserManagement::authorize_device`], [`client::DevicePoll`] | command-line sign-in: CLI Auth's device flow, with a poller |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
@@ -144,6 +145,7 @@ mod routes;
 pub mod seal;
 mod secret;
 pub mod session;
+mod session_cookies;
 mod settings;
 mod shared;
 mod state;
@@ -161,6 +163,7 @@ pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };
 pub use secret::{Secret, SecretField};
+pub use session_cookies::{SaveSessionError, SessionCookies};
 pub use state::{AuthState, AuthStatus, CredentialSource};
 
 // Compiles the README's Rust examples as doctests.

@@ -157,6 +157,59 @@ pub(crate) fn sign_out_page(action: &str, return_to: Option<&str>) -> Response {
     response
 }
 
+/// The policy of the organization picker: the default one, but its forms
+/// may post to this origin (the post redirects to a same-origin path only).
+static PICKER_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    ))
+    .expect("a CSP of ASCII text")
+});
+
+/// The callback's organization picker: one button per organization, each
+/// a same-origin form posting its id to `action`. Names come from WorkOS
+/// and are escaped like everything else.
+pub(crate) fn organization_picker(
+    action: &str,
+    email: Option<&str>,
+    organizations: &[(&str, &str)],
+) -> Response {
+    let who = email.map_or_else(String::new, |e| {
+        format!(" as <strong>{}</strong>", escape(e))
+    });
+    let forms: String = organizations
+        .iter()
+        .map(|(id, name)| {
+            format!(
+                "<li><form method=\"post\" action=\"{action}\">\
+                 <input type=\"hidden\" name=\"organization_id\" value=\"{id}\">\
+                 <button type=\"submit\">{name}</button></form></li>",
+                action = escape(action),
+                id = escape(id),
+                name = escape(if name.is_empty() { id } else { name }),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Choose an organization</title><style>{STYLE}</style></head>\
+         <body><h1>Choose an organization</h1><p>You are signing in{who}. Which organization?</p>\
+         <ul>{forms}</ul></body></html>"
+    );
+    let mut response = (StatusCode::OK, Html(body)).into_response();
+    let headers = response.headers_mut();
+    harden_with(headers, &PICKER_CONTENT_SECURITY_POLICY);
+    // The post must carry the page's real `Origin` for the cross-site check.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +226,21 @@ mod tests {
         ] {
             assert_eq!(same_origin_href(foreign), "/", "{foreign}");
         }
+    }
+
+    #[test]
+    fn the_organization_picker_escapes_names_and_posts_only_to_its_own_origin() {
+        let page = organization_picker(
+            "/auth/organization-selection",
+            Some("a<b>@example.com"),
+            &[("org_1", "<script>x</script>"), ("org_2", "")],
+        );
+        let h = page.headers();
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("form-action 'self'"), "{csp}");
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert_eq!(h[header::REFERRER_POLICY], "same-origin");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
     }
 
     #[test]

@@ -63,12 +63,13 @@ impl Settings {
     /// A root base path (refused by `build()`) would put every path under
     /// it: then only the routes themselves count, so nothing fails open.
     pub(crate) fn is_auth_route(&self, path: &str) -> bool {
-        const ROUTES: [&str; 5] = [
+        const ROUTES: [&str; 6] = [
             "/login",
             "/signup",
             "/logout",
             "/switch-organization",
             "/access-token",
+            "/organization-selection",
         ];
         path == self.callback_path
             || if self.base_path.is_empty() {

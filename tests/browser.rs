@@ -7,9 +7,12 @@
 //! built quickstart, so every test is ignored by default. `.ci/run` does:
 //!
 //! ```text
-//! cargo build --example quickstart
+//! cargo build --example quickstart --example custom_login
 //! cargo test --test browser -- --ignored --test-threads=1
 //! ```
+//!
+//! One scenario signs in through `examples/custom_login.rs` instead: the
+//! app's own form, no hosted page.
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -79,12 +82,18 @@ struct Quickstart {
 
 impl Quickstart {
     async fn start() -> Quickstart {
+        Quickstart::start_example("quickstart").await
+    }
+
+    /// Starts the built example `name`, which prints what the quickstart
+    /// prints (the emulator's URL, the demo user, the address).
+    async fn start_example(name: &str) -> Quickstart {
         let binary = profile_dir()
             .join("examples")
-            .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
         assert!(
             binary.is_file(),
-            "{} is missing: run `cargo build --example quickstart` first",
+            "{} is missing: run `cargo build --example {name}` first",
             binary.display()
         );
         let port = free_port();
@@ -95,7 +104,7 @@ impl Quickstart {
             }
         }
         command.env("PORT", port.to_string());
-        let mut proc = Proc::spawn("quickstart", &mut command);
+        let mut proc = Proc::spawn(name, &mut command);
         let base = format!("http://localhost:{port}");
         eventually("the quickstart to answer", async || {
             proc.assert_running();
@@ -619,6 +628,75 @@ async fn a_wrong_password_shows_an_error_and_sets_no_cookie() {
             assert!(
                 sessions.is_empty(),
                 "sessions after a failed sign-in: {sessions:?}"
+            );
+        })
+        .await;
+    eprintln!("scenario done in {:?}", started.elapsed());
+    qs.proc.assert_running();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run by .ci/run"]
+async fn custom_login_form_signs_in_without_the_hosted_page_in_a_real_browser() {
+    let started = Instant::now();
+    let mut qs = Quickstart::start_example("custom_login").await;
+    let browser = Browser::start().await;
+    let qs_ref = &qs;
+    browser
+        .run(|client: Client| async move {
+            let qs = qs_ref;
+            client.goto(&qs.url("/")).await.unwrap();
+            wait_for_page(&client, "the home page", |p| {
+                p.text.contains("not signed in")
+            })
+            .await;
+            client
+                .find(Locator::LinkText("Sign in with the app's own form"))
+                .await
+                .expect("the link to the form")
+                .click()
+                .await
+                .unwrap();
+            let form = wait_for_page(&client, "the app's own sign-in form", |p| {
+                url_path(&p.url) == qs.url("/login") && p.title == "Sign in"
+            })
+            .await;
+            assert!(!on_emulator(&form, &qs.emulator), "{}", form.url);
+            // A real browser's post of the form passes the same-origin check.
+            sign_in(&client, &qs.email, &qs.password).await;
+            let home = wait_for_page(&client, "the signed-in home page", |p| {
+                p.url.as_str() == qs.url("/") && p.text.contains("Signed in")
+            })
+            .await;
+            assert!(home.text.contains(&qs.email), "{:?}", home.text);
+            let email = client
+                .find(Locator::Css("strong#email"))
+                .await
+                .expect("#email on the home page")
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(email, qs.email);
+            let cookie = session_cookie(&client)
+                .await
+                .expect("a wos-session cookie after signing in");
+            assert_eq!(cookie.http_only(), Some(true), "{cookie:?}");
+            assert_eq!(cookie.path(), Some("/"), "{cookie:?}");
+            // One password sign-in at WorkOS, with the browser's user agent
+            // (the example passes it along).
+            let user_id = emulator_user_id(qs, &qs.email).await;
+            let sessions = emulator_sessions(qs, &user_id).await;
+            assert_eq!(sessions.len(), 1, "{sessions:?}");
+            assert_eq!(
+                sessions[0]["auth_method"],
+                json!("password"),
+                "{sessions:?}"
+            );
+            assert!(
+                sessions[0]["user_agent"]
+                    .as_str()
+                    .is_some_and(|ua| ua.contains("Chrome")),
+                "{sessions:?}"
             );
         })
         .await;

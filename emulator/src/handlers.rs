@@ -366,11 +366,73 @@ pub(crate) async fn list_auth_factors(
     })
 }
 
-/// `POST /auth/factors/{id}/challenge` (the MFA API), to answer an `mfa_challenge`.
+// The MFA API (`/auth/factors`, `/auth/challenges`), in WorkOS's shapes
+// (workos-node's `mfa` module: `authentication_challenge` and
+// `authentication_factor` objects, `{challenge, valid}` for a verify).
+
+/// `POST /auth/factors/{id}/challenge`, to answer an `mfa_challenge`. The
+/// body's `sms_template` is for SMS factors, which the emulator has not.
 pub(crate) async fn challenge_factor(AxumState(s): Shr, Path(factor_id): Path<String>) -> Reply {
     run(&s, |st, now| {
         find(&st.factors, &factor_id)?;
         created(st.new_challenge(&factor_id, now).json(now))
+    })
+}
+
+/// `GET /auth/factors/{id}`.
+pub(crate) async fn get_factor(AxumState(s): Shr, Path(factor_id): Path<String>) -> Reply {
+    run(&s, |st, now| ok(find(&st.factors, &factor_id)?.json(now)))
+}
+
+/// `DELETE /auth/factors/{id}`: the factor and its challenges go.
+pub(crate) async fn delete_factor(AxumState(s): Shr, Path(factor_id): Path<String>) -> Reply {
+    run(&s, |st, _| {
+        find(&st.factors, &factor_id)?;
+        st.factors.retain(|f| f.id != factor_id);
+        st.challenges.retain(|c| c.factor_id != factor_id);
+        empty(StatusCode::NO_CONTENT)
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct VerifyChallengeBody {
+    code: Option<String>,
+}
+
+/// `POST /auth/challenges/{id}/verify`: `{challenge, valid}`. A right code
+/// spends the challenge; an expired or spent one is refused with 422.
+pub(crate) async fn verify_challenge(
+    AxumState(s): Shr,
+    Path(challenge_id): Path<String>,
+    JsonBody(b): JsonBody<VerifyChallengeBody>,
+) -> Reply {
+    let mut v = Validator::default();
+    let code = v.required("code", b.code.as_deref()).to_owned();
+    v.finish()?;
+    run(&s, |st, now| {
+        let challenge = find(&st.challenges, &challenge_id)?.clone();
+        if challenge.used {
+            return Err(Failure::coded(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "authentication_challenge_previously_verified",
+                format!("The authentication challenge '{challenge_id}' has already been verified."),
+            ));
+        }
+        if challenge.expires_at <= now {
+            return Err(Failure::coded(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "authentication_challenge_expired",
+                format!("The authentication challenge '{challenge_id}' has expired."),
+            ));
+        }
+        let factor = find(&st.factors, &challenge.factor_id)?;
+        let valid = totp::verify(&factor.secret, &code, now);
+        if valid {
+            find_mut(&mut st.challenges, &challenge_id)?.used = true;
+        }
+        let challenge = find(&st.challenges, &challenge_id)?.json(now);
+        ok(json!({"challenge": challenge, "valid": valid}))
     })
 }
 

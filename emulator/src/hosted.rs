@@ -275,7 +275,7 @@ pub(crate) async fn login(AxumState(s): Shr, headers: HeaderMap, Form(f): Fields
         return expired();
     }
     match check_password(&st, email, f.get("password").map_or("", String::as_str)) {
-        Ok(user_id) => signed_in(&mut st, id, &user_id, &headers, now),
+        Ok(user_id) => signed_in(&s, &mut st, id, &user_id, &headers, now),
         Err(Failure::NotFound { .. }) => pages::login(
             StatusCode::UNAUTHORIZED,
             id,
@@ -322,12 +322,14 @@ pub(crate) async fn sign_up(AxumState(s): Shr, headers: HeaderMap, Form(f): Fiel
         ..UserRec::new(email)
     };
     let user_id = st.insert_user(user, now).id.clone();
-    signed_in(&mut st, id, &user_id, &headers, now)
+    signed_in(&s, &mut st, id, &user_id, &headers, now)
 }
 
 /// After the credentials: check the requested organization, or offer the
-/// picker when the user belongs to several, or finish.
+/// picker when the user belongs to several (unless the picker is off: then
+/// the code exchange asks for the choice), or finish.
 fn signed_in(
+    s: &Shared,
     st: &mut State,
     id: &str,
     user_id: &str,
@@ -345,7 +347,7 @@ fn signed_in(
         return choose(st, id, &org, headers, now);
     }
     let organizations = choices(st, user_id);
-    if organizations.len() > 1 {
+    if organizations.len() > 1 && s.config.hosted_organization_picker {
         return pages::organization_picker(StatusCode::OK, id, &organizations, None);
     }
     finish(st, id, None, headers, now)

@@ -41,9 +41,10 @@
 //!   the seven grants and their challenges (`email_verification_required`,
 //!   `mfa_enrollment`, `mfa_challenge`, `organization_selection_required`),
 //!   in the JSON shapes WorkOS answers with (checked against recorded WorkOS
-//!   answers by `emulator/tests/shapes.rs`); plus the MFA API's
-//!   `POST /auth/factors/{id}/challenge`, which answering an `mfa_challenge`
-//!   needs. API routes want `Authorization: Bearer <api key>`; the
+//!   answers by `emulator/tests/shapes.rs`); plus the MFA API a TOTP
+//!   sign-in needs: `POST /auth/factors/{id}/challenge` (what answering an
+//!   `mfa_challenge` takes), `POST /auth/challenges/{id}/verify`
+//!   (`{challenge, valid}`), `GET` and `DELETE /auth/factors/{id}`. API routes want `Authorization: Bearer <api key>`; the
 //!   authenticate endpoint checks `client_id` and `client_secret` instead
 //!   (the secret may be left out by a code exchange with a PKCE verifier and
 //!   by a refresh, as public clients do);
@@ -66,7 +67,9 @@
 //!   HTML login page (or sign-up page, or an organization picker) that
 //!   redirects back with a code: single use, valid 10 minutes, bound to the
 //!   client, the redirect URI and the PKCE challenge. The pages check the
-//!   password and settle the organization; email verification and MFA are
+//!   password and settle the organization (unless
+//!   [`with_hosted_organization_picker(false)`](EmulatorBuilder::with_hosted_organization_picker):
+//!   then the code exchange asks); email verification and MFA are
 //!   then answered as challenges by the code exchange, as by the API;
 //! - CLI Auth (the OAuth 2.0 device authorization grant, RFC 8628):
 //!   `POST /user_management/authorize/device` (`client_id` only, JSON or a
@@ -286,6 +289,9 @@ pub(crate) struct Config {
     pub(crate) device_code_ttl: Duration,
     redirect_uris: Vec<Url>,
     loopback_redirects: bool,
+    /// Whether the hosted pages ask a user of several organizations to pick
+    /// one (else the code exchange answers `organization_selection_required`).
+    pub(crate) hosted_organization_picker: bool,
 }
 
 impl Config {
@@ -348,6 +354,7 @@ pub struct EmulatorBuilder {
     fresh_key: bool,
     webhooks: Vec<(String, SecretString)>,
     webhook_retry: webhooks::RetryPolicy,
+    hosted_organization_picker: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -371,6 +378,7 @@ impl Default for EmulatorBuilder {
                 attempts: 5,
                 first_delay: Duration::from_millis(100),
             },
+            hosted_organization_picker: true,
         }
     }
 }
@@ -526,6 +534,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Whether the hosted sign-in asks a user who belongs to several
+    /// organizations to pick one (default `true`, as AuthKit's hosted UI
+    /// does). With `false` it finishes without an organization, and the
+    /// code exchange answers `organization_selection_required` (with the
+    /// organizations and a pending token), as WorkOS does for a sign-in that
+    /// leaves the choice to the application — which then calls
+    /// `authenticate_with_organization_selection`.
+    pub fn with_hosted_organization_picker(mut self, enabled: bool) -> Self {
+        self.hosted_organization_picker = enabled;
+        self
+    }
+
     /// Binds the host and port (default `127.0.0.1`, any port), loads the seed, generates the signing key (see
     /// [`with_fresh_signing_key`](Self::with_fresh_signing_key)) and serves
     /// on a task of the current tokio runtime.
@@ -599,6 +619,7 @@ impl EmulatorBuilder {
                 device_code_ttl: Duration::from_secs(self.device_code_ttl.as_secs()),
                 redirect_uris,
                 loopback_redirects: self.loopback_redirects,
+                hosted_organization_picker: self.hosted_organization_picker,
             },
             keys,
             clock: self.clock,

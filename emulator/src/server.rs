@@ -117,7 +117,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             put(h::reactivate_membership),
         )
         .route(&format!("{UM}/sessions/revoke"), post(h::revoke_session))
+        // The MFA API.
         .route("/auth/factors/{id}/challenge", post(h::challenge_factor))
+        .route(
+            "/auth/factors/{id}",
+            get(h::get_factor).delete(h::delete_factor),
+        )
+        .route("/auth/challenges/{id}/verify", post(h::verify_challenge))
         // ---- organizations ----
         .route(
             "/organizations",

@@ -1,12 +1,14 @@
-//! Second factors (TOTP).
+//! Second factors (TOTP): enrolling and listing a user's factors (User
+//! Management), and the MFA API's calls a sign-in with a second factor
+//! needs: challenge a factor, verify a challenge, get and delete a factor.
 
 use futures_util::Stream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pagination::{PaginationParams, paginated};
 use super::{
-    AuthenticationFactor, AuthenticationFactorType, Call, EnrolledAuthFactor, Error, List,
-    UserManagement,
+    AuthenticationChallenge, AuthenticationFactor, AuthenticationFactorType, Call,
+    EnrolledAuthFactor, Error, List, UserManagement,
 };
 use crate::Secret;
 
@@ -66,6 +68,111 @@ impl ListAuthFactors {
 }
 
 paginated!(ListAuthFactors);
+
+/// Parameters of [`UserManagement::challenge_auth_factor`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChallengeAuthFactor {
+    /// The factor to challenge (part of the path): one of
+    /// [`MfaChallenge::authentication_factors`](super::MfaChallenge::authentication_factors).
+    #[serde(skip)]
+    pub authentication_factor_id: String,
+    /// For SMS factors: the message, with `{{code}}` where the code goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_template: Option<String>,
+}
+
+impl ChallengeAuthFactor {
+    /// A challenge of the factor `authentication_factor_id`.
+    pub fn new(authentication_factor_id: impl Into<String>) -> Self {
+        ChallengeAuthFactor {
+            authentication_factor_id: authentication_factor_id.into(),
+            sms_template: None,
+        }
+    }
+}
+
+/// Parameters of [`UserManagement::verify_auth_challenge`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyAuthChallenge {
+    /// The challenge (part of the path).
+    #[serde(skip)]
+    pub authentication_challenge_id: String,
+    /// The code the user typed.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
+    pub code: Secret,
+}
+
+/// The answer to [`UserManagement::verify_auth_challenge`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifiedAuthChallenge {
+    /// The challenge that was verified.
+    pub challenge: AuthenticationChallenge,
+    /// Whether the code was right.
+    pub valid: bool,
+}
+
+impl UserManagement {
+    // ---- the MFA API (`/auth/factors`, `/auth/challenges`) ----
+
+    /// Creates a challenge for a factor: what
+    /// [`authenticate_with_totp`](Self::authenticate_with_totp) answers
+    /// after an [`Error::MfaChallenge`].
+    /// `POST /auth/factors/{id}/challenge`
+    ///
+    /// ```no_run
+    /// # async fn run(workos: authkit_axum::client::UserManagement, e: authkit_axum::client::MfaChallenge) -> Result<(), authkit_axum::client::Error> {
+    /// use authkit_axum::client::ChallengeAuthFactor;
+    /// let factor = &e.authentication_factors[0];
+    /// let challenge = workos.challenge_auth_factor(&ChallengeAuthFactor::new(&factor.id)).await?;
+    /// // then authenticate_with_totp with challenge.id, the code and e.pending_authentication_token
+    /// # let _ = challenge; Ok(()) }
+    /// ```
+    pub async fn challenge_auth_factor(
+        &self,
+        params: &ChallengeAuthFactor,
+    ) -> Result<AuthenticationChallenge, Error> {
+        self.send(
+            Call::post(&[
+                "auth",
+                "factors",
+                &params.authentication_factor_id,
+                "challenge",
+            ])
+            .json(params),
+        )
+        .await
+    }
+
+    /// Checks a code against a challenge, outside a sign-in (e.g. to confirm
+    /// a new factor, or to re-check a signed-in user).
+    /// `POST /auth/challenges/{id}/verify`
+    pub async fn verify_auth_challenge(
+        &self,
+        params: &VerifyAuthChallenge,
+    ) -> Result<VerifiedAuthChallenge, Error> {
+        self.send(
+            Call::post(&[
+                "auth",
+                "challenges",
+                &params.authentication_challenge_id,
+                "verify",
+            ])
+            .json(params),
+        )
+        .await
+    }
+
+    /// Gets a factor. `GET /auth/factors/{id}`
+    pub async fn get_auth_factor(&self, factor_id: &str) -> Result<AuthenticationFactor, Error> {
+        self.send(Call::get(&["auth", "factors", factor_id])).await
+    }
+
+    /// Deletes a factor for good. `DELETE /auth/factors/{id}`
+    pub async fn delete_auth_factor(&self, factor_id: &str) -> Result<(), Error> {
+        self.send(Call::delete(&["auth", "factors", factor_id]))
+            .await
+    }
+}
 
 impl UserManagement {
     /// Enrolls a TOTP factor and returns it with a first challenge.

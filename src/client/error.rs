@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::types::{User, string_enum};
+use super::types::{AuthenticationChallenge, User, string_enum};
 use crate::Secret;
 
 /// Everything a User Management call can fail with.
@@ -353,7 +353,12 @@ pub struct EmailVerificationRequired {
     pub request_id: Option<String>,
 }
 
-/// `mfa_enrollment`: enroll a factor, then `authenticate_with_totp`.
+/// `mfa_enrollment`: the user must set up a second factor. Enroll one for
+/// [`user`](Self::user) with
+/// [`enroll_auth_factor`](super::UserManagement::enroll_auth_factor) (its
+/// answer holds the secret to show and a first challenge), then call
+/// `authenticate_with_totp` with that challenge's id, the user's code and the
+/// pending token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfaEnrollment {
     /// The HTTP status.
@@ -368,6 +373,13 @@ pub struct MfaEnrollment {
     pub request_id: Option<String>,
 }
 
+impl MfaEnrollment {
+    /// The id of the user to enroll a factor for.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.id.as_str())
+    }
+}
+
 /// A factor offered by an `mfa_challenge`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChallengeFactor {
@@ -378,7 +390,12 @@ pub struct ChallengeFactor {
     pub kind: super::types::AuthenticationFactorType,
 }
 
-/// `mfa_challenge`: challenge one of the factors, then `authenticate_with_totp`.
+/// `mfa_challenge`: the user has a second factor. Challenge one of
+/// [`authentication_factors`](Self::authentication_factors) with
+/// [`challenge_auth_factor`](super::UserManagement::challenge_auth_factor)
+/// (unless WorkOS sent [`authentication_challenge`](Self::authentication_challenge)
+/// already), then call `authenticate_with_totp` with the challenge's id, the
+/// user's code and the pending token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfaChallenge {
     /// The HTTP status.
@@ -391,8 +408,20 @@ pub struct MfaChallenge {
     pub user: Option<User>,
     /// The factors the user can answer with.
     pub authentication_factors: Vec<ChallengeFactor>,
+    /// A challenge WorkOS already created, when the body carries one
+    /// (WorkOS's documented `mfa_challenge` body does not: challenge a factor).
+    pub authentication_challenge: Option<AuthenticationChallenge>,
     /// The `X-Request-ID`.
     pub request_id: Option<String>,
+}
+
+impl MfaChallenge {
+    /// The first TOTP factor offered, the one an authenticator app answers.
+    pub fn totp_factor(&self) -> Option<&ChallengeFactor> {
+        self.authentication_factors
+            .iter()
+            .find(|f| f.kind == super::types::AuthenticationFactorType::Totp)
+    }
 }
 
 /// An organization offered by `organization_selection_required`.
@@ -575,6 +604,7 @@ impl Error {
                     pending_authentication_token: token,
                     user: body.object("user"),
                     authentication_factors: body.array("authentication_factors"),
+                    authentication_challenge: body.object("authentication_challenge"),
                     request_id,
                 }));
             }
@@ -681,6 +711,37 @@ mod tests {
         );
         assert!(matches!(e, Error::MfaChallenge(_)));
         assert!(!format!("{e:?} {e}").contains("very-secret-pending"));
+    }
+
+    #[test]
+    fn an_mfa_challenge_carries_the_user_the_factors_the_token_and_a_challenge_if_sent() {
+        let user = serde_json::json!({"object": "user", "id": "user_1", "email": "a@b.c",
+            "email_verified": true, "created_at": "t", "updated_at": "t"});
+        let e = parse(
+            403,
+            serde_json::json!({"code": "mfa_challenge", "message": "m", "user": user,
+                "pending_authentication_token": "pat",
+                "authentication_factors": [{"id": "sms_1", "type": "sms"}, {"id": "f_1", "type": "totp"}],
+                "authentication_challenge": {"id": "c_1", "authentication_factor_id": "f_1",
+                    "created_at": "t", "updated_at": "t"}}),
+        );
+        let Error::MfaChallenge(c) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(c.user.as_ref().unwrap().id, "user_1");
+        assert_eq!(c.totp_factor().unwrap().id, "f_1");
+        assert_eq!(c.authentication_challenge.as_ref().unwrap().id, "c_1");
+        assert_eq!(e.pending_authentication_token().unwrap().expose(), "pat");
+        // WorkOS's documented body has no challenge: none, and nothing lost.
+        let e = parse(
+            403,
+            serde_json::json!({"code": "mfa_enrollment", "message": "m", "user": user,
+                "pending_authentication_token": "pat"}),
+        );
+        let Error::MfaEnrollment(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(m.user_id(), Some("user_1"));
     }
 
     #[test]

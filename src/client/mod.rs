@@ -63,7 +63,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub use auth_factors::{EnrollAuthFactor, ListAuthFactors};
+pub use auth_factors::{
+    ChallengeAuthFactor, EnrollAuthFactor, ListAuthFactors, VerifiedAuthChallenge,
+    VerifyAuthChallenge,
+};
 pub use authenticate::{
     AuthenticateWithCode, AuthenticateWithEmailVerification, AuthenticateWithMagicAuth,
     AuthenticateWithOrganizationSelection, AuthenticateWithPassword, AuthenticateWithRefreshToken,

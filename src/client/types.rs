@@ -563,6 +563,12 @@ pub struct AuthenticationChallenge {
     /// When it expires.
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// The code itself, only for challenges of `generic_otp` factors (the
+    /// app delivers it); TOTP and SMS challenges never carry it.
+    /// Serializes as `"[redacted]"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "Secret::serialize_redacted")]
+    pub code: Option<Secret>,
     /// Creation time (RFC 3339).
     pub created_at: String,
     /// Last update time (RFC 3339).

@@ -9,14 +9,16 @@ use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::failure::error_response;
+use super::organization::{self, PendingSelection};
 use super::pkce::{self, PendingLogin};
 use super::return_to;
-use crate::client::AuthenticateWithCode;
+use crate::client::{AuthenticateWithCode, AuthenticationResponse, Error as ClientError};
 use crate::config::SameSite;
 use crate::cookies;
-use crate::hooks::{CallbackError, SignIn};
-use crate::pages;
+use crate::hooks::CallbackError;
 use crate::seal::{self, UnsealOptions};
+use crate::session_cookies;
 use crate::shared::Shared;
 
 /// The callback's query.
@@ -34,39 +36,24 @@ pub(crate) async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let config = &shared.settings;
-    let login = config.login_path();
     let flow_cookie = query.state.as_deref().map(pkce::cookie_name);
     let mut response = match complete(&shared, &headers, query).await {
-        Ok((sealed, return_to)) => {
-            let mut response = Redirect::to(&return_to).into_response();
-            for value in cookies::write_session(&config.cookie_for(&headers), &sealed, &headers) {
-                response.headers_mut().append(header::SET_COOKIE, value);
+        Ok(Exchanged::SignedIn {
+            auth,
+            return_to,
+            app_state,
+        }) => {
+            match session_cookies::save(&shared, &auth, &headers, app_state, return_to.clone())
+                .await
+            {
+                Ok(cookies) => (cookies, Redirect::to(&return_to)).into_response(),
+                Err(_) => error_response(&shared, CallbackError::Seal),
             }
-            response
         }
-        Err(e) => {
-            match &e {
-                CallbackError::Unavailable(_) | CallbackError::Seal => {
-                    tracing::warn!(error = %e, "sign-in callback failed")
-                }
-                // Logged where it was found, with the hosts.
-                CallbackError::NoSignInInProgress { .. } => {}
-                _ => tracing::info!(error = %e, "sign-in callback refused"),
-            }
-            let custom = shared
-                .hooks
-                .on_callback_error
-                .as_ref()
-                .and_then(|hook| hook(&e));
-            custom.unwrap_or_else(|| {
-                pages::error_page(
-                    e.status(),
-                    "Sign-in failed",
-                    &sentence(&e.to_string()),
-                    &login,
-                )
-            })
+        Ok(Exchanged::ChooseOrganization { pending, error }) => {
+            organization::picker_response(&shared, &headers, &pending, &error)
         }
+        Err(e) => error_response(&shared, e),
     };
     // The flow is over either way: its cookie goes.
     if let Some(name) = flow_cookie {
@@ -86,11 +73,27 @@ pub(crate) async fn callback(
     response
 }
 
+/// How a code exchange ended.
+enum Exchanged {
+    /// Signed in: the session to save, and where to go.
+    SignedIn {
+        auth: Box<AuthenticationResponse>,
+        return_to: String,
+        app_state: Option<String>,
+    },
+    /// WorkOS asks which organization: the picker, and the sign-in waiting
+    /// for the choice.
+    ChooseOrganization {
+        pending: PendingSelection,
+        error: CallbackError,
+    },
+}
+
 async fn complete(
     shared: &Shared,
     headers: &HeaderMap,
     query: CallbackQuery,
-) -> Result<(String, String), CallbackError> {
+) -> Result<Exchanged, CallbackError> {
     if let Some(error) = query.error {
         // Anyone can write these into a link: never on the page, and only
         // at debug in the logs.
@@ -137,7 +140,7 @@ async fn complete(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let auth = shared
+    let exchanged = shared
         .sessions
         .client()
         .authenticate_with_code(&AuthenticateWithCode {
@@ -146,35 +149,32 @@ async fn complete(
             user_agent,
             ..Default::default()
         })
-        .await
-        .map_err(|e| {
-            if e.is_transient() {
-                CallbackError::Unavailable(e)
-            } else {
-                CallbackError::Exchange(e)
-            }
-        })?;
-    let sealed = auth
-        .seal_session(shared.sessions.passwords())
-        .map_err(|_| CallbackError::Seal)?;
+        .await;
     let return_to =
         return_to::sanitize(Some(&pending.return_to), &shared.settings.after_login).to_owned();
-    if let Some(hook) = &shared.hooks.on_sign_in {
-        hook(&SignIn::new(auth, pending.app_state, return_to.clone())).await;
+    match exchanged {
+        Ok(auth) => Ok(Exchanged::SignedIn {
+            auth: Box::new(auth),
+            return_to,
+            app_state: pending.app_state,
+        }),
+        Err(ClientError::OrganizationSelectionRequired(choice)) => {
+            let choice = *choice;
+            Ok(Exchanged::ChooseOrganization {
+                pending: PendingSelection {
+                    token: choice.pending_authentication_token.expose().to_owned(),
+                    organization_ids: choice.organizations.iter().map(|o| o.id.clone()).collect(),
+                    email: choice.user.as_ref().map(|u| u.email.clone()),
+                    return_to,
+                    app_state: pending.app_state,
+                },
+                error: CallbackError::OrganizationSelectionRequired {
+                    organizations: choice.organizations,
+                    email: choice.user.map(|u| u.email),
+                },
+            })
+        }
+        Err(e) if e.is_transient() => Err(CallbackError::Unavailable(e)),
+        Err(e) => Err(CallbackError::Exchange(e)),
     }
-    Ok((sealed, return_to))
-}
-
-/// An error message as a sentence for a page: capitalised, with a full stop.
-fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }

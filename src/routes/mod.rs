@@ -1,7 +1,9 @@
 //! Ready-made auth routes: `GET /auth/login`, `GET /auth/signup`, the
 //! callback (at the redirect URI's path), `POST /auth/logout` (a `GET` of it
 //! answers 405 with a sign-out button, unless sign-out by `GET` is on),
-//! `POST /auth/switch-organization` and `GET /auth/access-token`.
+//! `POST /auth/switch-organization`, `GET /auth/access-token`, and
+//! `POST /auth/organization-selection` (the callback's organization picker
+//! posts there when WorkOS asks which organization to sign in to).
 //!
 //! Login and sign-up create a random `state` and a PKCE verifier, keep them
 //! sealed in a short-lived cookie named per flow (`wos-auth-verifier-<hash>`,
@@ -13,9 +15,11 @@
 mod access_token;
 mod callback;
 mod csrf;
+mod failure;
 mod login;
 mod logout;
 mod options;
+mod organization;
 mod pkce;
 mod return_to;
 mod switch;
@@ -26,6 +30,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::shared::Shared;
+
+pub(crate) use csrf::is_cross_site;
 
 /// The auth routes, with `shared` as their state.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> Router<S> {
@@ -45,6 +51,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
         .route(
             &format!("{base}/switch-organization"),
             post(switch::switch_organization),
+        )
+        .route(
+            &format!("{base}/organization-selection"),
+            post(organization::choose),
         );
     let router = if config.access_token_route {
         router.route(
