@@ -102,7 +102,7 @@
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`CurrentOrganization`], [`OrganizationRejection`] | the session's organization (name included), cached |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
-//! | [`client`] | every operation of the WorkOS SDKs' `UserManagement` and `Organizations` modules, and the MFA API's calls a second factor needs: typed, paginated, typed errors (each challenge with what its next step needs), retries |
+//! | [`client`] | the WorkOS SDKs' user management (the README lists, method by method, what is covered and what is not), the Organizations API's CRUD, the MFA calls a second factor needs, CLI Auth and the Events API: typed, paginated, typed errors (each challenge with what its next step needs), retries |
 //! | [`client::UserManagement::authorize_device`], [`client::DevicePoll`] | command-line sign-in: CLI Auth's device flow, with a poller |
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |

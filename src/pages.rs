@@ -228,12 +228,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_organization_picker_escapes_names_and_posts_only_to_its_own_origin() {
+    #[tokio::test]
+    async fn the_organization_picker_escapes_names_and_posts_only_to_its_own_origin() {
         let page = organization_picker(
             "/auth/organization-selection",
             Some("a<b>@example.com"),
-            &[("org_1", "<script>x</script>"), ("org_2", "")],
+            &[("org_1", "<script>x</script>"), ("org_2\"><i>", "")],
         );
         let h = page.headers();
         let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -241,6 +241,20 @@ mod tests {
         assert!(csp.starts_with("default-src 'none'"), "{csp}");
         assert_eq!(h[header::REFERRER_POLICY], "same-origin");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        let body = axum::body::to_bytes(page.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
+        assert!(html.contains("a&lt;b&gt;@example.com"), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("<i>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("action=\"/auth/organization-selection\""),
+            "{html}"
+        );
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl fmt::Debug for WebhookVerifier {
 
 impl WebhookVerifier {
     /// A verifier for the endpoint's secret (the WorkOS dashboard shows it).
+    /// An empty secret refuses every webhook ([`WebhookError::NoSecret`]).
     pub fn new(secret: impl Into<Secret>) -> Self {
         WebhookVerifier {
             secret: secret.into(),
@@ -181,6 +182,9 @@ impl WebhookVerifier {
         body: &[u8],
         signature_header: &str,
     ) -> Result<(), WebhookError> {
+        if self.secret.expose().trim().is_empty() {
+            return Err(WebhookError::NoSecret);
+        }
         let header = SignatureHeader::parse(signature_header)?;
         let now = millis((self.clock)());
         let tolerance = i128::try_from(self.tolerance.as_millis()).unwrap_or(i128::MAX);
@@ -336,10 +340,15 @@ pub enum WebhookError {
     /// The body could not be read from the connection.
     #[error("the body could not be read")]
     UnreadableBody,
+    /// The verifier was made with an empty secret: every webhook is
+    /// refused, since a MAC under an empty key is one anybody can compute.
+    #[error("the webhook secret is empty: set the endpoint's secret from the WorkOS dashboard")]
+    NoSecret,
 }
 
 impl WebhookError {
-    /// The answer's status: 401 for the signature, 400 for the body, 413 for its size.
+    /// The answer's status: 401 for the signature, 400 for the body, 413 for its size,
+    /// 500 for a verifier without a secret (a configuration mistake).
     pub fn status(&self) -> StatusCode {
         match self {
             WebhookError::MissingHeader
@@ -349,6 +358,7 @@ impl WebhookError {
             | WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
             WebhookError::BadBody(_) | WebhookError::UnreadableBody => StatusCode::BAD_REQUEST,
             WebhookError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::NoSecret => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -361,6 +371,7 @@ impl WebhookError {
             WebhookError::BadSignature => "invalid_signature",
             WebhookError::BadBody(_) | WebhookError::UnreadableBody => "invalid_body",
             WebhookError::BodyTooLarge { .. } => "body_too_large",
+            WebhookError::NoSecret => "webhook_secret_missing",
         }
     }
 }
@@ -501,6 +512,17 @@ mod tests {
         };
         let hex: String = expected.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(header, format!("t=1700000000000, v1={hex}"));
+    }
+
+    #[test]
+    fn an_empty_secret_refuses_every_webhook_even_one_signed_with_it() {
+        for empty in ["", "  "] {
+            let verifier = WebhookVerifier::new(empty).with_clock(move || at(AT));
+            let header = verifier.signature_header(b"{}", at(AT));
+            let err = verifier.verify_signature(b"{}", &header).unwrap_err();
+            assert!(matches!(err, WebhookError::NoSecret), "{err:?}");
+            assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
     }
 
     #[test]

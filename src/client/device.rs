@@ -55,6 +55,10 @@ pub struct DeviceAuthorization {
     /// The least time between two polls, in seconds (5 when absent).
     #[serde(default)]
     pub interval: Option<u64>,
+    /// When the answer arrived: `expires_in` counts from here, however late
+    /// polling starts.
+    #[serde(skip, default = "Instant::now")]
+    received: Instant,
 }
 
 impl fmt::Debug for DeviceAuthorization {
@@ -133,7 +137,7 @@ impl UserManagement {
         };
         let call = Call::post(&["user_management", "authorize", "device"])
             .json(&body)
-            .without_api_key();
+            .never_api_key();
         self.send(call).await
     }
 
@@ -154,7 +158,7 @@ impl UserManagement {
         };
         let call = Call::post(&["user_management", "authenticate"])
             .json(&body)
-            .without_api_key();
+            .never_api_key();
         self.send(call).await
     }
 
@@ -186,6 +190,7 @@ impl UserManagement {
             },
             interval: authorization.poll_interval(),
             lifetime: authorization.lifetime(),
+            started: authorization.received,
             sleep: Arc::new(|d| Box::pin(tokio::time::sleep(d))),
         }
     }
@@ -202,6 +207,8 @@ pub struct DevicePoll {
     params: AuthenticateWithDeviceCode,
     interval: Duration,
     lifetime: Duration,
+    /// When the authorization arrived.
+    started: Instant,
     sleep: SleepFn,
 }
 
@@ -269,7 +276,7 @@ impl DevicePoll {
 
     /// Polls until the user approves or denies, or the codes expire.
     pub async fn wait(self) -> Result<AuthenticationResponse, Error> {
-        let started = Instant::now();
+        let started = self.started;
         let mut schedule = Schedule::new(self.interval, self.lifetime);
         loop {
             let wait = match schedule.next_wait(started.elapsed()) {
@@ -388,7 +395,7 @@ impl Schedule {
             Error::OAuth(oauth) => match oauth.error {
                 OAuthErrorCode::AuthorizationPending => Step::Again,
                 OAuthErrorCode::SlowDown => {
-                    self.interval += SLOW_DOWN_STEP;
+                    self.interval = self.interval.saturating_add(SLOW_DOWN_STEP);
                     Step::Again
                 }
                 _ if e.is_transient() => Step::Again,

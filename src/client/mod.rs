@@ -279,7 +279,7 @@ impl UserManagement {
         // Whether an earlier attempt failed after WorkOS may have acted on it.
         let mut answer_lost = false;
         loop {
-            let mut request = self.request(&call.method, &url, body.as_ref());
+            let mut request = self.request(&call.method, &url, body.as_ref(), call.auth);
             for (name, value) in &call.headers {
                 request = request.header(name, value);
             }
@@ -354,19 +354,23 @@ impl UserManagement {
     /// One attempt's request, with the API key (when the client has one) in
     /// a sensitive `Authorization` header: HTTP/2 never indexes it (HPACK),
     /// and tracing layers that honour the flag redact it.
-    /// A public client's calls carry no `Authorization` at all.
+    /// A public client's calls, and calls marked [`Auth::Never`], carry no
+    /// `Authorization` at all.
     fn request(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&Vec<u8>>,
+        auth: Auth,
     ) -> reqwest::RequestBuilder {
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
             .header(http::header::ACCEPT, "application/json");
-        if let Some(authorization) = &self.inner.authorization {
+        if let Some(authorization) = &self.inner.authorization
+            && auth != Auth::Never
+        {
             request = request.header(http::header::AUTHORIZATION, authorization.clone());
         }
         if let Some(body) = body {
@@ -451,8 +455,11 @@ pub(crate) enum Auth {
     Required,
     /// Sent with the key when the client has one, and without any
     /// `Authorization` header by a public client (PKCE code exchange,
-    /// refresh, JWKS, the device flow).
+    /// refresh, JWKS).
     Optional,
+    /// Never sent with the key, whatever the client holds: CLI Auth's
+    /// device calls, which WorkOS documents for clients without a secret.
+    Never,
 }
 
 /// One API call: method, path, query, body.
@@ -528,6 +535,12 @@ impl<'a> Call<'a> {
     /// Marks a call as one a public client may make without the API key.
     pub(crate) fn without_api_key(mut self) -> Self {
         self.auth = Auth::Optional;
+        self
+    }
+
+    /// Marks a call as one that never carries the API key (CLI Auth).
+    pub(crate) fn never_api_key(mut self) -> Self {
+        self.auth = Auth::Never;
         self
     }
 
@@ -774,7 +787,10 @@ mod tests {
             .build()
             .unwrap();
         let url = c.url(&["user_management", "users"]);
-        let request = c.request(&Method::GET, &url, None).build().unwrap();
+        let request = c
+            .request(&Method::GET, &url, None, Auth::Required)
+            .build()
+            .unwrap();
         let value = &request.headers()[http::header::AUTHORIZATION];
         assert_eq!(value.to_str().unwrap(), "Bearer sk_test_very_secret");
         assert!(value.is_sensitive());
@@ -785,7 +801,19 @@ mod tests {
     fn a_public_clients_call_carries_no_api_key() {
         let c = UserManagement::public("client_1").unwrap();
         let url = c.url(&["user_management", "authorize", "device"]);
-        let request = c.request(&Method::POST, &url, None).build().unwrap();
+        let request = c
+            .request(&Method::POST, &url, None, Auth::Optional)
+            .build()
+            .unwrap();
+        assert!(request.headers().get(http::header::AUTHORIZATION).is_none());
+        // A device call never carries it, even from a client that has one.
+        let c = UserManagement::builder("sk_test_very_secret", "client_1")
+            .build()
+            .unwrap();
+        let request = c
+            .request(&Method::POST, &url, None, Auth::Never)
+            .build()
+            .unwrap();
         assert!(request.headers().get(http::header::AUTHORIZATION).is_none());
     }
 

@@ -162,7 +162,7 @@ async fn complete(
             let choice = *choice;
             Ok(Exchanged::ChooseOrganization {
                 pending: PendingSelection {
-                    token: choice.pending_authentication_token.expose().to_owned(),
+                    token: choice.pending_authentication_token.clone(),
                     organization_ids: choice.organizations.iter().map(|o| o.id.clone()).collect(),
                     email: choice.user.as_ref().map(|u| u.email.clone()),
                     return_to,

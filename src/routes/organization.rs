@@ -22,6 +22,7 @@ use crate::cookies::{self, CookieSpec};
 use crate::hooks::CallbackError;
 use crate::pages;
 use crate::seal::{self, SealOptions, UnsealOptions};
+use crate::secret::Secret;
 use crate::session_cookies;
 use crate::shared::Shared;
 
@@ -32,8 +33,9 @@ pub(crate) const SELECTION_COOKIE: &str = "wos-auth-organization-selection";
 /// pending tokens).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PendingSelection {
-    /// WorkOS's pending authentication token.
-    pub(crate) token: String,
+    /// WorkOS's pending authentication token (redacted in `Debug`).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
+    pub(crate) token: Secret,
     /// The organizations WorkOS offered: the only ones the form may name.
     pub(crate) organization_ids: Vec<String>,
     /// The user's email address, for the page.
@@ -164,7 +166,7 @@ pub(crate) async fn choose(
         .client()
         .authenticate_with_organization_selection(&AuthenticateWithOrganizationSelection {
             organization_id: choice.organization_id,
-            pending_authentication_token: pending.token.into(),
+            pending_authentication_token: pending.token,
             user_agent,
             ..Default::default()
         })

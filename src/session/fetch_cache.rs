@@ -73,11 +73,12 @@ impl<T: Send + Sync + 'static> FetchCache<T> {
                 }
             }
         };
-        let fetched = shared.await;
+        let fetched = shared.clone().await;
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        // Only the first waiter to finish replaces the fetch; the others find
-        // it done already.
-        if matches!(entries.get(key), Some(Entry::Fetching(_))) {
+        // Only the first waiter to finish replaces its own fetch; the others
+        // find it done already. A fetch that `forget` dropped (and another
+        // may have replaced) is not written back: its value may be stale.
+        if matches!(entries.get(key), Some(Entry::Fetching(f)) if Shared::ptr_eq(f, &shared)) {
             match &fetched {
                 Ok(value) => {
                     entries.insert(
@@ -203,6 +204,54 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_fetch_in_flight_when_forgotten_does_not_write_back_its_stale_value() {
+        let cache = Arc::new(UserCache::new(10, Duration::from_secs(300)));
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let (release_old, old_done) = tokio::sync::oneshot::channel::<()>();
+        let stale = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch("u1", now, async move {
+                        let _ = old_done.await;
+                        Ok(user("stale"))
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await; // the stale fetch is in flight
+        cache.forget("u1"); // e.g. an organization.updated webhook
+        let (release_new, new_done) = tokio::sync::oneshot::channel::<()>();
+        let fresh = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch("u1", now, async move {
+                        let _ = new_done.await;
+                        Ok(user("fresh"))
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await; // the fresh fetch is in flight too
+        // The stale one finishes first, while the fresh one is still fetching.
+        release_old.send(()).unwrap();
+        assert_eq!(stale.await.unwrap().unwrap().id, "stale");
+        release_new.send(()).unwrap();
+        assert_eq!(fresh.await.unwrap().unwrap().id, "fresh");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let kept = cache
+            .get_or_fetch("u1", now, counted(&calls, "unused"))
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.id, "fresh",
+            "the forgotten fetch's value was written back"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

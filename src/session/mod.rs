@@ -1036,14 +1036,18 @@ impl SessionManager {
         let fetched = self
             .organizations
             .get_or_fetch(organization_id, self.now(), async move {
-                client.get_organization(&id).await
+                match client.get_organization(&id).await {
+                    Ok(organization) => Ok(Some(Arc::new(organization))),
+                    Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => Ok(None),
+                    Err(e) => Err(e),
+                }
             })
             .await;
         match fetched {
-            Ok(organization) => Ok(organization),
-            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
-                Err(OrganizationLookupError::NotFound)
-            }
+            Ok(organization) => match Option::as_ref(&organization) {
+                Some(organization) => Ok(organization.clone()),
+                None => Err(OrganizationLookupError::NotFound),
+            },
             Err(e) => {
                 tracing::warn!(error = %e, organization_id, "an organization could not be fetched");
                 Err(OrganizationLookupError::Unavailable(e))

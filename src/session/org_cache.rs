@@ -5,7 +5,8 @@
 //! a page shows costs a `GET /organizations/{id}`. The answer is kept for
 //! a while (5 minutes by default): at most one call per organization per
 //! five minutes, whoever asks, and concurrent misses for one organization
-//! share one call. A failed call is not kept: the next request tries again.
+//! share one call. A 404 (a deleted organization) is kept as well; any other
+//! failed call is not kept: the next request tries again.
 //! A rename shows once the entry expires, or at once after
 //! [`SessionManager::forget_organization`](super::SessionManager::forget_organization)
 //! (e.g. on an `organization.updated` webhook).
@@ -13,6 +14,7 @@
 //! Memory bound: at most [`DEFAULT_CAPACITY`] organizations (a few hundred
 //! bytes each, more with many domains or much metadata).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::fetch_cache::FetchCache;
@@ -24,4 +26,6 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// How long a fetched organization is kept.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 
-pub(crate) type OrganizationCache = FetchCache<Organization>;
+/// `None`: WorkOS answered 404 (a deleted organization), kept like a
+/// value, so a session naming one does not cost a call per request.
+pub(crate) type OrganizationCache = FetchCache<Option<Arc<Organization>>>;

@@ -203,6 +203,16 @@ async fn the_cli_signs_in_through_the_device_page_and_the_api_accepts_its_token(
     assert_eq!(signed_in.user.email, ALICE);
     assert_eq!(device_polls(&emu), 2);
     assert!(steps.finished().await, "no poll after the tokens");
+    // A client that holds the API key still sends it with neither device
+    // call: CLI Auth is documented for clients without a secret.
+    assert_eq!(
+        emu.authorized_request_count("/user_management/authorize/device"),
+        0
+    );
+    assert_eq!(
+        emu.authorized_request_count("/user_management/authenticate"),
+        0
+    );
 
     let api = bearer_api(&emu).await;
     let r = reqwest::Client::new()
