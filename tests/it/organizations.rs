@@ -583,7 +583,12 @@ async fn signed_out_is_401_for_apis_a_login_redirect_for_pages_and_none_when_opt
 // ---------------------------------------------------------------------------
 
 #[path = "../../examples/organizations.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(
+    dead_code,
+    unused_imports,
+    clippy::duplicate_mod,
+    reason = "each example brings its own copy of examples/support (custom_login's too)"
+)]
 mod example;
 
 #[tokio::test]
