@@ -19,8 +19,12 @@
 //! Each step can lead to the next; the last one's answer is signed in with
 //! `AuthKit::save_session`, which writes the same cookie as the hosted
 //! callback. Between steps, WorkOS's pending token (and the challenge) is
-//! kept sealed with the cookie password in a short-lived `HttpOnly` cookie,
-//! never in the page. Every post is refused when it comes from another site
+//! kept sealed with the cookie password in a short-lived `HttpOnly`,
+//! `SameSite=Lax` cookie (`Secure` whenever the session cookie is:
+//! `AuthKit::secure_cookies_for`), never in the page. The cookie keeps the
+//! pending token's own deadline: a refused try shows the step again without
+//! extending it, and once WorkOS says the token is spent or expired the
+//! sign-in starts over. Every post is refused when it comes from another site
 //! (`AuthKit::is_cross_site`): a forged sign-in form would sign the victim
 //! into the attacker's account.
 //!
@@ -30,7 +34,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use authkit_axum::client::{
     AuthenticateWithEmailVerification, AuthenticateWithOrganizationSelection,
@@ -249,12 +253,18 @@ fn unavailable() -> Response {
     response
 }
 
-fn expired() -> Response {
-    password_page(
+/// The sign-in's pending token is gone (expired, spent, or the cookie is
+/// missing or forged): start again, and drop the step's cookie.
+fn expired(authkit: &AuthKit, headers: &HeaderMap) -> Response {
+    let mut response = password_page(
         StatusCode::BAD_REQUEST,
         "",
         Some("That sign-in has expired; please sign in again."),
-    )
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_pending_cookie(authkit, headers));
+    response
 }
 
 // ---- the sign-in between steps ----
@@ -263,6 +273,10 @@ fn expired() -> Response {
 #[derive(Serialize, Deserialize)]
 struct Pending {
     token: String,
+    /// When WorkOS's pending token dies (Unix seconds): set once, when
+    /// WorkOS hands out the token, and kept when the step is shown again, so
+    /// that retries never outlive the token.
+    expires_at: u64,
     email: String,
     user_agent: Option<String>,
     step: Step,
@@ -286,29 +300,99 @@ enum Step {
     },
 }
 
-fn pending_cookie(authkit: &AuthKit, pending: &Pending) -> Option<HeaderValue> {
+impl Step {
+    /// What a refused try of this step says.
+    fn refused(&self) -> &'static str {
+        match self {
+            Step::EmailCode => "That code is not right; type the code of the latest email.",
+            Step::EnrollTotp { .. } | Step::TotpCode { .. } => {
+                "That code is not right; type the code your authenticator app shows now."
+            }
+            Step::Organization { .. } => "You cannot sign in to that organization; choose another.",
+        }
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+/// How long `pending` has left (zero: WorkOS's token is dead).
+fn time_left(authkit: &AuthKit, pending: &Pending) -> Duration {
+    let now = unix_secs(authkit.sessions().now());
+    Duration::from_secs(pending.expires_at.saturating_sub(now))
+}
+
+/// `HttpOnly; SameSite=Lax`, and `Secure` exactly when the session cookie
+/// is (an https redirect URI, or `with_secure_cookies(true)`). `Path=/login`
+/// covers the form and every step's post, nothing else.
+fn pending_cookie_attributes(authkit: &AuthKit, headers: &HeaderMap) -> &'static str {
+    if authkit.secure_cookies_for(headers) {
+        "Path=/login; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "Path=/login; HttpOnly; SameSite=Lax"
+    }
+}
+
+/// The step's cookie, sealed until the pending token's own deadline; `None`
+/// when that deadline has passed (or sealing failed).
+fn pending_cookie(
+    authkit: &AuthKit,
+    headers: &HeaderMap,
+    pending: &Pending,
+) -> Option<HeaderValue> {
+    let ttl = time_left(authkit, pending);
+    if ttl.is_zero() {
+        return None;
+    }
     let sealed = seal::seal(
         pending,
         authkit.sessions().passwords(),
         SealOptions::default()
-            .with_ttl(PENDING_TTL)
+            .with_ttl(ttl)
             .with_now(authkit.sessions().now()),
     )
     .ok()?;
-    // Add `; Secure` when the app is served over https.
     HeaderValue::from_str(&format!(
-        "{PENDING_COOKIE}={sealed}; Path=/login; Max-Age={}; HttpOnly; SameSite=Lax",
-        PENDING_TTL.as_secs()
+        "{PENDING_COOKIE}={sealed}; Max-Age={}; {}",
+        ttl.as_secs(),
+        pending_cookie_attributes(authkit, headers),
     ))
     .ok()
 }
 
-fn clear_pending_cookie() -> HeaderValue {
-    HeaderValue::from_static(
-        "custom-login-pending=; Path=/login; Max-Age=0; HttpOnly; SameSite=Lax",
-    )
+fn clear_pending_cookie(authkit: &AuthKit, headers: &HeaderMap) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{PENDING_COOKIE}=; Max-Age=0; {}",
+        pending_cookie_attributes(authkit, headers)
+    ))
+    .expect("a valid header value")
 }
 
+/// Whether WorkOS refused because the sign-in itself is over: the pending
+/// token expired or was spent (`invalid_pending_authentication_token`, or an
+/// `invalid_grant` that names the pending token), or the step's challenge
+/// did. Retrying the step cannot help; the sign-in starts again. A wrong code
+/// is an `invalid_grant` too, about the code: that one is worth retrying.
+fn pending_token_gone(e: &Error) -> bool {
+    let names_the_sign_in = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        text.contains("pending") || text.contains("challenge")
+    };
+    match e {
+        Error::Api(e) => e
+            .code
+            .as_deref()
+            .is_some_and(|c| c.contains("pending_authentication_token")),
+        Error::OAuth(e) => {
+            e.error.as_str() == "invalid_grant"
+                && e.description.as_deref().is_some_and(names_the_sign_in)
+        }
+        _ => false,
+    }
+}
+
+/// The step's cookie, if it unseals and its pending token is still alive.
 fn read_pending(authkit: &AuthKit, headers: &HeaderMap) -> Option<Pending> {
     headers
         .get_all(header::COOKIE)
@@ -325,6 +409,7 @@ fn read_pending(authkit: &AuthKit, headers: &HeaderMap) -> Option<Pending> {
             )
             .ok()
         })
+        .filter(|pending| !time_left(authkit, pending).is_zero())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -334,15 +419,20 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Shows `pending`'s step, and keeps it in the cookie.
+/// Shows `pending`'s step, and keeps it in the cookie until its deadline
+/// (or starts again when that has passed).
 fn show_step(
     authkit: &AuthKit,
+    headers: &HeaderMap,
     status: StatusCode,
     pending: &Pending,
     error: Option<&str>,
 ) -> Response {
+    if time_left(authkit, pending).is_zero() {
+        return expired(authkit, headers);
+    }
     let mut response = step_page(status, pending, error);
-    match pending_cookie(authkit, pending) {
+    match pending_cookie(authkit, headers, pending) {
         Some(cookie) => {
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response
@@ -370,8 +460,11 @@ async fn next(
     retry: Retry<'_>,
 ) -> Response {
     let workos = authkit.client();
+    // A token WorkOS just handed out: its 10 minutes start now.
+    let expires_at = unix_secs(authkit.sessions().now()) + PENDING_TTL.as_secs();
     let pending = |token: &authkit_axum::Secret, step| Pending {
         token: token.expose().to_owned(),
+        expires_at,
         email: email.to_owned(),
         user_agent: user_agent(headers),
         step,
@@ -383,7 +476,7 @@ async fn next(
                     let mut response = (cookies, Redirect::to("/")).into_response();
                     response
                         .headers_mut()
-                        .append(header::SET_COOKIE, clear_pending_cookie());
+                        .append(header::SET_COOKIE, clear_pending_cookie(authkit, headers));
                     response
                 }
                 Err(e) => e.into_response(),
@@ -464,16 +557,18 @@ async fn next(
                     email,
                     Some("Incorrect email or password."),
                 ),
+                Retry::Step(_) if pending_token_gone(&e) => expired(authkit, headers),
                 Retry::Step(pending) => show_step(
                     authkit,
+                    headers,
                     StatusCode::UNAUTHORIZED,
                     pending,
-                    Some("That code is not right; try again."),
+                    Some(pending.step.refused()),
                 ),
             };
         }
     };
-    show_step(authkit, StatusCode::OK, &step, None)
+    show_step(authkit, headers, StatusCode::OK, &step, None)
 }
 
 // ---- the handlers ----
@@ -542,7 +637,7 @@ async fn email_code(
         },
     ) = read_pending(&authkit, &headers)
     else {
-        return expired();
+        return expired(&authkit, &headers);
     };
     let answer = authkit
         .client()
@@ -572,13 +667,13 @@ async fn totp_code(
         return refused_cross_site();
     }
     let Some(pending) = read_pending(&authkit, &headers) else {
-        return expired();
+        return expired(&authkit, &headers);
     };
     let challenge_id = match &pending.step {
         Step::EnrollTotp { challenge_id, .. } | Step::TotpCode { challenge_id } => {
             challenge_id.clone()
         }
-        _ => return expired(),
+        _ => return expired(&authkit, &headers),
     };
     let answer = authkit
         .client()
@@ -621,8 +716,23 @@ async fn organization(
         },
     ) = read_pending(&authkit, &headers)
     else {
-        return expired();
+        return expired(&authkit, &headers);
     };
+    // Only an organization WorkOS offered: the form is the user's to edit.
+    let offered = matches!(
+        &pending.step,
+        Step::Organization { organizations }
+            if organizations.iter().any(|(id, _)| *id == form.organization_id)
+    );
+    if !offered {
+        return show_step(
+            &authkit,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &pending,
+            Some("Choose one of these organizations."),
+        );
+    }
     let answer = authkit
         .client()
         .authenticate_with_organization_selection(&AuthenticateWithOrganizationSelection {

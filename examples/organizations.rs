@@ -7,7 +7,10 @@
 //! organizations with a button that switches with
 //! `POST /auth/switch-organization` (a refresh into the other organization,
 //! no new login needed), and a form that creates an organization (the
-//! Organizations API) and makes the user its member.
+//! Organizations API) and makes the user its member. That form, like every
+//! post of an app's own, is refused when another site sends it
+//! (`AuthKit::is_cross_site`): `SameSite=Lax` keeps the session cookie off
+//! posts from other *sites*, but a sibling subdomain is the same site.
 
 mod support;
 
@@ -16,17 +19,20 @@ use authkit_axum::client::{
     OrganizationMembershipStatus, UserManagement,
 };
 use authkit_axum::emulator::{Seed, SeedMembership, SeedOrganization, SeedRole, SeedUser};
-use authkit_axum::{AuthUser, CurrentOrganization};
+use authkit_axum::{AuthKit, AuthUser, CurrentOrganization};
 use axum::extract::{Form, State};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
 use serde::Deserialize;
 use support::{escape, page};
 
-const PASSWORD: &str = "two-orgs-password-123";
+/// The seeded user's password.
+pub const PASSWORD: &str = "two-orgs-password-123";
 
-fn seed() -> Seed {
+/// ada@example.com, in Acme (admin) and Globex (member).
+pub fn seed() -> Seed {
     Seed {
         users: vec![SeedUser::new("ada@example.com", PASSWORD)],
         organizations: vec![
@@ -41,8 +47,19 @@ fn seed() -> Seed {
     }
 }
 
+/// The app: `/`, the create form's `POST /organizations`, AuthKit's routes,
+/// behind its layer.
+pub fn app(authkit: &AuthKit) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/organizations", post(create))
+        .with_state(authkit.clone())
+        .merge(authkit.routes())
+        .layer(authkit.layer())
+}
+
 async fn home(
-    State(workos): State<UserManagement>,
+    State(authkit): State<AuthKit>,
     user: Option<AuthUser>,
     org: Option<CurrentOrganization>,
 ) -> Html<String> {
@@ -55,7 +72,8 @@ async fn home(
     let current = org.as_ref().map_or("no organization", |o| o.name.as_str());
     // The memberships carry each organization's name: one call, for the
     // switcher only (the current organization's name came from the cache).
-    let memberships = workos
+    let memberships = authkit
+        .client()
         .list_organization_memberships(&ListOrganizationMemberships {
             user_id: Some(user.user.id.clone()),
             statuses: vec![OrganizationMembershipStatus::Active],
@@ -101,13 +119,22 @@ struct NewOrganization {
 }
 
 /// Creates an organization and makes the signed-in user its member; the
-/// switcher on `/` then offers it. (The session cookie is `SameSite=Lax`,
-/// so another site cannot post this form as the user.)
+/// switcher on `/` then offers it. Refused (403) when posted from another
+/// site, sibling subdomains included, which `SameSite=Lax` lets through.
 async fn create(
-    State(workos): State<UserManagement>,
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
     user: AuthUser,
     Form(form): Form<NewOrganization>,
 ) -> Response {
+    if authkit.is_cross_site(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this form was posted from another site",
+        )
+            .into_response();
+    }
+    let workos: &UserManagement = authkit.client();
     let name = form.name.trim();
     if name.is_empty() {
         return (StatusCode::BAD_REQUEST, "the organization needs a name").into_response();
@@ -135,6 +162,10 @@ async fn create(
     }
 }
 
+#[allow(
+    dead_code,
+    reason = "the test includes this file and calls `app` instead"
+)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = support::port();
@@ -145,11 +176,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("Organization {} = {}", org.name, org.id);
         }
     }
-    let app = Router::new()
-        .route("/", get(home))
-        .route("/organizations", post(create))
-        .with_state(authkit.client().clone())
-        .merge(authkit.routes())
-        .layer(authkit.layer());
-    support::serve(app, port).await
+    support::serve(app(&authkit), port).await
 }

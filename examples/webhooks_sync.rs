@@ -17,9 +17,25 @@
 //! then serves `POST /webhooks/workos` on http://127.0.0.1:3000.
 //!
 //! The table is only ever written from events: `user.created` and
-//! `user.updated` upsert, `user.deleted` deletes. The id of the last event
-//! applied is kept next to it, so the next catch-up starts after it;
-//! applying an event twice (WorkOS retries deliveries) changes nothing.
+//! `user.updated` upsert, `user.deleted` deletes and leaves a tombstone.
+//! WorkOS does not deliver webhooks in order, and retries them, so applying
+//! an event must not depend on what came before it:
+//!
+//! - an upsert older than the row (its `updated_at`) changes nothing: a late
+//!   retry of an update never undoes a newer one;
+//! - a deleted user's id stays in `deleted_users` (with when it was deleted),
+//!   and no later-arriving `user.created`/`user.updated` brings the user back
+//!   (WorkOS never reuses a user id, so every such event predates the
+//!   deletion);
+//! - applying an event twice changes nothing.
+//!
+//! The catch-up cursor (the last event id, kept next to the table) moves
+//! only during a catch-up, over the Events API's own oldest-first list, and
+//! only past events applied in a row: it stops at the first one that fails.
+//! Webhooks never move it. A webhook that failed (and whose retries ran
+//! out) followed by a later one that succeeded must not push the cursor past
+//! the failed one, or no catch-up would ever apply it; a catch-up re-reads
+//! events the webhooks applied already, which the rules above make harmless.
 
 use std::sync::{Arc, Mutex};
 
@@ -67,6 +83,10 @@ impl UsersTable {
                  last_name TEXT,
                  updated_at TEXT NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS deleted_users (
+                 id TEXT PRIMARY KEY,
+                 deleted_at TEXT NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS sync_state (
                  key TEXT PRIMARY KEY,
                  value TEXT NOT NULL
@@ -77,27 +97,31 @@ impl UsersTable {
         })
     }
 
-    /// Applies one event; other events than [`USER_EVENTS`] are ignored.
+    /// Applies one event (a webhook's); other events than [`USER_EVENTS`]
+    /// are ignored. Never moves the catch-up cursor (see the module docs).
     pub fn apply(&self, event: &Event) -> rusqlite::Result<()> {
         let mut db = self.db.lock().unwrap_or_else(|p| p.into_inner());
         let tx = db.transaction()?;
-        match &event.data {
-            EventData::UserCreated(user) | EventData::UserUpdated(user) => upsert(&tx, user)?,
-            EventData::UserDeleted(user) => {
-                tx.execute("DELETE FROM users WHERE id = ?1", params![user.id])?;
-            }
-            _ => {}
-        }
-        // Event ids sort in time order: keep the latest, for the next catch-up.
+        apply(&tx, event)?;
+        tx.commit()
+    }
+
+    /// Applies one event of a catch-up and moves the cursor to it, both or
+    /// neither.
+    fn apply_and_advance(&self, event: &Event) -> rusqlite::Result<()> {
+        let mut db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = db.transaction()?;
+        apply(&tx, event)?;
         tx.execute(
             "INSERT INTO sync_state (key, value) VALUES ('last_event_id', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![event.id],
         )?;
         tx.commit()
     }
 
-    /// The id of the latest event applied.
+    /// Where the next catch-up starts: the last event of the Events API
+    /// that a catch-up applied, with every one before it applied too.
     pub fn last_event_id(&self) -> rusqlite::Result<Option<String>> {
         let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
         db.query_row(
@@ -124,8 +148,11 @@ impl UsersTable {
         rows.collect()
     }
 
-    /// Applies every user event after the last one applied, walking every
-    /// page of the Events API. Returns how many it applied.
+    /// Applies every user event after the cursor, oldest first, walking
+    /// every page of the Events API, and moves the cursor past each one as
+    /// it is applied. The first event that fails stops it, with the cursor
+    /// just before that event: the next catch-up starts with it. Returns how
+    /// many it applied (events the webhooks applied already included).
     pub async fn catch_up(
         &self,
         workos: &UserManagement,
@@ -134,16 +161,51 @@ impl UsersTable {
         if let Some(last) = self.last_event_id()? {
             params = params.with_after(last);
         }
-        let events: Vec<Event> = workos.list_events_stream(params).try_collect().await?;
-        for event in &events {
-            self.apply(event)?;
+        let mut events = std::pin::pin!(workos.list_events_stream(params));
+        let mut applied = 0;
+        while let Some(event) = events.try_next().await? {
+            self.apply_and_advance(&event)?;
+            applied += 1;
         }
-        Ok(events.len())
+        Ok(applied)
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
+    match &event.data {
+        EventData::UserCreated(user) | EventData::UserUpdated(user) => upsert(tx, user),
+        EventData::UserDeleted(user) => {
+            tx.execute("DELETE FROM users WHERE id = ?1", params![user.id])?;
+            // The tombstone: when the user was deleted (the event's time),
+            // kept so that a late create or update is known to be stale. Old
+            // tombstones could be pruned past WorkOS's retry window and the
+            // Events API's retention.
+            tx.execute(
+                "INSERT INTO deleted_users (id, deleted_at) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO NOTHING",
+                params![user.id, event.created_at],
+            )?;
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
 fn upsert(tx: &rusqlite::Transaction<'_>, user: &User) -> rusqlite::Result<()> {
-    // An older version of the user (a late retry) never overwrites a newer one.
+    // A deleted user stays deleted: WorkOS never reuses an id, so a create
+    // or update arriving after the deletion is a late (or retried) one.
+    let deleted: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM deleted_users WHERE id = ?1)",
+        params![user.id],
+        |r| r.get(0),
+    )?;
+    if deleted {
+        return Ok(());
+    }
+    // An older version of the user (a late retry, or two updates delivered
+    // out of order) never overwrites a newer one. WorkOS's timestamps are
+    // all RFC 3339 UTC with milliseconds (`2024-01-01T00:00:00.000Z`), so
+    // comparing them as text compares them as times.
     tx.execute(
         "INSERT INTO users (id, email, first_name, last_name, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)

@@ -292,6 +292,36 @@ impl AuthKit {
     pub fn is_cross_site(&self, request_headers: &HeaderMap) -> bool {
         routes::is_cross_site(&self.shared.settings, request_headers)
     }
+
+    /// Whether the session cookie set in answer to this request is `Secure`:
+    /// when the request's redirect URI is https, unless the app forced it
+    /// either way ([`with_secure_cookies`](AuthKitBuilder::with_secure_cookies)).
+    /// Give cookies of your own (a custom sign-in's pending step, say) the
+    /// same attribute.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::AuthKit;
+    /// use axum::http::HeaderMap;
+    /// let authkit = AuthKit::builder()
+    ///     .with_api_key("sk_test_123")
+    ///     .with_client_id("client_123")
+    ///     .with_cookie_password("a cookie password of 32 characters+")
+    ///     .with_redirect_uris([
+    ///         "https://app.example.com/auth/callback",
+    ///         "http://localhost:3000/auth/callback",
+    ///     ])
+    ///     .build()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", "app.example.com".parse()?);
+    /// assert!(authkit.secure_cookies_for(&headers));
+    /// headers.insert("host", "localhost:3000".parse()?);
+    /// assert!(!authkit.secure_cookies_for(&headers));
+    /// # Ok(()) }
+    /// ```
+    pub fn secure_cookies_for(&self, request_headers: &HeaderMap) -> bool {
+        self.shared.settings.cookie_for(request_headers).secure
+    }
 }
 
 /// Builds an [`AuthKit`]; every setting has a `with_*` method, and

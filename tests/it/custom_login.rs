@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crate::support::app::{self, App, Jar, location, set_cookies};
 use authkit_axum::client::ListAuthFactors;
@@ -432,4 +433,250 @@ async fn a_step_without_its_cookie_or_with_a_forged_one_is_a_400_not_a_500() {
     )
     .await;
     assert_eq!(r.status(), 400);
+}
+
+/// The step cookie's `Set-Cookie` line in `r`.
+fn pending_set_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{PENDING_COOKIE}=")))
+        .unwrap_or_else(|| panic!("a {PENDING_COOKIE} cookie in {:?}", r.headers()))
+}
+
+fn max_age(cookie: &str) -> u64 {
+    cookie
+        .split(';')
+        .find_map(|a| a.trim().strip_prefix("Max-Age="))
+        .unwrap_or_else(|| panic!("Max-Age in {cookie}"))
+        .parse()
+        .unwrap()
+}
+
+fn attributes(cookie: &str) -> Vec<String> {
+    cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_owned())
+        .collect()
+}
+
+/// Answered "start again", with the step's cookie deleted.
+async fn assert_started_over(r: reqwest::Response, jar: &Jar) {
+    assert_eq!(r.status(), 400);
+    let cleared = pending_set_cookie(&r);
+    assert_eq!(max_age(&cleared), 0, "{cleared}");
+    assert!(!jar.0.contains_key(PENDING_COOKIE));
+    assert!(jar.session().is_none());
+    let html = r.text().await.unwrap();
+    assert!(html.contains("That sign-in has expired"), "{html}");
+}
+
+#[tokio::test]
+async fn the_step_cookie_is_httponly_lax_on_login_and_secure_only_on_an_https_redirect_uri() {
+    // Plain http (the default app): not Secure, as the session cookie.
+    let Started { app, .. } = start().await;
+    let mut jar = Jar::default();
+    let r = post(
+        &app,
+        &mut jar,
+        "/login",
+        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let cookie = attributes(&pending_set_cookie(&r));
+    for attribute in ["Path=/login", "HttpOnly", "SameSite=Lax"] {
+        assert!(
+            cookie.iter().any(|a| a == attribute),
+            "{attribute}: {cookie:?}"
+        );
+    }
+    assert!(!cookie.iter().any(|a| a == "Secure"), "{cookie:?}");
+
+    // An https redirect URI (the app behind TLS): Secure, on every answer.
+    let emulator = Emulator::builder()
+        .with_seed(example::seed())
+        .start()
+        .await
+        .unwrap();
+    let secure = app::serve(
+        emulator,
+        |b| b.with_redirect_uri("https://app.example.test/auth/callback"),
+        example::app,
+    )
+    .await;
+    let mut jar = Jar::default();
+    let send = |path: &str, jar: &Jar, form: &[(&str, &str)]| {
+        secure
+            .http
+            .post(format!("{}{path}", secure.base))
+            .header(ACCEPT, "text/html")
+            .header(ORIGIN, "https://app.example.test")
+            .header(COOKIE, jar.header())
+            .form(form)
+            .send()
+    };
+    let r = send(
+        "/login",
+        &jar,
+        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    jar.absorb(&r);
+    let cookie = attributes(&pending_set_cookie(&r));
+    for attribute in ["Path=/login", "HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(
+            cookie.iter().any(|a| a == attribute),
+            "{attribute}: {cookie:?}"
+        );
+    }
+    // The step shown again after a wrong code, and the cookie cleared at the end.
+    let r = send("/login/email-code", &jar, &[("code", "000000")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        attributes(&pending_set_cookie(&r))
+            .iter()
+            .any(|a| a == "Secure")
+    );
+    let code = secure
+        .emulator
+        .last_email_to(UNVERIFIED_USER)
+        .unwrap()
+        .secret
+        .expose_secret()
+        .to_owned();
+    let r = send("/login/email-code", &jar, &[("code", &code)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cleared = pending_set_cookie(&r);
+    assert_eq!(max_age(&cleared), 0);
+    assert!(
+        attributes(&cleared).iter().any(|a| a == "Secure"),
+        "{cleared}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_keeps_the_pending_tokens_deadline_and_an_expired_token_starts_over() {
+    let Started { app, sign_ins } = start().await;
+    let mut jar = Jar::default();
+    let r = post(
+        &app,
+        &mut jar,
+        "/login",
+        &[("email", TOTP_USER), ("password", DEMO_PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(max_age(&pending_set_cookie(&r)), 600);
+    // Six minutes later a wrong code: the step again, with 4 minutes left,
+    // not a fresh 10.
+    app.emulator.clock().advance(Duration::from_secs(6 * 60));
+    let r = post(&app, &mut jar, "/login/totp", &[("code", "000000")]).await;
+    assert_eq!(r.status(), 401);
+    let left = max_age(&pending_set_cookie(&r));
+    assert!((230..=240).contains(&left), "Max-Age={left}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("authenticator app shows now"), "{html}");
+    // Past WorkOS's 10 minutes even a right code cannot finish: start again.
+    app.emulator.clock().advance(Duration::from_secs(5 * 60));
+    let code = app.emulator.totp_code(TOTP_SECRET).unwrap();
+    let r = post(&app, &mut jar, "/login/totp", &[("code", &code)]).await;
+    assert_started_over(r, &jar).await;
+    assert_eq!(sign_ins.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_step_whose_pending_token_workos_already_spent_starts_over_not_a_wrong_code() {
+    let Started { app, .. } = start().await;
+    let mut jar = Jar::default();
+    post(
+        &app,
+        &mut jar,
+        "/login",
+        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
+    )
+    .await;
+    let spent = jar.clone();
+    let code = app
+        .emulator
+        .last_email_to(UNVERIFIED_USER)
+        .unwrap()
+        .secret
+        .expose_secret()
+        .to_owned();
+    let r = post(&app, &mut jar, "/login/email-code", &[("code", &code)]).await;
+    assert_eq!(r.status(), 303);
+    // The step's old cookie, replayed (a second tab, the back button): the
+    // cookie is still sealed and alive, but WorkOS spent its token.
+    let mut replay = spent;
+    let grants = app
+        .emulator
+        .grant_count("urn:workos:oauth:grant-type:email-verification:code");
+    let r = post(&app, &mut replay, "/login/email-code", &[("code", &code)]).await;
+    assert_eq!(
+        app.emulator
+            .grant_count("urn:workos:oauth:grant-type:email-verification:code"),
+        grants + 1,
+        "WorkOS was asked, and refused the spent token"
+    );
+    assert_started_over(r, &replay).await;
+}
+
+#[tokio::test]
+async fn an_organization_that_was_not_offered_is_refused_and_the_step_stays() {
+    let Started { app, sign_ins } = start().await;
+    let outsider = app
+        .emulator
+        .client()
+        .create_organization(&authkit_axum::client::CreateOrganization::new("Initech"))
+        .await
+        .unwrap()
+        .id;
+    let mut jar = Jar::default();
+    let r = post(
+        &app,
+        &mut jar,
+        "/login",
+        &[
+            ("email", TWO_ORGANIZATIONS_USER),
+            ("password", DEMO_PASSWORD),
+        ],
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    assert!(!html.contains(&outsider));
+    let grant = "urn:workos:oauth:grant-type:organization-selection";
+    for forged in [outsider.as_str(), "org_x", ""] {
+        let r = post(
+            &app,
+            &mut jar,
+            "/login/organization",
+            &[("organization_id", forged)],
+        )
+        .await;
+        assert_eq!(r.status(), 400, "{forged}");
+        assert!(jar.session().is_none());
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Choose one of these organizations"), "{html}");
+    }
+    assert_eq!(app.emulator.grant_count(grant), 0, "WorkOS never asked");
+    // The offered ones still work.
+    let globex = organization_button(&html, "Globex");
+    let r = post(
+        &app,
+        &mut jar,
+        "/login/organization",
+        &[("organization_id", &globex)],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(sign_ins.load(Ordering::SeqCst), 1);
 }

@@ -586,3 +586,103 @@ async fn signed_out_is_401_for_apis_a_login_redirect_for_pages_and_none_when_opt
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+// ---------------------------------------------------------------------------
+// examples/organizations.rs: its create form refuses other sites
+// ---------------------------------------------------------------------------
+
+#[path = "../../examples/organizations.rs"]
+#[allow(
+    dead_code,
+    unused_imports,
+    clippy::duplicate_mod,
+    reason = "each example brings its own copy of examples/support (custom_login's too)"
+)]
+mod example;
+
+#[tokio::test]
+async fn the_examples_create_form_refuses_a_post_from_another_site_or_a_sibling_subdomain() {
+    let emulator = Emulator::builder()
+        .with_seed(example::seed())
+        .start()
+        .await
+        .unwrap();
+    let app = app::serve(emulator, |b| b, example::app).await;
+    // Ada signs in to Acme (she belongs to two organizations).
+    let workos = app.emulator.client();
+    let pending = match workos
+        .authenticate_with_password(&AuthenticateWithPassword {
+            email: "ada@example.com".into(),
+            password: example::PASSWORD.into(),
+            ..Default::default()
+        })
+        .await
+    {
+        Err(Error::OrganizationSelectionRequired(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    let acme = pending
+        .organizations
+        .iter()
+        .find(|o| o.name == "Acme")
+        .unwrap()
+        .id
+        .clone();
+    let auth = workos
+        .authenticate_with_organization_selection(
+            &authkit_axum::client::AuthenticateWithOrganizationSelection {
+                organization_id: acme,
+                pending_authentication_token: pending.pending_authentication_token.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let cookies = app
+        .authkit
+        .save_session(&auth, &axum::http::HeaderMap::new())
+        .await
+        .unwrap();
+    let response = axum::response::IntoResponse::into_response((cookies, ()));
+    let mut jar = Jar::default();
+    for value in response.headers().get_all("set-cookie") {
+        let (name, rest) = value.to_str().unwrap().split_once('=').unwrap();
+        jar.0
+            .insert(name.to_owned(), rest.split(';').next().unwrap().to_owned());
+    }
+    let organizations = app.emulator.organizations().len();
+    let post = |origin: String, fetch_site: &'static str, name: &'static str| {
+        app.http
+            .post(format!("{}/organizations", app.base))
+            .header(ACCEPT, "text/html")
+            .header("cookie", jar.header())
+            .header("origin", origin)
+            .header("sec-fetch-site", fetch_site)
+            .form(&[("name", name)])
+            .send()
+    };
+    // Another site, and a sibling subdomain (same site: a Lax cookie goes along).
+    for (origin, site) in [
+        ("https://evil.example", "cross-site"),
+        ("http://evil.127.0.0.1.example", "same-site"),
+    ] {
+        let r = post(origin.to_owned(), site, "Evil Corp").await.unwrap();
+        assert_eq!(r.status(), 403, "{origin}");
+    }
+    assert_eq!(
+        app.emulator.organizations().len(),
+        organizations,
+        "nothing was created"
+    );
+    // The app's own page posts it.
+    let r = post(app.base.clone(), "same-origin", "Initech")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert!(
+        app.emulator
+            .organizations()
+            .iter()
+            .any(|o| o.name == "Initech")
+    );
+}

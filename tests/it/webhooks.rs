@@ -140,12 +140,20 @@ async fn the_example_table_follows_creates_updates_and_deletes_delivered_as_webh
             .iter()
             .all(|d| d.delivered && d.last_status == Some(200))
     );
-    // The table remembers where the webhooks left it.
+    // Webhooks never move the catch-up cursor: a catch-up goes over what
+    // they applied, in the Events API's order, which changes nothing…
+    let cursor = users.last_event_id().unwrap();
+    assert_ne!(cursor.as_deref(), Some(deliveries[2].event_id.as_str()));
+    assert_eq!(users.catch_up(&workos).await.unwrap(), 3);
+    assert_eq!(
+        emails(&users.rows().unwrap()),
+        [("demo@example.com", Some("User"))]
+    );
+    // …and leaves the cursor at the last one; nothing new since.
     assert_eq!(
         users.last_event_id().unwrap().as_deref(),
         Some(deliveries[2].event_id.as_str())
     );
-    // Nothing new since: a catch-up now applies nothing.
     assert_eq!(users.catch_up(&workos).await.unwrap(), 0);
 }
 
@@ -540,15 +548,39 @@ proptest! {
     }
 
     #[test]
-    fn header_like_garbage_is_refused_as_malformed_or_mismatched(t in "[0-9a-z=, -]{0,20}", v in "[0-9a-f=, ]{0,70}") {
+    fn a_fresh_timestamp_with_a_garbage_signature_is_a_bad_signature(
+        skew_ms in -179_000i64..179_000,
+        v1 in "[0-9a-zA-Z=]{0,70}",
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let verifier = WebhookVerifier::new(SECRET).with_clock(move || now);
+        let t = 1_700_000_000_000i64 + skew_ms;
+        // The right signature for that `t`, to be sure the garbage is not it.
+        let good = verifier.signature_header(&body, SystemTime::UNIX_EPOCH + Duration::from_millis(t as u64));
+        prop_assume!(!good.ends_with(&format!("v1={v1}")));
+        let verdict = verifier.verify_signature(&body, &format!("t={t}, v1={v1}"));
+        prop_assert!(matches!(verdict, Err(WebhookError::BadSignature)), "{:?}", verdict);
+        // The same header with the right signature passes: the clock and `t` are in tolerance.
+        prop_assert!(verifier.verify_signature(&body, &good).is_ok());
+    }
+
+    #[test]
+    fn a_timestamp_that_is_not_a_number_is_a_malformed_header(
+        t in "[0-9]{0,5}[a-zA-Z.:+-][0-9a-zA-Z.:+ -]{0,12}",
+    ) {
+        let now = SystemTime::now();
         let verifier = WebhookVerifier::new(SECRET);
-        let header = format!("t={t}, v1={v}");
-        let verdict = verifier.verify_signature(b"{}", &header);
-        prop_assert!(matches!(
-            verdict,
-            Err(WebhookError::MalformedHeader(_) | WebhookError::BadSignature
-                | WebhookError::StaleTimestamp | WebhookError::FutureTimestamp)
-        ), "{:?}", verdict);
+        let signed = verifier.signature_header(b"{}", now);
+        let v1 = signed.split_once("v1=").unwrap().1;
+        let verdict = verifier.verify_signature(b"{}", &format!("t={t}, v1={v1}"));
+        prop_assert!(
+            matches!(
+                verdict,
+                Err(WebhookError::MalformedHeader("the timestamp is not a number of milliseconds"))
+            ),
+            "{:?}", verdict
+        );
     }
 }
 
@@ -601,4 +633,182 @@ async fn organization_changes_are_delivered_as_typed_organization_events() {
     };
     assert_eq!(updated.name, "Acme Corp");
     assert!(matches!(&events[2].data, EventData::OrganizationDeleted(o) if o.id == org.id));
+}
+
+// ---- the example's table against deliveries out of order, and failures ----
+
+/// Every event body the emulator delivered to `recorder`, by event name.
+fn recorded_bodies(recorder: &Recorder) -> Vec<(String, Bytes)> {
+    recorder
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            let name = serde_json::from_slice::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (name, body.clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn late_updates_neither_undo_a_newer_one_nor_bring_back_a_deleted_user() {
+    // Real events, recorded as the emulator delivered them…
+    let (recorder, endpoint) = recording_endpoint(0).await;
+    let emulator = emulator_to(&endpoint, 1).await;
+    let workos = emulator.client();
+    let ada = create(&workos, "ada@example.com").await;
+    for last_name in ["Byron", "Lovelace"] {
+        emulator.clock().advance(Duration::from_secs(1));
+        workos
+            .update_user(&UpdateUser {
+                user_id: ada.clone(),
+                last_name: Some(Some(last_name.into())),
+                ..UpdateUser::default()
+            })
+            .await
+            .unwrap();
+    }
+    emulator.clock().advance(Duration::from_secs(1));
+    workos.delete_user(&ada).await.unwrap();
+    settled(&emulator).await;
+    let bodies = recorded_bodies(&recorder);
+    let names: Vec<&str> = bodies.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "user.created",
+            "user.updated",
+            "user.updated",
+            "user.deleted"
+        ]
+    );
+    let [created, byron, lovelace, deleted] = [0, 1, 2, 3].map(|i| bodies[i].1.clone());
+
+    // …delivered to the example's endpoint out of order, signed like WorkOS.
+    let users = UsersTable::new(rusqlite::Connection::open_in_memory().unwrap()).unwrap();
+    let verifier = WebhookVerifier::new(SECRET);
+    let (listener, base) = listener().await;
+    serve(
+        listener,
+        webhooks_sync::router(AppState {
+            users: users.clone(),
+            verifier: verifier.clone(),
+        }),
+    );
+    let url = format!("{base}/webhooks/workos");
+    let deliver = |body: Bytes| {
+        let header = verifier.signature_header(&body, SystemTime::now());
+        let url = url.clone();
+        async move { post_to(&url, body.to_vec(), Some(&header)).await.0 }
+    };
+    for body in [created.clone(), lovelace.clone(), byron.clone()] {
+        assert_eq!(deliver(body).await, 200);
+    }
+    assert_eq!(
+        emails(&users.rows().unwrap()),
+        [("ada@example.com", Some("Lovelace"))],
+        "the older update arrived last and changed nothing"
+    );
+    assert_eq!(deliver(deleted.clone()).await, 200);
+    assert!(users.rows().unwrap().is_empty());
+    // Retries of every earlier event, after the deletion: she stays deleted.
+    for body in [byron, lovelace, created, deleted] {
+        assert_eq!(deliver(body).await, 200);
+        assert!(users.rows().unwrap().is_empty());
+    }
+}
+
+/// A file database the test can open a second connection to.
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        TempDb(std::env::temp_dir().join(format!(
+            "authkit-webhooks-sync-{}-{nanos}.sqlite3",
+            std::process::id()
+        )))
+    }
+
+    fn open(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.0).unwrap()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn the_catch_up_cursor_never_moves_past_an_event_that_failed_to_apply() {
+    let db = TempDb::new();
+    let users = UsersTable::new(db.open()).unwrap();
+    let (listener, base) = listener().await;
+    // One attempt per delivery: a failed one is not retried into success.
+    let emulator = emulator_to(&format!("{base}/webhooks/workos"), 1).await;
+    let workos = emulator.client();
+    serve(
+        listener,
+        webhooks_sync::router(AppState {
+            users: users.clone(),
+            verifier: WebhookVerifier::new(SECRET),
+        }),
+    );
+    assert_eq!(users.catch_up(&workos).await.unwrap(), 1);
+    let before = users.last_event_id().unwrap();
+
+    // The database refuses Grace (a full disk, a lock) for a while.
+    let admin = db.open();
+    admin
+        .execute_batch(
+            "CREATE TRIGGER refuse_grace BEFORE INSERT ON users
+             WHEN NEW.email = 'grace@example.com'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+        )
+        .unwrap();
+    create(&workos, "grace@example.com").await;
+    create(&workos, "alan@example.com").await;
+    settled(&emulator).await;
+    let deliveries = emulator.webhook_deliveries();
+    let outcome: Vec<(bool, Option<u16>)> = deliveries
+        .iter()
+        .map(|d| (d.delivered, d.last_status))
+        .collect();
+    assert_eq!(outcome, [(false, Some(503)), (true, Some(200))]);
+    assert_eq!(
+        emails(&users.rows().unwrap()),
+        [
+            ("alan@example.com", None),
+            ("demo@example.com", Some("User"))
+        ]
+    );
+    // Alan's later webhook did not move the cursor past Grace's event; a
+    // catch-up while the database still refuses stops at it, and stays.
+    assert_eq!(users.last_event_id().unwrap(), before);
+    assert!(users.catch_up(&workos).await.is_err());
+    assert_eq!(users.last_event_id().unwrap(), before);
+
+    admin.execute_batch("DROP TRIGGER refuse_grace").unwrap();
+    assert_eq!(users.catch_up(&workos).await.unwrap(), 2);
+    assert_eq!(
+        emails(&users.rows().unwrap()),
+        [
+            ("alan@example.com", None),
+            ("demo@example.com", Some("User")),
+            ("grace@example.com", None)
+        ]
+    );
+    assert_eq!(
+        users.last_event_id().unwrap().as_deref(),
+        Some(deliveries[1].event_id.as_str())
+    );
 }
