@@ -69,6 +69,17 @@ async fn post(app: &App, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> re
 }
 
 /// The text between `start` and the next `<` of `html`.
+/// The form's first step: email and the demo password.
+async fn log_in(app: &App, jar: &mut Jar, email: &str) -> reqwest::Response {
+    post(
+        app,
+        jar,
+        "/login",
+        &[("email", email), ("password", DEMO_PASSWORD)],
+    )
+    .await
+}
+
 fn between(html: &str, start: &str) -> String {
     let from = html
         .find(start)
@@ -99,13 +110,7 @@ async fn home(app: &App, jar: &mut Jar) -> String {
 async fn a_plain_user_signs_in_through_the_form_with_the_callbacks_cookie() {
     let Started { app, sign_ins } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", PLAIN_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, PLAIN_USER).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/");
     assert_eq!(r.headers()["cache-control"], "no-store");
@@ -192,13 +197,7 @@ async fn a_cross_site_post_of_the_form_is_refused_and_signs_nobody_in() {
 async fn an_unverified_user_types_the_emailed_code_then_is_signed_in() {
     let Started { app, .. } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, UNVERIFIED_USER).await;
     assert_eq!(r.status(), 200);
     assert!(
         jar.0.contains_key(PENDING_COOKIE),
@@ -234,13 +233,7 @@ async fn an_unverified_user_types_the_emailed_code_then_is_signed_in() {
 async fn a_user_without_a_factor_enrolls_one_with_the_shown_secret() {
     let Started { app, .. } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", ENROLLING_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, ENROLLING_USER).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     let secret = between(&html, "<code id=\"totp-secret\">");
@@ -275,13 +268,7 @@ async fn a_user_without_a_factor_enrolls_one_with_the_shown_secret() {
 async fn a_user_with_a_factor_answers_the_challenge_and_a_wrong_code_is_asked_again() {
     let Started { app, sign_ins } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", TOTP_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, TOTP_USER).await;
     assert_eq!(r.status(), 200);
     assert!(
         r.text()
@@ -349,13 +336,7 @@ async fn a_user_of_two_organizations_picks_one_and_the_session_is_in_it() {
 async fn every_step_in_a_row_email_code_totp_enrollment_and_organization_choice() {
     let Started { app, sign_ins } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", EVERY_STEP_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, EVERY_STEP_USER).await;
     assert!(r.text().await.unwrap().contains("Verify your email"));
     let code = app
         .emulator
@@ -418,13 +399,7 @@ async fn a_step_without_its_cookie_or_with_a_forged_one_is_a_400_not_a_500() {
     }
     // A step's cookie does not open another step.
     let mut jar = Jar::default();
-    post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    log_in(&app, &mut jar, UNVERIFIED_USER).await;
     let r = post(
         &app,
         &mut jar,
@@ -478,13 +453,7 @@ async fn the_step_cookie_is_httponly_lax_on_login_and_secure_only_on_an_https_re
     // Plain http (the default app): not Secure, as the session cookie.
     let Started { app, .. } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, UNVERIFIED_USER).await;
     assert_eq!(r.status(), 200);
     let cookie = attributes(&pending_set_cookie(&r));
     for attribute in ["Path=/login", "HttpOnly", "SameSite=Lax"] {
@@ -567,13 +536,7 @@ async fn the_step_cookie_is_httponly_lax_on_login_and_secure_only_on_an_https_re
 async fn a_retry_keeps_the_pending_tokens_deadline_and_an_expired_token_starts_over() {
     let Started { app, sign_ins } = start().await;
     let mut jar = Jar::default();
-    let r = post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", TOTP_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    let r = log_in(&app, &mut jar, TOTP_USER).await;
     assert_eq!(r.status(), 200);
     assert_eq!(max_age(&pending_set_cookie(&r)), 600);
     // Six minutes later a wrong code: the step again, with 4 minutes left,
@@ -597,13 +560,7 @@ async fn a_retry_keeps_the_pending_tokens_deadline_and_an_expired_token_starts_o
 async fn a_step_whose_pending_token_workos_already_spent_starts_over_not_a_wrong_code() {
     let Started { app, .. } = start().await;
     let mut jar = Jar::default();
-    post(
-        &app,
-        &mut jar,
-        "/login",
-        &[("email", UNVERIFIED_USER), ("password", DEMO_PASSWORD)],
-    )
-    .await;
+    log_in(&app, &mut jar, UNVERIFIED_USER).await;
     let spent = jar.clone();
     let code = app
         .emulator
