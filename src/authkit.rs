@@ -18,6 +18,7 @@ use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, requi
 use crate::cookies::CookieSettings;
 use crate::hooks::{CallbackError, ErrorPageContext, Hooks, RefreshEvent, SignIn, SignOut};
 use crate::middleware::AuthKitLayer;
+use crate::pages::PageContext;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
 use crate::session::{Clock, JwksCache, SessionManager, SingleFlight};
@@ -1217,6 +1218,56 @@ impl AuthKitBuilder {
         F: Fn(&ErrorPageContext) -> Option<Response> + Send + Sync + 'static,
     {
         self.hooks.error_page = Some(Arc::new(hook));
+        self
+    }
+
+    /// Renders every page of the crate yourself — the callback's errors, the
+    /// sign-in refusals, the 405 sign-out page, the organization picker, the
+    /// refused switch and sign-out, the 403/503 pages of a navigation — from
+    /// one [`PageContext`]: which page ([`PageKind`](crate::PageKind)), its
+    /// status, title, message and actions. Return `Some(response)` to answer
+    /// with yours, `None` to keep the built-in page. The one hook for pages:
+    /// [`with_on_callback_error`](Self::with_on_callback_error) and
+    /// [`with_error_page`](Self::with_error_page) still run first where they
+    /// apply (and the latter alone can answer an API call's JSON).
+    ///
+    /// Your page keeps what the answer needs besides its body: `Allow: POST`
+    /// on the 405, `Retry-After` on a 503, the cookies the crate sets, and
+    /// `Cache-Control: no-store` unless you set one. The built-in pages'
+    /// strict `Content-Security-Policy` is yours to set (your page may load
+    /// your own assets); escape [`message`](PageContext::message) and the
+    /// actions' text, and keep a form's hidden fields.
+    ///
+    /// ```
+    /// use authkit_axum::{AuthKit, PageAction};
+    /// use axum::response::{Html, IntoResponse};
+    ///
+    /// fn escape(s: &str) -> String {
+    ///     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    /// }
+    ///
+    /// let builder = AuthKit::builder().with_page_renderer(|page| {
+    ///     // Links only; the forms (sign-out, picker) stay the crate's.
+    ///     let [PageAction::Link { href, label, .. }] = page.actions() else {
+    ///         return None;
+    ///     };
+    ///     let html = format!(
+    ///         "<!doctype html><html lang=\"en\"><title>{t} · Acme</title>\
+    ///          <main><h1>{t}</h1><p>{m}</p><a href=\"{h}\">{l}</a></main>",
+    ///         t = escape(page.title()),
+    ///         m = escape(page.message()),
+    ///         h = escape(href),
+    ///         l = escape(label),
+    ///     );
+    ///     Some((page.status(), Html(html)).into_response())
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn with_page_renderer<F>(mut self, renderer: F) -> Self
+    where
+        F: Fn(&PageContext) -> Option<Response> + Send + Sync + 'static,
+    {
+        self.hooks.page = Some(Arc::new(renderer));
         self
     }
 

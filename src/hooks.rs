@@ -38,6 +38,7 @@ pub(crate) struct Hooks {
     pub(crate) on_sign_in: Option<SignInHook>,
     pub(crate) on_callback_error: Option<CallbackErrorHook>,
     pub(crate) error_page: Option<ErrorPageHook>,
+    pub(crate) page: Option<crate::pages::PageHook>,
     pub(crate) on_refresh: Option<RefreshHook>,
     pub(crate) on_sign_out: Option<SignOutHook>,
 }

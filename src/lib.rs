@@ -99,6 +99,7 @@
 //! | [`AuthKit::routes`] | login and sign-up (state + PKCE, validated sign-in options), the callback, logout (with `return_to`), organization switch, the access token for the page's scripts |
 //! | [`AuthKit::save_session`], [`SessionCookies`], [`SaveSessionError`] | your own sign-in forms: any `authenticate_with_*` answer into the session cookies (the SDKs' `saveSession`) |
 //! | [`SignIn`], [`RefreshEvent`], [`SignOut`], [`CallbackError`], [`ErrorPageContext`] | what the hooks receive |
+//! | [`PageContext`], [`PageKind`], [`PageAction`] | the crate's pages, as the page renderer receives them |
 //! | [`AuthUser`], [`AuthClaims`], [`Forbidden`], [`AuthRejection`], [`AuthState`] | what handlers take and answer |
 //! | [`CurrentOrganization`], [`OrganizationRejection`] | the session's organization (name included), cached |
 //! | [`RequireAuth`] | guards for `route_layer`: a session, a permission, a role, an organization |
@@ -159,6 +160,7 @@ pub use hooks::{
     CallbackError, ErrorPageContext, ErrorPageKind, RefreshEvent, RefreshFailure, SignIn, SignOut,
 };
 pub use middleware::{AuthKitLayer, AuthKitService, ResponseFuture};
+pub use pages::{PageAction, PageContext, PageKind};
 pub use rejection::{
     AuthRejection, AuthRejectionReason, Forbidden, ForbiddenReason, RejectionMode,
 };

@@ -16,7 +16,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::hooks::{ErrorPageContext, ErrorPageHook, ErrorPageKind};
-use crate::pages;
+use crate::pages::{self, PageHook, PageKind};
 use crate::session::UnauthenticatedReason;
 use crate::settings::Settings;
 use crate::state::{AuthState, AuthStatus, CredentialSource};
@@ -619,9 +619,15 @@ impl PageJudge {
         }
     }
 
-    /// `response` itself, unless it is a [`Refusal`]: then the app's page
-    /// (`hook`), the built-in page for a browser navigation, or the JSON.
-    pub(crate) fn answer(&self, mut response: Response, hook: Option<&ErrorPageHook>) -> Response {
+    /// `response` itself, unless it is a [`Refusal`]: then the app's answer
+    /// (`hook`), the page for a browser navigation (the app's `page_hook`'s,
+    /// or the built-in one), or the JSON.
+    pub(crate) fn answer(
+        &self,
+        mut response: Response,
+        hook: Option<&ErrorPageHook>,
+        page_hook: Option<&PageHook>,
+    ) -> Response {
         let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
             return response;
         };
@@ -633,9 +639,11 @@ impl PageJudge {
             retry_after: refusal.retry_after,
             uri: self.uri.clone(),
         };
-        let replacement = hook
-            .and_then(|hook| hook(&context))
-            .or_else(|| context.navigation.then(|| built_in_page(&context)));
+        let replacement = hook.and_then(|hook| hook(&context)).or_else(|| {
+            context
+                .navigation
+                .then(|| built_in_page(&context, page_hook))
+        });
         let Some(mut page) = replacement else {
             return response;
         };
@@ -654,9 +662,11 @@ impl PageJudge {
     }
 }
 
-fn built_in_page(context: &ErrorPageContext) -> Response {
+fn built_in_page(context: &ErrorPageContext, hook: Option<&PageHook>) -> Response {
     match context.kind {
         ErrorPageKind::Unavailable => pages::page(
+            hook,
+            PageKind::Unavailable,
             context.status,
             "Sign-in is temporarily unavailable",
             "We could not check your session just now. You are still signed in; please try again in a moment.",
@@ -664,6 +674,8 @@ fn built_in_page(context: &ErrorPageContext) -> Response {
             "Try again",
         ),
         _ => pages::page(
+            hook,
+            PageKind::Forbidden,
             context.status,
             "You don't have access to this page",
             &context.message,
@@ -817,14 +829,22 @@ mod tests {
     fn the_layer_answers_a_handlers_forbidden_as_a_page_only_to_a_navigation() {
         let html = [("accept", "text/html")];
         let forbidden = || Forbidden::new("no").into_response();
-        let page = judge(&html, "/page").answer(forbidden(), None);
+        let page = judge(&html, "/page").answer(forbidden(), None, None);
         assert_eq!(page.status(), StatusCode::FORBIDDEN);
         assert!(is_html(&page));
-        assert!(!is_html(&judge(&html, "/api/x").answer(forbidden(), None)));
-        assert!(!is_html(&judge(&[], "/page").answer(forbidden(), None)));
+        assert!(!is_html(&judge(&html, "/api/x").answer(
+            forbidden(),
+            None,
+            None
+        )));
+        assert!(!is_html(&judge(&[], "/page").answer(
+            forbidden(),
+            None,
+            None
+        )));
         // Responses that are not the crate's refusals pass untouched.
         let own = (StatusCode::FORBIDDEN, "mine").into_response();
-        let own = judge(&html, "/page").answer(own, None);
+        let own = judge(&html, "/page").answer(own, None, None);
         assert!(
             own.headers()[header::CONTENT_TYPE]
                 .to_str()
@@ -840,7 +860,7 @@ mod tests {
         let refusal = Forbidden::new("no")
             .for_request(&settings(), &api)
             .into_response();
-        let judged = judge(&[("accept", "text/html")], "/page").answer(refusal, None);
+        let judged = judge(&[("accept", "text/html")], "/page").answer(refusal, None, None);
         assert!(!is_html(&judged));
     }
 

@@ -703,3 +703,71 @@ async fn custom_login_form_signs_in_without_the_hosted_page_in_a_real_browser() 
     eprintln!("scenario done in {:?}", started.elapsed());
     qs.proc.assert_running();
 }
+
+/// Shows the crate's page now in the browser: checks the template's heading
+/// `title` is visible in its `<main>`, with one action, and saves a
+/// screenshot as `target/browser-pages/{name}.png` (a CI artifact).
+async fn check_page(client: &Client, name: &str, title: &str) {
+    wait_for_page(client, title, |p| p.title == title).await;
+    let heading = client
+        .find(Locator::Css("main h1"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: no heading in a <main>: {e}"));
+    assert_eq!(heading.text().await.unwrap(), title, "{name}");
+    assert!(
+        heading.is_displayed().await.unwrap(),
+        "{name}: the heading is not visible"
+    );
+    let actions = client
+        .find_all(Locator::Css("main a[href], main button[type=submit]"))
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 1, "{name}: one action");
+    let dir = profile_dir()
+        .parent()
+        .expect("the target directory")
+        .join("browser-pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name}: a PNG screenshot");
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot of {name}: {}", path.display());
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run by .ci/run"]
+async fn the_crates_pages_show_their_heading_and_one_action_in_a_real_browser() {
+    let qs = Quickstart::start().await;
+    let browser = Browser::start().await;
+    let qs_ref = &qs;
+    browser
+        .run(|client: Client| async move {
+            let qs = qs_ref;
+
+            // A failed callback (the provider said no): 400, a link to sign in again.
+            client
+                .goto(&qs.url("/auth/callback?error=access_denied"))
+                .await
+                .unwrap();
+            check_page(&client, "callback-error", "Sign-in failed").await;
+
+            // A GET of the logout route: 405, a button that posts the sign-out.
+            client.goto(&qs.url("/auth/logout")).await.unwrap();
+            check_page(&client, "sign-out", "Sign out").await;
+
+            // A sign-out posted from elsewhere (an opaque origin): 403.
+            client.goto("about:blank").await.unwrap();
+            client
+                .execute(
+                    "const f = document.createElement('form');\
+                     f.method = 'post'; f.action = arguments[0];\
+                     document.body.appendChild(f); f.submit();",
+                    vec![json!(qs.url("/auth/logout"))],
+                )
+                .await
+                .unwrap();
+            check_page(&client, "sign-out-refused", "Sign-out refused").await;
+        })
+        .await;
+}

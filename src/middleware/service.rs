@@ -152,7 +152,11 @@ where
                 inner.call(request).await?.map(Body::new)
             };
             // A 403 or 503 of the crate's, as a page for a browser navigation.
-            let mut response = pages.answer(response, shared.hooks.error_page.as_ref());
+            let mut response = pages.answer(
+                response,
+                shared.hooks.error_page.as_ref(),
+                shared.hooks.page.as_ref(),
+            );
             finish(
                 &shared,
                 &mut response,

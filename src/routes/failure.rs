@@ -5,7 +5,7 @@ use axum::response::Response;
 use http::{HeaderValue, header};
 
 use crate::hooks::CallbackError;
-use crate::pages;
+use crate::pages::{self, PageKind};
 use crate::shared::Shared;
 
 /// The page of a failed callback: the app's, or the built-in one.
@@ -25,6 +25,8 @@ pub(super) fn error_response(shared: &Shared, e: CallbackError) -> Response {
         .and_then(|hook| hook(&e));
     custom.unwrap_or_else(|| {
         let mut page = pages::error_page(
+            shared.hooks.page.as_ref(),
+            PageKind::CallbackError,
             e.status(),
             "Sign-in failed",
             &sentence(&e.to_string()),
@@ -32,7 +34,8 @@ pub(super) fn error_response(shared: &Shared, e: CallbackError) -> Response {
         );
         if e.status() == http::StatusCode::SERVICE_UNAVAILABLE {
             page.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from_static("5"));
         }
         page
     })

@@ -15,7 +15,7 @@ use super::return_to;
 use crate::client::AuthorizationUrl;
 use crate::config::SameSite;
 use crate::cookies::{self, CookieSpec};
-use crate::pages;
+use crate::pages::{self, PageKind};
 use crate::seal::{self, SealOptions, UnsealOptions};
 use crate::shared::Shared;
 
@@ -42,8 +42,10 @@ pub(crate) async fn signup(
     start(state, headers, query, true)
 }
 
-fn refused(detail: &str) -> Response {
+fn refused(shared: &Shared, detail: &str) -> Response {
     pages::error_page(
+        shared.hooks.page.as_ref(),
+        PageKind::SignInRefused,
         StatusCode::BAD_REQUEST,
         "Cannot start sign-in",
         &format!("{}.", capitalised(detail)),
@@ -71,7 +73,7 @@ fn start(
         Ok(options) => options,
         Err(e) => {
             tracing::debug!(error = %e, "sign-in options refused");
-            return refused(&e.to_string());
+            return refused(&shared, &e.to_string());
         }
     };
     let state = pkce::random_token();
@@ -100,7 +102,7 @@ fn start(
         });
     let url = match url {
         Ok(url) => url,
-        Err(e) => return refused(&e.to_string()),
+        Err(e) => return refused(&shared, &e.to_string()),
     };
     let now = shared.sessions.now();
     let pending = PendingLogin {
@@ -122,6 +124,8 @@ fn start(
         Err(e) => {
             tracing::error!(error = %e, "could not seal the login state");
             return pages::error_page(
+                shared.hooks.page.as_ref(),
+                PageKind::SignInRefused,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Cannot start sign-in",
                 "Please try again.",
@@ -132,7 +136,10 @@ fn start(
     let name = pkce::cookie_name(&state);
     if name.len() + sealed.len() > MAX_FLOW_COOKIE {
         // A browser would drop the cookie, and the callback find no sign-in.
-        return refused("the return_to and state given to sign-in are too long together");
+        return refused(
+            &shared,
+            "the return_to and state given to sign-in are too long together",
+        );
     }
     let path = shared.settings.verifier_cookie_path();
     let mut response = Redirect::to(&url).into_response();

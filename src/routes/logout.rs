@@ -16,7 +16,7 @@ use super::csrf::is_cross_site;
 use super::return_to;
 use crate::cookies;
 use crate::hooks::SignOut;
-use crate::pages;
+use crate::pages::{self, PageKind};
 use crate::settings::Settings;
 use crate::shared::Shared;
 use crate::state::AuthState;
@@ -40,6 +40,8 @@ pub(crate) async fn logout(
     let config = &shared.settings;
     if is_cross_site(&shared.settings, &headers) {
         return pages::error_page(
+            shared.hooks.page.as_ref(),
+            PageKind::SignOutRefused,
             StatusCode::FORBIDDEN,
             "Sign-out refused",
             "Sign-out must be requested from this site.",
@@ -102,7 +104,7 @@ pub(crate) async fn confirm(
 ) -> Response {
     let action = format!("{}/logout", shared.settings.base_path);
     let return_to = query_return_to(query.as_deref()).filter(|r| r.len() <= MAX_RETURN_TO);
-    pages::sign_out_page(&action, return_to.as_deref())
+    pages::sign_out_page(shared.hooks.page.as_ref(), &action, return_to.as_deref())
 }
 
 fn query_return_to(query: Option<&str>) -> Option<String> {

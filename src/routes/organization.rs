@@ -20,7 +20,7 @@ use crate::client::AuthenticateWithOrganizationSelection;
 use crate::config::SameSite;
 use crate::cookies::{self, CookieSpec};
 use crate::hooks::CallbackError;
-use crate::pages;
+use crate::pages::{self, PageKind};
 use crate::seal::{self, SealOptions, UnsealOptions};
 use crate::secret::Secret;
 use crate::session_cookies;
@@ -88,7 +88,12 @@ pub(super) fn picker_response(
                 .collect(),
             _ => Vec::new(),
         };
-        pages::organization_picker(&action(shared), pending.email.as_deref(), &choices)
+        pages::organization_picker(
+            shared.hooks.page.as_ref(),
+            &action(shared),
+            pending.email.as_deref(),
+            &choices,
+        )
     });
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -122,6 +127,8 @@ pub(crate) async fn choose(
 ) -> Response {
     let refused = |status: StatusCode, detail: &str| {
         pages::error_page(
+            shared.hooks.page.as_ref(),
+            PageKind::CallbackError,
             status,
             "Sign-in failed",
             detail,

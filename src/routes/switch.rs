@@ -19,7 +19,7 @@ use super::csrf::is_cross_site;
 use super::return_to;
 use crate::client::Error as ClientError;
 use crate::cookies;
-use crate::pages;
+use crate::pages::{self, PageKind};
 use crate::session::{Authentication, RefreshError, RefreshOptions, Refreshed};
 use crate::shared::Shared;
 use crate::state::{AuthState, AuthStatus};
@@ -41,6 +41,8 @@ pub(crate) async fn switch_organization(
     let login = config.login_path();
     if is_cross_site(&shared.settings, &headers) {
         return pages::error_page(
+            shared.hooks.page.as_ref(),
+            PageKind::SwitchRefused,
             StatusCode::FORBIDDEN,
             "Switch refused",
             "Organization switches must be requested from this site.",
@@ -58,7 +60,7 @@ pub(crate) async fn switch_organization(
         Some(AuthStatus::Authenticated(session)) => {
             shared.refresh(&session.to_data(), options).await
         }
-        Some(AuthStatus::Unavailable { .. }) => return unavailable(&login),
+        Some(AuthStatus::Unavailable { .. }) => return unavailable(&shared, &login),
         // A Bearer token is not a session to switch.
         Some(AuthStatus::Unauthenticated(_) | AuthStatus::Bearer { .. }) => {
             return Redirect::to(&login).into_response();
@@ -74,7 +76,7 @@ pub(crate) async fn switch_organization(
                     Some(data) => shared.refresh(&data, options).await,
                     None => return Redirect::to(&login).into_response(),
                 },
-                Err(_) => return unavailable(&login),
+                Err(_) => return unavailable(&shared, &login),
             }
         }
     };
@@ -116,6 +118,8 @@ fn answer(
         // WorkOS's own text can quote what was sent: the page names only its
         // error code.
         Err(e @ RefreshError::Unexpected(_)) => pages::error_page(
+            shared.hooks.page.as_ref(),
+            PageKind::SwitchRefused,
             StatusCode::FORBIDDEN,
             "Switch refused",
             &format!(
@@ -125,7 +129,7 @@ fn answer(
             login,
         ),
         Err(e) if !e.is_terminal() => {
-            let mut response = unavailable(login);
+            let mut response = unavailable(shared, login);
             // A new pair WorkOS gave that could not be verified yet is kept.
             if let Some(sealed) = e.new_session_cookie() {
                 for value in cookies::write_session(&config.cookie_for(headers), sealed, headers) {
@@ -139,6 +143,8 @@ fn answer(
         Err(e) => {
             tracing::info!(error = %e, "organization switch refused for good; signing out");
             let mut response = pages::error_page(
+                shared.hooks.page.as_ref(),
+                PageKind::SwitchRefused,
                 StatusCode::FORBIDDEN,
                 "Switch refused",
                 "Your session has ended. Sign in again to switch organizations.",
@@ -152,8 +158,10 @@ fn answer(
     }
 }
 
-fn unavailable(login: &str) -> Response {
+fn unavailable(shared: &Shared, login: &str) -> Response {
     pages::error_page(
+        shared.hooks.page.as_ref(),
+        PageKind::SwitchRefused,
         StatusCode::SERVICE_UNAVAILABLE,
         "Switch failed",
         "WorkOS is unavailable; please retry shortly.",

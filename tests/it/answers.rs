@@ -10,11 +10,14 @@ use std::time::Duration;
 use crate::support::app::{self, App, EMAIL, Jar, clears_session};
 use authkit_axum::client::RetryPolicy;
 use authkit_axum::emulator::{Emulator, EmulatorExt, Fault, Seed};
-use authkit_axum::{AuthKitBuilder, AuthUser, ErrorPageContext, ErrorPageKind, Forbidden};
+use authkit_axum::{
+    AuthKitBuilder, AuthUser, ErrorPageContext, ErrorPageKind, Forbidden, PageAction, PageContext,
+    PageKind,
+};
 use axum::Router;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, RETRY_AFTER};
+use reqwest::header::{ALLOW, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use serde_json::Value;
 
 /// A handler's own refusal: `require_role` in the handler, no guard.
@@ -267,4 +270,104 @@ async fn a_page_for_a_503_keeps_retry_after_under_the_apps_page() {
     assert_eq!(r.headers()[RETRY_AFTER], "9");
     assert!(!clears_session(&r));
     assert_eq!(r.text().await.unwrap(), "<h1>Back soon</h1>");
+}
+
+/// What the page renderer saw: kind, status, title, the first action's label.
+type SeenPage = (PageKind, u16, String, String);
+
+#[tokio::test]
+async fn the_page_renderer_replaces_the_callback_error_the_sign_out_and_the_403_pages() {
+    let seen: Arc<Mutex<Vec<SeenPage>>> = Arc::default();
+    let log = seen.clone();
+    let app = start(move |b| {
+        b.with_page_renderer(move |page: &PageContext| {
+            let action = page.actions().first().map(PageAction::label).unwrap_or("");
+            log.lock().unwrap().push((
+                page.kind(),
+                page.status().as_u16(),
+                page.title().to_owned(),
+                action.to_owned(),
+            ));
+            let body = format!("<h1>Acme: {}</h1>", page.title());
+            Some((page.status(), Html(body)).into_response())
+        })
+    })
+    .await;
+
+    let r = send(
+        &app,
+        &Jar::default(),
+        "/auth/callback?error=access_denied",
+        NAVIGATION,
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.text().await.unwrap(), "<h1>Acme: Sign-in failed</h1>");
+
+    let r = send(&app, &Jar::default(), "/auth/logout", NAVIGATION).await;
+    assert_eq!(r.status(), 405);
+    // The method rule stays on the app's page.
+    assert_eq!(r.headers()[ALLOW], "POST");
+    assert_eq!(r.text().await.unwrap(), "<h1>Acme: Sign out</h1>");
+
+    let (jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let r = send(&app, &jar, "/owners", NAVIGATION).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "<h1>Acme: You don't have access to this page</h1>"
+    );
+    // An API call's 403 is JSON, not a page: the renderer is not asked.
+    let r = send(&app, &jar, "/api/owners", NAVIGATION).await;
+    assert!(content_type(&r).starts_with("application/json"));
+
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        [
+            (
+                PageKind::CallbackError,
+                400,
+                "Sign-in failed".to_owned(),
+                "Try signing in again".to_owned()
+            ),
+            (
+                PageKind::SignOut,
+                405,
+                "Sign out".to_owned(),
+                "Sign out".to_owned()
+            ),
+            (
+                PageKind::Forbidden,
+                403,
+                "You don't have access to this page".to_owned(),
+                "Go to the home page".to_owned()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_page_renderer_answering_none_keeps_the_built_in_pages() {
+    let app = start(|b| b.with_page_renderer(|_| None)).await;
+    let r = send(&app, &Jar::default(), "/auth/logout", NAVIGATION).await;
+    assert_eq!(r.status(), 405);
+    assert!(r.headers().contains_key(CONTENT_SECURITY_POLICY));
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<main><h1>Sign out</h1>"), "{body}");
+}
+
+#[tokio::test]
+async fn the_error_page_hook_still_runs_before_the_page_renderer() {
+    let app = start(|b| {
+        b.with_error_page(|page| {
+            (page.kind() == ErrorPageKind::Forbidden)
+                .then(|| (page.status(), Html("from with_error_page")).into_response())
+        })
+        .with_page_renderer(|page| Some((page.status(), Html("from the renderer")).into_response()))
+    })
+    .await;
+    let (jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    let r = send(&app, &jar, "/owners", NAVIGATION).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.text().await.unwrap(), "from with_error_page");
 }
