@@ -1170,7 +1170,10 @@ impl AuthKitBuilder {
     }
 
     /// Renders callback errors yourself: return `Some(response)` to replace
-    /// the built-in page, `None` to keep it.
+    /// the built-in page, `None` to keep it. It gets the typed
+    /// [`CallbackError`]; for the page alone,
+    /// [`with_page_renderer`](Self::with_page_renderer) is the one hook for
+    /// every page (it runs after this one).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -1196,6 +1199,8 @@ impl AuthKitBuilder {
     /// built-in answer — an HTML page for a browser navigation, JSON for an
     /// API call ([`ErrorPageContext::is_navigation`]) — or `None` to keep it.
     /// The 503's `Retry-After` and the session cookie are kept on yours.
+    /// For pages alone, [`with_page_renderer`](Self::with_page_renderer)
+    /// renders these and every other page of the crate from one hook.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
