@@ -460,11 +460,16 @@ impl AuthKitBuilder {
         if let Some(id) = config::collect(e, required_var(config::CLIENT_ID)) {
             b = b.with_client_id(id);
         }
+        // Checked here too, as build will: a short password is a variable's
+        // mistake, reported with the others even by a builder never built.
         if let Some(password) = config::collect(e, required_var(config::COOKIE_PASSWORD)) {
+            config::collect(e, check_cookie_password(&password));
             b = b.with_cookie_password(password);
         }
         if let Some(uris) = config::collect(e, required_var(config::REDIRECT_URI)) {
-            b = b.with_redirect_uris(config::split_list(&uris));
+            let uris: Vec<String> = config::split_list(&uris).map(str::to_owned).collect();
+            config::collect(e, check_redirect_uris(&uris));
+            b = b.with_redirect_uris(uris);
         }
         if let Some(url) = config::collect(e, base_url_from_env()) {
             b = b.with_api_base_url(url);
@@ -489,10 +494,10 @@ impl AuthKitBuilder {
                 b = b.with_same_site(same_site);
             }
         }
-        if let Some(Some(secure)) = config::collect(e, optional_var(config::COOKIE_SECURE)) {
-            if let Some(secure) = config::collect(e, parse_bool(config::COOKIE_SECURE, &secure)) {
-                b = b.with_secure_cookies(secure);
-            }
+        if let Some(Some(secure)) = config::collect(e, optional_var(config::COOKIE_SECURE))
+            && let Some(secure) = config::collect(e, parse_bool(config::COOKIE_SECURE, &secure))
+        {
+            b = b.with_secure_cookies(secure);
         }
         if let Some(Some(issuers)) = config::collect(e, optional_var(config::TOKEN_ISSUER)) {
             b = b.with_token_issuers(config::split_list(&issuers));
@@ -1529,13 +1534,11 @@ impl AuthKitBuilder {
 
 /// Checks redirect URIs as [`AuthKitBuilder::build`] will (for checking the
 /// environment before starting anything).
-#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
 pub(crate) fn check_redirect_uris(raw: &[String]) -> Result<(), ConfigError> {
     redirect_uris(raw).map(drop)
 }
 
 /// Checks a cookie password as [`AuthKitBuilder::build`] will.
-#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
 pub(crate) fn check_cookie_password(password: &str) -> Result<(), ConfigError> {
     cookie_passwords(vec![("1".to_owned(), Secret::from(password.to_owned()))]).map(drop)
 }

@@ -198,6 +198,9 @@ impl AuthKitBuilder {
     /// `http://localhost:{app_port}/auth/callback`. Later `with_*` calls
     /// override any of it.
     ///
+    /// The variables are checked before an emulator starts, and every
+    /// mistake among them is reported at once ([`SetupError::Config`]).
+    ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use authkit_axum::AuthKitBuilder;

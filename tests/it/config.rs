@@ -11,7 +11,12 @@ use crate::support::process::{example, free_port};
 /// Runs the quickstart binary with only `vars` set (and `PATH`); returns
 /// whether it succeeded, and its stderr and stdout.
 fn quickstart_with(vars: &[(&str, &str)]) -> (bool, String, String) {
-    let mut command = Command::new(example("quickstart"));
+    run_example("quickstart", vars)
+}
+
+/// Runs the example `name` with only `vars` set (and `PATH`, `PORT`).
+fn run_example(name: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = Command::new(example(name));
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -20,7 +25,7 @@ fn quickstart_with(vars: &[(&str, &str)]) -> (bool, String, String) {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = command.spawn().expect("the quickstart starts");
+    let child = command.spawn().expect("the example starts");
     let pid = child.id();
     // A safety net, not a timing: a quickstart that went on to serve would
     // never exit, and the test would hang instead of failing.
@@ -32,7 +37,7 @@ fn quickstart_with(vars: &[(&str, &str)]) -> (bool, String, String) {
                 .status();
         }
     });
-    let output = child.wait_with_output().expect("the quickstart's output");
+    let output = child.wait_with_output().expect("the example's output");
     let _ = done.send(());
     watchdog.join().unwrap();
     (
@@ -88,4 +93,41 @@ fn the_quickstart_checks_the_environment_before_starting_an_emulator() {
     assert!(!ok, "{stderr}");
     assert!(stderr.contains("WORKOS_COOKIE_PASSWORD"), "{stderr}");
     assert!(!stdout.contains("emulator"), "{stdout}");
+}
+
+#[test]
+fn from_env_reports_every_bad_variable_in_one_run() {
+    // The replica example is configured by AuthKitBuilder::from_env alone.
+    let (ok, stderr, _) = run_example(
+        "replica",
+        &[
+            ("WORKOS_API_KEY", "sk_test_replica_key"),
+            ("WORKOS_COOKIE_PASSWORD", "hunter2-pw"),
+            ("WORKOS_REDIRECT_URI", "http://localhost:3000/auth/callback"),
+            ("WORKOS_COOKIE_MAX_AGE", "a-week"),
+            ("WORKOS_COOKIE_SAMESITE", "sideways"),
+            ("WORKOS_API_PORT", "eighty"),
+        ],
+    );
+    assert!(!ok, "{stderr}");
+    let named: Vec<&str> = [
+        "WORKOS_CLIENT_ID",
+        "WORKOS_COOKIE_PASSWORD",
+        "WORKOS_API_PORT",
+        "WORKOS_COOKIE_MAX_AGE",
+        "WORKOS_COOKIE_SAMESITE",
+    ]
+    .into_iter()
+    .filter(|var| stderr.lines().any(|line| line.contains(var)))
+    .collect();
+    assert_eq!(named.len(), 5, "one line each expected:\n{stderr}");
+    for value in [
+        "hunter2-pw",
+        "a-week",
+        "sideways",
+        "eighty",
+        "sk_test_replica_key",
+    ] {
+        assert!(!stderr.contains(value), "{value} shown:\n{stderr}");
+    }
 }
