@@ -28,7 +28,7 @@ async fn create_widget(user: AuthUser, Json(body): Json<Value>) -> Result<Json<V
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Report> {
     let port = support::port();
     let (authkit, emulator) = support::authkit(port, Seed::demo()).await?;
     if emulator.is_some() {
@@ -48,5 +48,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/ping", post(|| async { "pong" }))
         .merge(authkit.routes())
         .layer(authkit.layer());
-    support::serve(app, port).await
+    Ok(support::serve(app, port).await?)
 }

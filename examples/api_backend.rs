@@ -43,7 +43,15 @@ async fn widgets(claims: AuthClaims) -> Result<Json<Value>, Forbidden> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
+    // Display, not Debug: the message, not a dump of the error's fields.
+    if let Err(error) = run().await {
+        eprintln!("Error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // WorkOS, offline. Against your own environment the API would be built
     // from WORKOS_API_KEY / WORKOS_CLIENT_ID instead.
     let emulator = Emulator::builder().with_seed(Seed::demo()).start().await?;

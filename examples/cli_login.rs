@@ -54,7 +54,15 @@ async fn start_api(client: UserManagement) -> Result<String, Box<dyn Error>> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() {
+    // Display, not Debug: the message, not a dump of the error's fields.
+    if let Err(error) = run().await {
+        eprintln!("Error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     // Your WorkOS, or the emulator (with a 1 s interval to keep the demo short).
     // The CLI holds no secret: a public client (no API key). The API it
     // calls, a server, has the key.

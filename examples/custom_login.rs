@@ -757,7 +757,7 @@ async fn organization(
     reason = "the test includes this file and calls `app` instead"
 )]
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Report> {
     let port = support::port();
     let (builder, backend) = AuthKitBuilder::from_env_or_emulator(port, seed()).await?;
     let authkit = builder.build()?;
@@ -776,5 +776,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => println!("Using {backend}."),
     }
-    support::serve(app(&authkit), port).await
+    Ok(support::serve(app(&authkit), port).await?)
 }

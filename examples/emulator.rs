@@ -14,7 +14,15 @@ use authkit_axum::client::AuthenticateWithPassword;
 use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
+    // Display, not Debug: the message, not a dump of the error's fields.
+    if let Err(error) = run().await {
+        eprintln!("Error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -167,7 +167,7 @@ async fn create(
     reason = "the test includes this file and calls `app` instead"
 )]
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Report> {
     let port = support::port();
     let (authkit, emulator) = support::authkit(port, seed()).await?;
     if let Some(emulator) = &emulator {
@@ -176,5 +176,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("Organization {} = {}", org.name, org.id);
         }
     }
-    support::serve(app(&authkit), port).await
+    Ok(support::serve(app(&authkit), port).await?)
 }

@@ -91,7 +91,7 @@ async fn widgets(claims: AuthClaims) -> Result<Json<Value>, Forbidden> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Report> {
     let port = support::port();
     // Your WorkOS when WORKOS_API_KEY is set, else a fresh emulator (which
     // `authkit` keeps alive) seeded with a demo user.
@@ -118,5 +118,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nest("/api", api)
         .merge(authkit.routes())
         .layer(authkit.layer());
-    support::serve(app, port).await
+    Ok(support::serve(app, port).await?)
 }

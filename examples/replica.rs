@@ -49,7 +49,7 @@ async fn me(user: AuthUser) -> Json<Value> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Report> {
     let port = support::port();
     let name = std::env::var("REPLICA_NAME").unwrap_or_else(|_| format!("port-{port}"));
     let mut builder = AuthKitBuilder::from_env()?.with_api_prefix("/api");
@@ -75,5 +75,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 response
             }
         }));
-    support::serve(app, port).await
+    Ok(support::serve(app, port).await?)
 }

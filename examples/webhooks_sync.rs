@@ -273,7 +273,15 @@ fn print_table(title: &str, users: &UsersTable) -> rusqlite::Result<()> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
+    // Display, not Debug: the message, not a dump of the error's fields.
+    if let Err(error) = run().await {
+        eprintln!("Error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("WORKOS_API_KEY").is_some() {
         return against_workos().await;
     }

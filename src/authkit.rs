@@ -14,7 +14,9 @@ use url::Url;
 
 use crate::Secret;
 use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
-use crate::config::{self, ConfigError, SameSite, optional_var, parse_bool, required_var};
+use crate::config::{
+    self, ConfigError, ConfigErrors, SameSite, optional_var, parse_bool, required_var,
+};
 use crate::cookies::CookieSettings;
 use crate::hooks::{CallbackError, ErrorPageContext, Hooks, RefreshEvent, SignIn, SignOut};
 use crate::middleware::AuthKitLayer;
@@ -70,8 +72,8 @@ impl fmt::Debug for AuthKit {
 }
 
 impl AuthKit {
-    /// Everything from the environment, with authkit-nextjs's names. A
-    /// mistake fails here, naming the variable (never its value).
+    /// Everything from the environment, with authkit-nextjs's names. Every
+    /// mistake fails here at once, each naming its variable (never its value).
     ///
     /// | variable | builder method | required | default |
     /// |---|---|---|---|
@@ -90,12 +92,21 @@ impl AuthKit {
     /// | `WORKOS_API_HTTPS` (`false` for plain HTTP) | [`with_api_base_url`](AuthKitBuilder::with_api_base_url) | | `true` |
     ///
     /// ```no_run
-    /// # fn run() -> Result<(), authkit_axum::ConfigError> {
+    /// # fn run() -> Result<(), authkit_axum::ConfigErrors> {
     /// let authkit = authkit_axum::AuthKit::from_env()?;
     /// # Ok(()) }
     /// ```
-    pub fn from_env() -> Result<AuthKit, ConfigError> {
-        AuthKitBuilder::from_env()?.build()
+    pub fn from_env() -> Result<AuthKit, ConfigErrors> {
+        // The builder's own checks too, so that one run reports a missing
+        // variable and a too-short cookie password together.
+        let (builder, mut errors) = AuthKitBuilder::from_env_collecting();
+        match builder.build() {
+            Ok(authkit) => ConfigErrors::or_ok(errors, authkit),
+            Err(more) => {
+                ConfigErrors::merge(&mut errors, more);
+                Err(ConfigErrors::from_vec(errors).unwrap_or_else(|| unreachable!()))
+            }
+        }
     }
 
     /// A builder for every setting.
@@ -423,36 +434,76 @@ impl fmt::Debug for AuthKitBuilder {
 
 impl AuthKitBuilder {
     /// A builder pre-filled from the environment (see [`AuthKit::from_env`]);
-    /// later `with_*` calls override it.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut b = AuthKitBuilder::default()
-            .with_api_key(required_var(config::API_KEY)?)
-            .with_client_id(required_var(config::CLIENT_ID)?)
-            .with_cookie_password(required_var(config::COOKIE_PASSWORD)?)
-            .with_redirect_uris(config::split_list(&required_var(config::REDIRECT_URI)?))
-            .with_api_base_url(base_url_from_env()?);
-        if let Some(name) = optional_var(config::COOKIE_NAME)? {
+    /// later `with_*` calls override it. Every variable that is missing or
+    /// invalid is reported at once.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), authkit_axum::ConfigErrors> {
+    /// let authkit = authkit_axum::AuthKitBuilder::from_env()?
+    ///     .with_api_prefix("/api")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        let (builder, errors) = Self::from_env_collecting();
+        ConfigErrors::or_ok(errors, builder)
+    }
+
+    /// The builder from the environment, with what could be read, and every
+    /// variable's mistake.
+    fn from_env_collecting() -> (Self, Vec<ConfigError>) {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let mut b = AuthKitBuilder::default();
+        if let Some(key) = config::collect(e, required_var(config::API_KEY)) {
+            b = b.with_api_key(key);
+        }
+        if let Some(id) = config::collect(e, required_var(config::CLIENT_ID)) {
+            b = b.with_client_id(id);
+        }
+        // Checked here too, as build will: a short password is a variable's
+        // mistake, reported with the others even by a builder never built.
+        if let Some(password) = config::collect(e, required_var(config::COOKIE_PASSWORD)) {
+            config::collect(e, check_cookie_password(&password));
+            b = b.with_cookie_password(password);
+        }
+        if let Some(uris) = config::collect(e, required_var(config::REDIRECT_URI)) {
+            let uris: Vec<String> = config::split_list(&uris).map(str::to_owned).collect();
+            config::collect(e, check_redirect_uris(&uris));
+            b = b.with_redirect_uris(uris);
+        }
+        if let Some(url) = config::collect(e, base_url_from_env()) {
+            b = b.with_api_base_url(url);
+        }
+        if let Some(Some(name)) = config::collect(e, optional_var(config::COOKIE_NAME)) {
             b = b.with_cookie_name(name);
         }
-        if let Some(max_age) = optional_var(config::COOKIE_MAX_AGE)? {
-            let secs: u64 = max_age.trim().parse().map_err(|_| {
+        if let Some(Some(max_age)) = config::collect(e, optional_var(config::COOKIE_MAX_AGE)) {
+            let secs = max_age.trim().parse().map_err(|_| {
                 ConfigError::invalid(config::COOKIE_MAX_AGE, "expected a number of seconds")
-            })?;
-            b = b.with_cookie_max_age(Duration::from_secs(secs));
+            });
+            if let Some(secs) = config::collect(e, secs) {
+                b = b.with_cookie_max_age(Duration::from_secs(secs));
+            }
         }
-        if let Some(domain) = optional_var(config::COOKIE_DOMAIN)? {
+        if let Some(Some(domain)) = config::collect(e, optional_var(config::COOKIE_DOMAIN)) {
             b = b.with_cookie_domain(domain);
         }
-        if let Some(same_site) = optional_var(config::COOKIE_SAMESITE)? {
-            b = b.with_same_site(SameSite::parse(config::COOKIE_SAMESITE, &same_site)?);
+        if let Some(Some(same_site)) = config::collect(e, optional_var(config::COOKIE_SAMESITE)) {
+            let same_site = SameSite::parse(config::COOKIE_SAMESITE, &same_site);
+            if let Some(same_site) = config::collect(e, same_site) {
+                b = b.with_same_site(same_site);
+            }
         }
-        if let Some(secure) = optional_var(config::COOKIE_SECURE)? {
-            b = b.with_secure_cookies(parse_bool(config::COOKIE_SECURE, &secure)?);
+        if let Some(Some(secure)) = config::collect(e, optional_var(config::COOKIE_SECURE))
+            && let Some(secure) = config::collect(e, parse_bool(config::COOKIE_SECURE, &secure))
+        {
+            b = b.with_secure_cookies(secure);
         }
-        if let Some(issuers) = optional_var(config::TOKEN_ISSUER)? {
+        if let Some(Some(issuers)) = config::collect(e, optional_var(config::TOKEN_ISSUER)) {
             b = b.with_token_issuers(config::split_list(&issuers));
         }
-        Ok(b)
+        (b, errors)
     }
 
     /// The WorkOS API key (`sk_…`).
@@ -1284,138 +1335,207 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Checks every setting and builds the [`AuthKit`].
-    pub fn build(self) -> Result<AuthKit, ConfigError> {
+    /// Checks every setting and builds the [`AuthKit`]; every mistake is
+    /// reported at once (see [`ConfigErrors`]). Plausible mistakes that
+    /// still work are logged as warnings (target `authkit_axum::config`): a
+    /// redirect URI at `/`, a refresh buffer longer than WorkOS's 5-minute
+    /// access tokens, an `http` redirect URI on a host other than loopback.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    ///
+    /// let authkit = AuthKit::builder()
+    ///     .with_api_key("sk_test_123")
+    ///     .with_client_id("client_123")
+    ///     .with_cookie_password("a cookie password of at least 32 chars")
+    ///     .with_redirect_uri("http://localhost:3000/auth/callback")
+    ///     .build();
+    /// assert!(authkit.is_ok());
+    /// ```
+    pub fn build(self) -> Result<AuthKit, ConfigErrors> {
+        let mut errors = Vec::new();
         let client = match self.client {
-            Some(client) => client,
+            Some(client) => Some(client),
             None => {
-                let api_key = self.api_key.ok_or(ConfigError::missing(config::API_KEY))?;
-                let client_id = self
-                    .client_id
-                    .ok_or(ConfigError::missing(config::CLIENT_ID))?;
-                let mut b = UserManagement::builder(api_key, client_id);
-                if let Some(url) = self.api_base_url {
-                    b = b.with_base_url(url);
+                let api_key = config::collect(
+                    &mut errors,
+                    self.api_key.ok_or(ConfigError::missing(config::API_KEY)),
+                );
+                let client_id = config::collect(
+                    &mut errors,
+                    self.client_id
+                        .ok_or(ConfigError::missing(config::CLIENT_ID)),
+                );
+                match (api_key, client_id) {
+                    (Some(api_key), Some(client_id)) => {
+                        let mut b = UserManagement::builder(api_key, client_id);
+                        if let Some(url) = self.api_base_url {
+                            b = b.with_base_url(url);
+                        }
+                        config::collect(
+                            &mut errors,
+                            b.build()
+                                .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL)),
+                        )
+                    }
+                    _ => None,
                 }
-                b.build()
-                    .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL))?
             }
         };
-        if self.cookie_passwords.is_empty() {
-            return Err(ConfigError::missing(config::COOKIE_PASSWORD));
-        }
-        let passwords = Passwords::new(self.cookie_passwords).map_err(|e| match e {
-            SealError::PasswordTooShort { len, .. } => ConfigError::invalid(
-                config::COOKIE_PASSWORD,
-                format!("must be at least 32 characters long (it is {len})"),
-            ),
-            other => ConfigError::invalid(config::COOKIE_PASSWORD, other.to_string()),
-        })?;
-        let redirect_uris = redirect_uris(&self.redirect_uris)?;
-        let redirect_uri = redirect_uris[0].clone();
+        let passwords = if self.cookie_passwords.is_empty() {
+            errors.push(ConfigError::missing(config::COOKIE_PASSWORD));
+            None
+        } else {
+            config::collect(&mut errors, cookie_passwords(self.cookie_passwords))
+        };
+        let redirect_uris = config::collect(&mut errors, redirect_uris(&self.redirect_uris));
         if self.cookie_name.is_empty()
             || !self
                 .cookie_name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         {
-            return Err(ConfigError::invalid(
+            errors.push(ConfigError::invalid(
                 config::COOKIE_NAME,
                 "use letters, digits, '-', '_' and '.'",
             ));
         }
         let secure_for = |uri: &Url| self.secure.unwrap_or(uri.scheme() == "https");
-        let secure = secure_for(&redirect_uri);
         // Every origin's cookies must be kept by browsers, not only the default's.
-        let insecure = redirect_uris.iter().position(|u| !secure_for(u));
+        let insecure = redirect_uris.as_ref().and_then(|uris| {
+            let i = uris.iter().position(|u| !secure_for(u))?;
+            Some(which_uri(i, uris.len()))
+        });
         if self.same_site == SameSite::None
-            && let Some(i) = insecure
+            && let Some(which) = &insecure
         {
-            return Err(ConfigError::invalid(
+            errors.push(ConfigError::invalid(
                 config::COOKIE_SAMESITE,
-                format!(
-                    "SameSite=None requires Secure cookies (an https redirect URI); {}",
-                    which_uri(i, redirect_uris.len())
-                ),
+                format!("SameSite=None requires Secure cookies (an https redirect URI); {which}"),
             ));
         }
 
-        let base_path = normalize_path(config::BASE_PATH, &self.base_path)?;
-        if base_path.is_empty() {
-            // Every path would be under it, so an auth route, so public:
-            // protect_by_default would protect nothing.
-            return Err(ConfigError::invalid(
-                config::BASE_PATH,
-                "the auth routes need a path of their own such as /auth, not /",
+        let base_path = config::collect(
+            &mut errors,
+            normalize_path(config::BASE_PATH, &self.base_path).and_then(|path| {
+                if path.is_empty() {
+                    // Every path would be under it, so an auth route, so
+                    // public: protect_by_default would protect nothing.
+                    Err(ConfigError::invalid(
+                        config::BASE_PATH,
+                        "the auth routes need a path of their own such as /auth, not /",
+                    ))
+                } else {
+                    Ok(path)
+                }
+            }),
+        );
+        if let (Some(base), Some(uris)) = (&base_path, &redirect_uris)
+            && let Some(route) = own_route(base, uris[0].path(), self.access_token_route)
+        {
+            errors.push(ConfigError::invalid(
+                config::REDIRECT_URI,
+                format!(
+                    "its path is the {route} route's, so the callback cannot be mounted there \
+                     (use e.g. {base}/callback)"
+                ),
             ));
         }
         if !self.after_login.starts_with('/')
             || self.after_login.starts_with("//")
             || http::HeaderValue::from_str(&self.after_login).is_err()
         {
-            return Err(ConfigError::invalid(
+            errors.push(ConfigError::invalid(
                 config::AFTER_LOGIN,
                 "expected a path of this site starting with a single '/'",
             ));
         }
-        let cookie_domain = match self.cookie_domain {
-            Some(domain) => Some(cookie_domain(&domain)?),
-            None => None,
+        let cookie_domain = match &self.cookie_domain {
+            Some(domain) => config::collect(&mut errors, cookie_domain(domain)).map(Some),
+            None => Some(None),
         };
         // A browser drops a cookie whose Domain its host is not within:
         // sign-in would never stick on that origin.
-        if let Some(domain) = &cookie_domain {
-            let outside = redirect_uris
+        if let (Some(Some(domain)), Some(uris)) = (&cookie_domain, &redirect_uris) {
+            let outside = uris
                 .iter()
                 .position(|uri| !uri.host_str().is_some_and(|h| domain_matches(h, domain)));
             if let Some(i) = outside {
-                return Err(ConfigError::invalid(
+                errors.push(ConfigError::invalid(
                     config::COOKIE_DOMAIN,
                     format!(
                         "a redirect URI's host is not within the cookie domain, so browsers \
                          would drop the session cookie there ({})",
-                        which_uri(i, redirect_uris.len())
+                        which_uri(i, uris.len())
                     ),
                 ));
             }
         }
-        check_cookie_prefix(
-            &self.cookie_name,
-            insecure.map(|i| which_uri(i, redirect_uris.len())),
-            cookie_domain.is_some(),
-        )?;
+        config::collect(
+            &mut errors,
+            check_cookie_prefix(&self.cookie_name, insecure, self.cookie_domain.is_some()),
+        );
         let after_logout_fixed = self.after_logout.is_some();
         let after_logout = match self.after_logout {
             Some(url) => {
                 let valid =
                     absolute_http_url(&url).is_some() && http::HeaderValue::from_str(&url).is_ok();
                 if !valid {
-                    return Err(ConfigError::invalid(
+                    errors.push(ConfigError::invalid(
                         config::AFTER_LOGOUT,
                         "expected an absolute http(s) URL allowed in the WorkOS dashboard",
                     ));
                 }
-                url
+                Some(url)
             }
-            None => origin_root(&redirect_uri),
+            None => redirect_uris.as_ref().map(|uris| origin_root(&uris[0])),
         };
         if !self.bearer_tokens && !self.session_cookies {
-            return Err(ConfigError::invalid(
+            errors.push(ConfigError::invalid(
                 config::SESSION_COOKIES,
                 "with_session_cookies(false) and with_bearer_tokens(false) leave no way to sign in",
             ));
         }
+        if self
+            .token_issuers
+            .iter()
+            .any(|issuer| absolute_http_url(issuer).is_none())
+        {
+            errors.push(ConfigError::invalid(
+                config::TOKEN_ISSUER,
+                "expected an absolute http(s) URL, the `iss` of your tokens",
+            ));
+        }
+        let (
+            Some(client),
+            Some(passwords),
+            Some(redirect_uris),
+            Some(base_path),
+            Some(cookie_domain),
+            Some(after_logout),
+        ) = (
+            client,
+            passwords,
+            redirect_uris,
+            base_path,
+            cookie_domain,
+            after_logout,
+        )
+        else {
+            return Err(ConfigErrors::from_vec(errors)
+                .expect("a setting left unresolved recorded its mistake"));
+        };
+        if let Some(errors) = ConfigErrors::from_vec(errors) {
+            return Err(errors);
+        }
+        warn_plausible_mistakes(&redirect_uris, self.secure, self.refresh_buffer);
+        let redirect_uri = redirect_uris[0].clone();
+        let secure = secure_for(&redirect_uri);
         let mut sessions = SessionManager::new(client, passwords).with_leeway(self.leeway);
         if self.only_token_issuers {
             sessions = sessions.with_token_issuers(Vec::<String>::new());
         }
         for issuer in self.token_issuers {
-            if absolute_http_url(&issuer).is_none() {
-                return Err(ConfigError::invalid(
-                    config::TOKEN_ISSUER,
-                    "expected an absolute http(s) URL, the `iss` of your tokens",
-                ));
-            }
             sessions = sessions.with_token_issuer(issuer);
         }
         if let Some(clock) = self.clock {
@@ -1465,6 +1585,112 @@ impl AuthKitBuilder {
                 keep_alive: self.keep_alive,
             }),
         })
+    }
+}
+
+/// Checks redirect URIs as [`AuthKitBuilder::build`] will (for checking the
+/// environment before starting anything).
+pub(crate) fn check_redirect_uris(raw: &[String]) -> Result<(), ConfigError> {
+    redirect_uris(raw).map(drop)
+}
+
+/// Checks a cookie password as [`AuthKitBuilder::build`] will.
+pub(crate) fn check_cookie_password(password: &str) -> Result<(), ConfigError> {
+    cookie_passwords(vec![("1".to_owned(), Secret::from(password.to_owned()))]).map(drop)
+}
+
+/// The cookie passwords, checked (at least one, each long enough).
+fn cookie_passwords(passwords: Vec<(String, Secret)>) -> Result<Passwords, ConfigError> {
+    Passwords::new(passwords).map_err(|e| match e {
+        SealError::PasswordTooShort { len, .. } => ConfigError::invalid(
+            config::COOKIE_PASSWORD,
+            format!("must be at least 32 characters long (it is {len})"),
+        ),
+        other => ConfigError::invalid(config::COOKIE_PASSWORD, other.to_string()),
+    })
+}
+
+/// The crate's own route (other than the callback) at `path`, if any: the
+/// callback cannot be mounted on it too.
+fn own_route(base: &str, path: &str, access_token_route: bool) -> Option<&'static str> {
+    let rest = path.strip_prefix(base)?;
+    let routes: &[&'static str] = &[
+        "/login",
+        "/signup",
+        "/logout",
+        "/switch-organization",
+        "/organization-selection",
+        "/access-token",
+    ];
+    routes
+        .iter()
+        .filter(|r| access_token_route || **r != "/access-token")
+        .find(|r| rest == **r)
+        .copied()
+}
+
+/// How long WorkOS's access tokens live by default.
+const TYPICAL_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// Settings that work but are likely mistakes, each with what to do about
+/// it (a pure policy; [`warn_plausible_mistakes`] logs them).
+fn plausible_mistakes(
+    redirect_uris: &[Url],
+    secure: Option<bool>,
+    refresh_buffer: Option<Duration>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if redirect_uris[0].path() == "/" {
+        warnings.push(
+            "WORKOS_REDIRECT_URI (`with_redirect_uri`): its path is /, so the callback takes the \
+             site's home page and no other route can be mounted there; use e.g. /auth/callback"
+                .to_owned(),
+        );
+    }
+    if let Some(buffer) = refresh_buffer
+        && buffer >= TYPICAL_TOKEN_LIFETIME
+    {
+        warnings.push(format!(
+            "`with_refresh_buffer`: {} s is not shorter than WorkOS's {} s access tokens, so \
+             every request would refresh the session; use a buffer of a minute or less",
+            buffer.as_secs(),
+            TYPICAL_TOKEN_LIFETIME.as_secs()
+        ));
+    }
+    for (i, uri) in redirect_uris.iter().enumerate() {
+        let loopback = match uri.host() {
+            Some(url::Host::Domain(host)) => {
+                host.eq_ignore_ascii_case("localhost")
+                    || host.to_ascii_lowercase().ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if uri.scheme() == "http" && !loopback {
+            let cookies = if secure == Some(true) {
+                "with_secure_cookies(true) makes them Secure, which browsers refuse over http"
+            } else {
+                "session cookies will not be Secure"
+            };
+            warnings.push(format!(
+                "WORKOS_REDIRECT_URI (`with_redirect_uri`): http on a host other than \
+                 loopback ({}), so {cookies}; use https",
+                which_uri(i, redirect_uris.len())
+            ));
+        }
+    }
+    warnings
+}
+
+/// Logs [`plausible_mistakes`] as warnings, target `authkit_axum::config`.
+fn warn_plausible_mistakes(
+    redirect_uris: &[Url],
+    secure: Option<bool>,
+    refresh_buffer: Option<Duration>,
+) {
+    for warning in plausible_mistakes(redirect_uris, secure, refresh_buffer) {
+        tracing::warn!(target: "authkit_axum::config", "{warning}");
     }
 }
 
@@ -1830,7 +2056,7 @@ mod tests {
             .with_redirect_uris(Vec::<String>::new())
             .build()
             .unwrap_err();
-        assert!(matches!(err, ConfigError::Missing { .. }));
+        assert!(matches!(err.first(), ConfigError::Missing { .. }));
         assert_eq!(err.var(), Some("WORKOS_REDIRECT_URI"));
     }
 
@@ -1860,5 +2086,128 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    /// The warnings `build` logs, captured (target included).
+    fn warnings_of(builder: AuthKitBuilder) -> String {
+        use std::sync::Mutex;
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            builder.build().expect("a working configuration");
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once_by_name_and_never_by_value() {
+        let errors = AuthKit::builder()
+            .with_api_key("sk_test_value")
+            .with_cookie_password("short-secret")
+            .with_redirect_uri("not a url")
+            .with_cookie_name("bad name;")
+            .with_after_login("home")
+            .with_token_issuer("issuer")
+            .build()
+            .unwrap_err();
+        let named: Vec<_> = errors.iter().map(|e| e.setting()).collect();
+        assert_eq!(
+            named,
+            [
+                "with_client_id",
+                "with_cookie_password",
+                "with_redirect_uri",
+                "with_cookie_name",
+                "with_after_login",
+                "with_token_issuers",
+            ]
+        );
+        assert_eq!(errors.var(), Some("WORKOS_CLIENT_ID"));
+        let shown = errors.to_string();
+        assert_eq!(shown.lines().count(), errors.len(), "{shown}");
+        for (line, error) in shown.lines().zip(&errors) {
+            assert_eq!(line, error.to_string());
+        }
+        for value in ["sk_test_value", "short-secret", "not a url", "bad name;"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_uri_on_one_of_the_auth_routes_is_refused_instead_of_panicking_in_routes() {
+        for path in ["/auth/login", "/auth/logout", "/auth/access-token"] {
+            let err = builder()
+                .with_redirect_uri(format!("http://localhost:3000{path}"))
+                .build()
+                .unwrap_err();
+            assert_eq!(err.var(), Some("WORKOS_REDIRECT_URI"), "{path}");
+            assert!(err.to_string().contains("/auth/callback"), "{err}");
+        }
+        // Without the access-token route, its path is free.
+        let authkit = builder()
+            .with_access_token_route(false)
+            .with_redirect_uri("http://localhost:3000/auth/access-token")
+            .build()
+            .unwrap();
+        let _: Router = authkit.routes();
+    }
+
+    #[test]
+    fn a_redirect_uri_at_the_root_is_warned_about() {
+        let logged = warnings_of(builder().with_redirect_uri("http://localhost:3000/"));
+        assert!(logged.contains("WARN authkit_axum::config"), "{logged}");
+        assert!(logged.contains("its path is /"), "{logged}");
+        assert!(warnings_of(builder()).is_empty());
+    }
+
+    #[test]
+    fn a_refresh_buffer_as_long_as_a_token_is_warned_about() {
+        let logged = warnings_of(builder().with_refresh_buffer(Duration::from_secs(300)));
+        assert!(logged.contains("WARN authkit_axum::config"), "{logged}");
+        assert!(logged.contains("every request would refresh"), "{logged}");
+        let fine = warnings_of(builder().with_refresh_buffer(Duration::from_secs(60)));
+        assert!(fine.is_empty(), "{fine}");
+    }
+
+    #[test]
+    fn an_http_redirect_uri_off_loopback_is_warned_about_and_loopback_is_not() {
+        let logged =
+            warnings_of(builder().with_redirect_uri("http://app.example.com/auth/callback"));
+        assert!(logged.contains("WARN authkit_axum::config"), "{logged}");
+        assert!(logged.contains("will not be Secure"), "{logged}");
+        assert!(!logged.contains("app.example.com"), "{logged}");
+        let forced = warnings_of(
+            builder()
+                .with_redirect_uri("http://10.0.0.5:3000/auth/callback")
+                .with_secure_cookies(true),
+        );
+        assert!(forced.contains("browsers refuse over http"), "{forced}");
+        for local in [
+            "http://localhost:3000/auth/callback",
+            "http://127.0.0.1:3000/auth/callback",
+            "http://[::1]:3000/auth/callback",
+            "http://app.localhost/auth/callback",
+            "https://app.example.com/auth/callback",
+        ] {
+            let quiet = warnings_of(builder().with_redirect_uri(local));
+            assert!(quiet.is_empty(), "{local}: {quiet}");
+        }
     }
 }

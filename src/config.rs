@@ -79,7 +79,7 @@ fn name(setting: &'static str, var: &Option<&'static str>) -> String {
 ///      must be at least 32 characters long (it is 9)"
 /// );
 /// ```
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required setting is not set (or is empty).
@@ -146,6 +146,137 @@ impl ConfigError {
             reason: reason.into(),
         }
     }
+}
+
+/// Every configuration mistake found at startup, at least one: what
+/// [`AuthKitBuilder::build`](crate::AuthKitBuilder::build) and the
+/// `from_env` constructors return, so one restart shows all there is to fix.
+///
+/// `Display` writes one mistake a line, each naming its setting (and its
+/// environment variable) and never its value; [`var`](Self::var) and
+/// [`setting`](Self::setting) are the first mistake's, and
+/// [`iter`](Self::iter) walks them all.
+///
+/// ```
+/// use authkit_axum::AuthKit;
+///
+/// let errors = AuthKit::builder()
+///     .with_client_id("client_123")
+///     .with_cookie_password("too short")
+///     .with_redirect_uri("localhost:3000/auth/callback")
+///     .build()
+///     .unwrap_err();
+/// let vars: Vec<_> = errors.iter().filter_map(|e| e.var()).collect();
+/// assert_eq!(
+///     vars,
+///     ["WORKOS_API_KEY", "WORKOS_COOKIE_PASSWORD", "WORKOS_REDIRECT_URI"]
+/// );
+/// assert_eq!(errors.to_string().lines().count(), 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    // Never empty.
+    errors: Vec<ConfigError>,
+}
+
+impl ConfigErrors {
+    /// The mistakes, or `None` when there is none (for collecting).
+    pub(crate) fn from_vec(errors: Vec<ConfigError>) -> Option<Self> {
+        (!errors.is_empty()).then_some(ConfigErrors { errors })
+    }
+
+    /// `Ok(value)` when `errors` is empty, else every mistake.
+    pub(crate) fn or_ok<T>(errors: Vec<ConfigError>, value: T) -> Result<T, Self> {
+        match Self::from_vec(errors) {
+            None => Ok(value),
+            Some(errors) => Err(errors),
+        }
+    }
+
+    /// The mistakes, in the order the settings are checked.
+    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
+        self.errors.iter()
+    }
+
+    /// How many mistakes there are (at least one).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The first mistake.
+    pub fn first(&self) -> &ConfigError {
+        &self.errors[0]
+    }
+
+    /// The environment variable of the first mistake's setting, if it has
+    /// one (see [`ConfigError::var`]).
+    pub fn var(&self) -> Option<&'static str> {
+        self.first().var()
+    }
+
+    /// The builder method of the first mistake's setting (see
+    /// [`ConfigError::setting`]).
+    pub fn setting(&self) -> &'static str {
+        self.first().setting()
+    }
+
+    /// Adds `other`'s mistakes that are not already listed.
+    pub(crate) fn merge(
+        errors: &mut Vec<ConfigError>,
+        other: impl IntoIterator<Item = ConfigError>,
+    ) {
+        for error in other {
+            if !errors.contains(&error) {
+                errors.push(error);
+            }
+        }
+    }
+}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(error: ConfigError) -> Self {
+        ConfigErrors {
+            errors: vec![error],
+        }
+    }
+}
+
+impl IntoIterator for ConfigErrors {
+    type Item = ConfigError;
+    type IntoIter = std::vec::IntoIter<ConfigError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a ConfigErrors {
+    type Item = &'a ConfigError;
+    type IntoIter = std::slice::Iter<'a, ConfigError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Runs `read`, keeping its value or adding its mistake to `errors`.
+pub(crate) fn collect<T>(errors: &mut Vec<ConfigError>, read: Result<T, ConfigError>) -> Option<T> {
+    read.map_err(|e| errors.push(e)).ok()
 }
 
 /// Reads a setting's environment variable; unset and empty are both `None`.

@@ -37,10 +37,10 @@ use std::time::Duration;
 
 pub use authkit_emulator::*;
 
-use crate::client::{RetryPolicy, UserManagement, UserManagementBuilder};
-use crate::config::{self, optional_var};
+use crate::client::{RetryPolicy, UserManagement, UserManagementBuilder, base_url_from_env};
+use crate::config::{self, optional_var, required_var};
 use crate::session::Clock;
-use crate::{AuthKitBuilder, ConfigError};
+use crate::{AuthKitBuilder, ConfigErrors};
 
 /// What `authkit-axum` adds to an [`Emulator`]: a client pointed at it and
 /// its clock as a session [`Clock`].
@@ -143,9 +143,10 @@ impl Backend {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    /// An environment variable is missing or invalid.
+    /// Environment variables are missing or invalid: every one of them,
+    /// found before any emulator starts.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(#[from] ConfigErrors),
     /// The emulator could not start.
     #[error(transparent)]
     Emulator(#[from] StartError),
@@ -197,6 +198,9 @@ impl AuthKitBuilder {
     /// `http://localhost:{app_port}/auth/callback`. Later `with_*` calls
     /// override any of it.
     ///
+    /// The variables are checked before an emulator starts, and every
+    /// mistake among them is reported at once ([`SetupError::Config`]).
+    ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use authkit_axum::AuthKitBuilder;
@@ -215,19 +219,45 @@ impl AuthKitBuilder {
         app_port: u16,
         seed: Seed,
     ) -> Result<(AuthKitBuilder, Backend), SetupError> {
-        let redirect_uris: Vec<String> = match optional_var(config::REDIRECT_URI)? {
-            Some(list) => config::split_list(&list).map(str::to_owned).collect(),
-            None => vec![format!("http://localhost:{app_port}/auth/callback")],
+        // Everything the environment can get wrong, checked before an
+        // emulator starts and reported together.
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let redirect_uris: Vec<String> =
+            match config::collect(e, optional_var(config::REDIRECT_URI)) {
+                Some(Some(list)) => config::split_list(&list).map(str::to_owned).collect(),
+                _ => vec![format!("http://localhost:{app_port}/auth/callback")],
+            };
+        config::collect(e, crate::authkit::check_redirect_uris(&redirect_uris));
+        let cookie_password = match config::collect(e, optional_var(config::COOKIE_PASSWORD)) {
+            Some(Some(password)) => {
+                config::collect(e, crate::authkit::check_cookie_password(&password));
+                password
+            }
+            _ => random_cookie_password()?,
         };
-        let cookie_password = match optional_var(config::COOKIE_PASSWORD)? {
-            Some(password) => password,
-            None => random_cookie_password()?,
+        let workos = matches!(
+            config::collect(e, optional_var(config::API_KEY)),
+            Some(Some(_))
+        );
+        let client = if workos {
+            config::collect(e, required_var(config::CLIENT_ID));
+            config::collect(e, base_url_from_env());
+            if errors.is_empty() {
+                Some(UserManagement::from_env().map_err(ConfigErrors::from)?)
+            } else {
+                None
+            }
+        } else {
+            None
         };
+        if let Some(errors) = ConfigErrors::from_vec(errors) {
+            return Err(errors.into());
+        }
         let builder = AuthKitBuilder::default()
             .with_cookie_password(cookie_password)
             .with_redirect_uris(redirect_uris.clone());
-        if optional_var(config::API_KEY)?.is_some() {
-            let client = UserManagement::from_env()?;
+        if let Some(client) = client {
             return Ok((builder.with_client(client), Backend::WorkOs));
         }
         let emulator = Emulator::builder()

@@ -153,7 +153,7 @@ mod state;
 pub mod webhooks;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};
-pub use config::{ConfigError, SameSite};
+pub use config::{ConfigError, ConfigErrors, SameSite};
 pub use extract::{AuthClaims, AuthUser, CurrentOrganization, OrganizationRejection};
 pub use guard::{RequireAuth, RequireAuthFuture, RequireAuthService};
 pub use hooks::{

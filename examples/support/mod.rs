@@ -4,6 +4,7 @@
 
 use std::env;
 use std::error::Error;
+use std::fmt;
 
 use authkit_axum::emulator::{Emulator, Seed};
 use authkit_axum::{AuthKit, AuthKitBuilder};
@@ -16,6 +17,30 @@ pub async fn authkit(port: u16, seed: Seed) -> Result<(AuthKit, Option<Emulator>
     println!("Using {backend}.");
     let authkit = builder.with_api_prefix("/api").build()?;
     Ok((authkit, backend.emulator().cloned()))
+}
+
+/// What an example's `main` returns on failure: its `Debug` (what Rust
+/// prints for an error `main` returns) is the error's `Display` and its
+/// causes', so a mistake reads `Error: WORKOS_COOKIE_PASSWORD … is invalid: …`
+/// rather than a dump of the error's fields.
+pub struct Report(Box<dyn Error>);
+
+impl<E: Into<Box<dyn Error>>> From<E> for Report {
+    fn from(error: E) -> Self {
+        Report(error.into())
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 /// The port from `PORT`, default 3000.

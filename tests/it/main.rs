@@ -16,6 +16,7 @@ mod bearer;
 mod callback_pages;
 mod client_requests;
 mod client_retry;
+mod config;
 mod cookies;
 mod custom_login;
 mod device;
