@@ -92,6 +92,7 @@ async fn widgets(claims: AuthClaims) -> Result<Json<Value>, Forbidden> {
 
 #[tokio::main]
 async fn main() -> Result<(), support::Report> {
+    support::init_tracing(); // before build(): its startup warnings are logs
     let port = support::port();
     // Your WorkOS when WORKOS_API_KEY is set, else a fresh emulator (which
     // `authkit` keeps alive) seeded with a demo user.

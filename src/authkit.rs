@@ -1288,8 +1288,10 @@ impl AuthKitBuilder {
     /// apply (and the latter alone can answer an API call's JSON).
     ///
     /// Your page keeps what the answer needs besides its body: `Allow: POST`
-    /// on the 405, `Retry-After` on a 503, the cookies the crate sets, and
-    /// `Cache-Control: no-store` unless you set one. The built-in pages'
+    /// on the 405, `Retry-After` on a 503, the cookies the crate sets, and —
+    /// unless you set them — `Cache-Control: no-store`,
+    /// `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and the
+    /// built-in page's `Referrer-Policy`. The built-in pages'
     /// strict `Content-Security-Policy` is yours to set (your page may load
     /// your own assets); escape [`message`](PageContext::message) and the
     /// actions' text, and keep a form's hidden fields.
@@ -1338,7 +1340,7 @@ impl AuthKitBuilder {
     /// Checks every setting and builds the [`AuthKit`]; every mistake is
     /// reported at once (see [`ConfigErrors`]). Plausible mistakes that
     /// still work are logged as warnings (target `authkit_axum::config`): a
-    /// redirect URI at `/`, a refresh buffer longer than WorkOS's 5-minute
+    /// redirect URI at `/`, a refresh buffer at least as long as WorkOS's 5-minute
     /// access tokens, an `http` redirect URI on a host other than loopback.
     ///
     /// ```

@@ -297,8 +297,24 @@ fn finish(kind: PageKind, mut response: Response) -> Response {
     if kind == PageKind::SignOut && !headers.contains_key(header::ALLOW) {
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // What the built-in page would send, unless the app's page says
+    // otherwise: not cached, never framed (the sign-out form and the picker
+    // would invite clickjacking), not sniffed, and no referrer (the
+    // callback's URL holds the code) — but the origin for a page whose form
+    // posts to the crate's cross-site check.
+    let referrer = match kind {
+        PageKind::SignOut | PageKind::OrganizationPicker => "same-origin",
+        _ => "no-referrer",
+    };
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, referrer),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     response
 }
@@ -621,9 +637,13 @@ mod tests {
             })
         });
         let mine = sign_out_page(Some(&hook), "/auth/logout", Some("/after"));
-        // The method rule and no caching stay on the app's page.
+        // The method rule, no caching, no framing, no sniffing and the
+        // form's origin stay on the app's page.
         assert_eq!(mine.headers()[header::ALLOW], "POST");
         assert_eq!(mine.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(mine.headers()[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(mine.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(mine.headers()[header::REFERRER_POLICY], "same-origin");
         assert_eq!(
             html(mine).await,
             "mine: /auth/logout [(\"return_to\", \"/after\")]"

@@ -51,8 +51,9 @@ pub fn port() -> u16 {
         .unwrap_or(3000)
 }
 
-/// Serves `app` on localhost (IPv4, and IPv6 where available) until Ctrl-C.
-pub async fn serve(app: Router, port: u16) -> Result<(), Box<dyn Error>> {
+/// Logs to stderr (`RUST_LOG`, else info and the crate's debug): call it
+/// before building the `AuthKit`, whose startup warnings are logs too.
+pub fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -60,6 +61,11 @@ pub async fn serve(app: Router, port: u16) -> Result<(), Box<dyn Error>> {
         )
         .try_init()
         .ok();
+}
+
+/// Serves `app` on localhost (IPv4, and IPv6 where available) until Ctrl-C.
+pub async fn serve(app: Router, port: u16) -> Result<(), Box<dyn Error>> {
+    init_tracing();
     let v4 = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     if let Ok(v6) = tokio::net::TcpListener::bind(("::1", port)).await {
         let app = app.clone();
