@@ -159,14 +159,19 @@ fn answer(
 }
 
 fn unavailable(shared: &Shared, login: &str) -> Response {
-    pages::error_page(
+    let mut response = pages::error_page(
         shared.hooks.page.as_ref(),
         PageKind::SwitchRefused,
         StatusCode::SERVICE_UNAVAILABLE,
         "Switch failed",
         "WorkOS is unavailable; please retry shortly.",
         login,
-    )
+    );
+    // As every 503 of the crate: when to try again.
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+    response
 }
 
 fn needs_interactive_login(e: &ClientError) -> bool {
