@@ -2092,30 +2092,9 @@ mod tests {
 
     /// The warnings `build` logs, captured (target included).
     fn warnings_of(builder: AuthKitBuilder) -> String {
-        use std::sync::Mutex;
-
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        crate::settings::tests::logs_of(tracing::Level::WARN, || {
             builder.build().expect("a working configuration");
-        });
-        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+        })
     }
 
     #[test]

@@ -866,33 +866,12 @@ mod tests {
 
     #[test]
     fn a_rejection_traces_when_it_answers() {
-        use std::sync::{Arc as StdArc, Mutex};
-
-        #[derive(Clone, Default)]
-        struct Buffer(StdArc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let logged = crate::settings::tests::logs_of(tracing::Level::TRACE, || {
             let state = signed_out();
             let _ = AuthRejection::from_state(&state, &parts(Method::GET, "/api/me", headers(&[])))
                 .into_response();
             let _ = Forbidden::new("no").into_response();
         });
-        let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(
             logged.contains("rejecting request") && logged.contains("status=401"),
             "{logged}"

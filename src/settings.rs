@@ -358,6 +358,33 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::SameSite;
 
+    /// What `run` logs at `level` and above, as text (targets included):
+    /// for the tests of this and other modules that pin a log line.
+    pub(crate) fn logs_of(level: tracing::Level, run: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, run);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
     /// Request headers for the policy tests of this and other modules.
     pub(crate) fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

@@ -16,25 +16,13 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::clock::parse_rfc3339;
 use super::reply::{Failure, Reply, ok};
-use super::store::Entity;
+use super::store::{Entity, page_limit};
 
 pub(crate) async fn list_events(
     AxumState(s): AxumState<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Reply {
-    let limit = match q.get("limit") {
-        None => 10,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                Failure::invalid(
-                    "limit_invalid",
-                    "Limit should be a number between 1 and 100.",
-                )
-            })?,
-    };
+    let limit = page_limit(&q)?;
     let time = |name: &str| match q.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => parse_rfc3339(v).map(Some).ok_or_else(|| {

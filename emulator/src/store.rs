@@ -1124,16 +1124,11 @@ impl State {
     }
 }
 
-/// One page of a list, as WorkOS answers it: `{"object": "list", "data",
-/// "list_metadata": {"before", "after"}}`, with `limit` (1–100, default 10),
-/// `before`/`after` cursors (ids) and `order` (`desc` by default).
-pub(crate) fn page<T: Entity>(
-    items: Vec<&T>,
-    query: &HashMap<String, String>,
-    now: SystemTime,
-) -> Result<Value, Failure> {
-    let limit = match query.get("limit") {
-        None => 10,
+/// A list's `limit` query parameter: 1–100, 10 when absent, as WorkOS's
+/// list endpoints take it.
+pub(crate) fn page_limit(query: &HashMap<String, String>) -> Result<usize, Failure> {
+    match query.get("limit") {
+        None => Ok(10),
         Some(l) => l
             .parse::<usize>()
             .ok()
@@ -1143,8 +1138,19 @@ pub(crate) fn page<T: Entity>(
                     "limit_invalid",
                     "Limit should be a number between 1 and 100.",
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+/// One page of a list, as WorkOS answers it: `{"object": "list", "data",
+/// "list_metadata": {"before", "after"}}`, with `limit` (1–100, default 10),
+/// `before`/`after` cursors (ids) and `order` (`desc` by default).
+pub(crate) fn page<T: Entity>(
+    items: Vec<&T>,
+    query: &HashMap<String, String>,
+    now: SystemTime,
+) -> Result<Value, Failure> {
+    let limit = page_limit(query)?;
     let descending = match query.get("order").map(String::as_str) {
         None | Some("desc" | "") => true,
         Some("asc" | "normal") => false,

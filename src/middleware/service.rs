@@ -122,19 +122,17 @@ where
             if request.extensions().get::<AuthState>().is_some() {
                 return Ok(inner.call(request).await?.map(Body::new));
             }
+            // The URI the client asked for, not what `nest` left of it.
+            let uri = original_uri(request.extensions(), request.uri());
             // Signing out needs the session's id, not a fresh token: an
             // expired one is not refreshed on the way to the logout route.
-            let refresh = !shared
-                .settings
-                .is_logout_route(original_uri(request.extensions(), request.uri()).path());
+            let refresh = !shared.settings.is_logout_route(uri.path());
             let resolved = resolve(&shared, request.headers(), refresh).await;
             let source = resolved.source;
             let state = AuthState::new(resolved.status, shared.settings.clone())
                 .with_source(source)
                 .with_sessions(shared.sessions.clone());
             let signed_in = state.is_authenticated();
-            // The URI the client asked for, not what `nest` left of it.
-            let uri = original_uri(request.extensions(), request.uri());
             let pages = PageJudge::new(
                 &shared.settings,
                 uri,
