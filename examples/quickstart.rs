@@ -14,7 +14,7 @@
 mod support;
 
 use authkit_axum::emulator::{Backend, DEMO_PASSWORD, Seed};
-use authkit_axum::{AuthClaims, AuthKitBuilder, AuthUser, Forbidden};
+use authkit_axum::{AuthClaims, AuthKitBuilder, AuthUser, Forbidden, RequireAuth};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,7 +26,8 @@ async fn home(user: Option<AuthUser>) -> Html<String> {
         Some(user) => format!(
             "<h1>Welcome back, {name}</h1>\
              <p>You are signed in as <strong>{email}</strong>.</p>\
-             <p><a href=\"/account\">Your account</a> · <a href=\"/api/me\">/api/me</a></p>\
+             <p><a href=\"/account\">Your account</a> · <a href=\"/admin\">Admin</a> · \
+             <a href=\"/api/me\">/api/me</a></p>\
              <form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Sign out</button></form>",
             name = escape(user.user.first_name.as_deref().unwrap_or("friend")),
             email = escape(&user.user.email),
@@ -63,6 +64,18 @@ async fn account(user: AuthUser) -> Html<String> {
             role = escape(user.role().unwrap_or("none")),
             permissions = escape(&user.permissions().join(", ")),
             sid = escape(user.session_id()),
+        ),
+    )
+}
+
+// Behind a guard (below): only sessions whose role grants widgets:write get
+// here; anyone else signed in gets the crate's 403 page.
+async fn admin(user: AuthUser) -> Html<String> {
+    page(
+        "Admin",
+        &format!(
+            "<h1>Admin</h1><p>{email} may manage widgets.</p><p><a href=\"/\">Home</a></p>",
+            email = escape(&user.user.email),
         ),
     )
 }
@@ -116,6 +129,10 @@ async fn main() -> Result<(), support::Report> {
     let app = Router::new()
         .route("/", get(home))
         .route("/account", get(account))
+        .route(
+            "/admin",
+            get(admin).route_layer(RequireAuth::permission("widgets:write")),
+        )
         .nest("/api", api)
         .merge(authkit.routes())
         .layer(authkit.layer());

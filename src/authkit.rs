@@ -13,7 +13,9 @@ use http::HeaderMap;
 use url::Url;
 
 use crate::Secret;
-use crate::client::{AuthenticationResponse, UserManagement, base_url_from_env};
+use crate::client::{
+    AuthenticationResponse, UserManagement, base_url_from_env_all, parse_base_url,
+};
 use crate::config::{
     self, ConfigError, ConfigErrors, SameSite, optional_var, parse_bool, required_var,
 };
@@ -472,8 +474,9 @@ impl AuthKitBuilder {
             config::collect(e, check_redirect_uris(&uris));
             b = b.with_redirect_uris(uris);
         }
-        if let Some(url) = config::collect(e, base_url_from_env()) {
-            b = b.with_api_base_url(url);
+        match base_url_from_env_all() {
+            Ok(url) => b = b.with_api_base_url(url),
+            Err(mut all) => e.append(&mut all),
         }
         if let Some(Some(name)) = config::collect(e, optional_var(config::COOKIE_NAME)) {
             b = b.with_cookie_name(name);
@@ -1380,7 +1383,17 @@ impl AuthKitBuilder {
                                 .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL)),
                         )
                     }
-                    _ => None,
+                    _ => {
+                        // Still checked, so its mistake is listed with the others.
+                        if let Some(url) = &self.api_base_url {
+                            config::collect(
+                                &mut errors,
+                                parse_base_url(url)
+                                    .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL)),
+                            );
+                        }
+                        None
+                    }
                 }
             }
         };
@@ -2106,6 +2119,7 @@ mod tests {
             .with_cookie_name("bad name;")
             .with_after_login("home")
             .with_token_issuer("issuer")
+            .with_api_base_url("ftp://files.example.com")
             .build()
             .unwrap_err();
         let named: Vec<_> = errors.iter().map(|e| e.setting()).collect();
@@ -2113,6 +2127,7 @@ mod tests {
             named,
             [
                 "with_client_id",
+                "with_api_base_url",
                 "with_cookie_password",
                 "with_redirect_uri",
                 "with_cookie_name",
@@ -2126,7 +2141,13 @@ mod tests {
         for (line, error) in shown.lines().zip(&errors) {
             assert_eq!(line, error.to_string());
         }
-        for value in ["sk_test_value", "short-secret", "not a url", "bad name;"] {
+        for value in [
+            "sk_test_value",
+            "short-secret",
+            "not a url",
+            "bad name;",
+            "files.example.com",
+        ] {
             assert!(!shown.contains(value), "{shown}");
         }
     }

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use authkit_emulator::*;
 
-use crate::client::{RetryPolicy, UserManagement, UserManagementBuilder, base_url_from_env};
+use crate::client::{RetryPolicy, UserManagement, UserManagementBuilder, base_url_from_env_all};
 use crate::config::{self, optional_var, required_var};
 use crate::session::Clock;
 use crate::{AuthKitBuilder, ConfigErrors};
@@ -242,7 +242,9 @@ impl AuthKitBuilder {
         );
         let client = if workos {
             config::collect(e, required_var(config::CLIENT_ID));
-            config::collect(e, base_url_from_env());
+            if let Err(mut all) = base_url_from_env_all() {
+                e.append(&mut all);
+            }
             if errors.is_empty() {
                 Some(UserManagement::from_env().map_err(ConfigErrors::from)?)
             } else {

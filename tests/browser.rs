@@ -768,6 +768,28 @@ async fn the_crates_pages_show_their_heading_and_one_action_in_a_real_browser() 
                 .await
                 .unwrap();
             check_page(&client, "sign-out-refused", "Sign-out refused").await;
+
+            // Signed in without the permission the quickstart's /admin
+            // guard asks for (a user of no organization): 403, a page.
+            let (email, password) = ("no-role@example.com", "a password for the 403 page");
+            reqwest::Client::new()
+                .post(qs.emulator.join("/user_management/users").unwrap())
+                .bearer_auth(DEFAULT_API_KEY)
+                .json(&json!({"email": email, "password": password, "email_verified": true}))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .expect("a user created at the emulator");
+            client.goto(&qs.url("/admin")).await.unwrap();
+            wait_for_login_form(&client, qs).await;
+            sign_in(&client, email, password).await;
+            check_page(&client, "forbidden", "You don't have access to this page").await;
+            assert_eq!(
+                url_path(&client.current_url().await.unwrap()),
+                qs.url("/admin"),
+                "the 403 page is /admin's answer"
+            );
         })
         .await;
 }

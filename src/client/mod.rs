@@ -638,15 +638,7 @@ impl UserManagementBuilder {
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::missing(config::CLIENT_ID));
         }
-        let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let base_url = Url::parse(raw)
-            .map_err(|e| ConfigError::invalid(config::BASE_URL, format!("not a URL ({e})")))?;
-        if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
-            return Err(ConfigError::invalid(
-                config::BASE_URL,
-                "expected an http(s) URL such as https://api.workos.com",
-            ));
-        }
+        let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let own_client = self.http.is_none();
         let http = match self.http {
             Some(http) => http,
@@ -671,16 +663,53 @@ impl UserManagementBuilder {
     }
 }
 
+/// A base URL as the client takes it: an http(s) URL that can be a base.
+pub(crate) fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
+    let base_url = Url::parse(raw)
+        .map_err(|e| ConfigError::invalid(config::BASE_URL, format!("not a URL ({e})")))?;
+    if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
+        return Err(ConfigError::invalid(
+            config::BASE_URL,
+            "expected an http(s) URL such as https://api.workos.com",
+        ));
+    }
+    Ok(base_url)
+}
+
 /// The API base URL from `WORKOS_API_HOSTNAME`, `WORKOS_API_PORT` and
 /// `WORKOS_API_HTTPS`, defaulting to `https://api.workos.com`.
 pub fn base_url_from_env() -> Result<String, ConfigError> {
-    let host = optional_var(config::API_HOSTNAME)?;
-    let port = optional_var(config::API_PORT)?;
-    let https = match optional_var(config::API_HTTPS)? {
-        Some(v) => parse_bool(config::API_HTTPS, &v)?,
+    base_url_from_env_all().map_err(|mut errors| errors.remove(0))
+}
+
+/// [`base_url_from_env`] with every variable's mistake (never empty when
+/// `Err`), so a configuration check lists them all at once.
+pub(crate) fn base_url_from_env_all() -> Result<String, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let host = config::collect(&mut errors, optional_var(config::API_HOSTNAME)).flatten();
+    let port = config::collect(&mut errors, optional_var(config::API_PORT)).flatten();
+    let https = match config::collect(&mut errors, optional_var(config::API_HTTPS)).flatten() {
+        Some(v) => config::collect(&mut errors, parse_bool(config::API_HTTPS, &v)).unwrap_or(true),
         None => true,
     };
-    base_url_from_parts(host.as_deref(), port.as_deref(), https)
+    // Each part on its own, so a bad hostname and a bad port are both named.
+    if let Some(port) = &port
+        && port.trim().parse::<u16>().is_err()
+    {
+        errors.push(ConfigError::invalid(
+            config::API_PORT,
+            "expected a port number",
+        ));
+    }
+    if let Some(host) = &host
+        && let Err(e) = base_url_from_parts(Some(host), None, https)
+    {
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    base_url_from_parts(host.as_deref(), port.as_deref(), https).map_err(|e| vec![e])
 }
 
 /// Builds a base URL from a hostname, an optional port and the scheme, as the

@@ -107,6 +107,8 @@ fn from_env_reports_every_bad_variable_in_one_run() {
             ("WORKOS_COOKIE_MAX_AGE", "a-week"),
             ("WORKOS_COOKIE_SAMESITE", "sideways"),
             ("WORKOS_API_PORT", "eighty"),
+            ("WORKOS_API_HOSTNAME", "https://api.example.com/"),
+            ("WORKOS_API_HTTPS", "maybe"),
         ],
     );
     assert!(!ok, "{stderr}");
@@ -114,18 +116,22 @@ fn from_env_reports_every_bad_variable_in_one_run() {
         "WORKOS_CLIENT_ID",
         "WORKOS_COOKIE_PASSWORD",
         "WORKOS_API_PORT",
+        "WORKOS_API_HOSTNAME",
+        "WORKOS_API_HTTPS",
         "WORKOS_COOKIE_MAX_AGE",
         "WORKOS_COOKIE_SAMESITE",
     ]
     .into_iter()
     .filter(|var| stderr.lines().any(|line| line.contains(var)))
     .collect();
-    assert_eq!(named.len(), 5, "one line each expected:\n{stderr}");
+    assert_eq!(named.len(), 7, "one line each expected:\n{stderr}");
     for value in [
         "hunter2-pw",
         "a-week",
         "sideways",
         "eighty",
+        "api.example.com",
+        "maybe",
         "sk_test_replica_key",
     ] {
         assert!(!stderr.contains(value), "{value} shown:\n{stderr}");
