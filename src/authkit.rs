@@ -933,7 +933,7 @@ impl AuthKitBuilder {
     /// 4 096; 0 turns the cache off: every request unseals its cookie and
     /// checks its token).
     ///
-    /// Memory: about 110 bytes an entry (a digest of the cookie, not the
+    /// Memory: about 80 bytes an entry (a MAC of the cookie, not the
     /// cookie) plus the session it holds (the user, the tokens, the claims:
     /// 1–2 KiB for a typical session), so about 8 MiB at the default for
     /// typical sessions. Eviction is O(1); a session in use outlives cookies

@@ -3,30 +3,34 @@
 //! The same cookie comes back on every request until it is rotated, and
 //! unsealing it (two key derivations, HMAC-SHA256 and AES-CBC over a
 //! kilobyte or two, then JSON) costs several microseconds. A cookie that
-//! authenticated is remembered with its session, keyed by the SHA-256 of the
-//! whole cookie: the cookie itself is not kept, and a cookie that differs in
-//! any byte has another digest (no collision can forge an entry), so it is a
-//! miss and goes through the full check. Entries are void when the JWKS
-//! changes, and the access token's `exp`/`nbf` are still checked on every
-//! use. Seals carrying their own expiry are not cached.
+//! authenticated is remembered with its session, keyed by a 128-bit MAC of
+//! the whole cookie under a random key of this process (GMAC: AES-128-GCM's
+//! tag over the cookie, from aws-lc-rs). The cookie itself is not kept, and
+//! a cookie that differs in any byte has another key: without the key, which
+//! never leaves the process (nor does any tag), an attacker's chance that a
+//! forged cookie of `n` 16-byte blocks lands on a cached one is at most
+//! `(n + 1) / 2^128` a try, so no collision can forge an entry. A MAC rather
+//! than SHA-256 because the key is computed on every request: over a 2 KiB
+//! cookie GHASH costs a fraction of SHA-256's time. Entries are void when
+//! the JWKS changes, and the access token's `exp`/`nbf` are still checked on
+//! every use. Seals carrying their own expiry are not cached.
 //!
 //! Eviction is S3-FIFO ([`bounded`](super::bounded)): O(1) per insert, and
 //! a session in use survives a stream of cookies seen once.
 //!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
-//! 32-byte digest, the generation and an `Arc` of the session: about 110
+//! 16-byte key, the generation and an `Arc` of the session: about 80
 //! bytes in the cache's slab and index, ghosts included (quick_cache's own
-//! accounting, `MemoryUsed`, divided by the capacity, pinned by
-//! `an_entry_costs_well_under_a_kilobyte`), far under 1 KiB. The session
-//! behind the `Arc` (the user, the tokens, the claims shared with the token
-//! cache: 1–2 KiB for a typical session) is the one the request uses anyway,
-//! and is freed when the entry is evicted: about 8 MiB at the default
-//! capacity for typical sessions.
+//! accounting, `MemoryUsed`, over a full cache divided by its capacity;
+//! `an_entry_costs_well_under_a_kilobyte` holds it under 256), far under
+//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims
+//! shared with the token cache: 1–2 KiB for a typical session) is the one
+//! the request uses anyway, and is freed when the entry is evicted.
 
 use std::sync::Arc;
 
+use aws_lc_rs::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use quick_cache::sync::Cache;
-use sha2::{Digest, Sha256};
 
 use super::AuthenticatedSession;
 use super::bounded::bounded;
@@ -34,7 +38,7 @@ use super::bounded::bounded;
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
-type Key = [u8; 32];
+type Key = [u8; 16];
 
 #[derive(Clone)]
 struct Entry {
@@ -45,6 +49,8 @@ struct Entry {
 pub(crate) struct CookieCache {
     /// `None`: the cache is off.
     entries: Option<Cache<Key, Entry>>,
+    /// The GMAC key, random for this cache.
+    mac: LessSafeKey,
 }
 
 /// Whether a seal has no expiry of its own (`…*<expiry>*<mac salt>*<mac>`,
@@ -60,15 +66,34 @@ fn cacheable(cookie: &str) -> bool {
     expiry.is_empty() && mac.len() >= 32
 }
 
-fn key(cookie: &str) -> Key {
-    Sha256::digest(cookie.as_bytes()).into()
-}
-
 impl CookieCache {
     pub(crate) fn new(capacity: usize) -> Self {
+        let mut key = [0u8; 16];
+        // Without randomness, no cache (never a guessable key).
+        let random = aws_lc_rs::rand::fill(&mut key).is_ok();
+        let mac = LessSafeKey::new(
+            UnboundKey::new(&AES_128_GCM, &key).expect("a 16-byte key is an AES-128 key"),
+        );
         CookieCache {
-            entries: bounded(capacity),
+            entries: bounded(if random { capacity } else { 0 }),
+            mac,
         }
+    }
+
+    /// The cookie's cache key: GMAC (AES-128-GCM sealing nothing, the cookie
+    /// as associated data). The nonce is the same for every cookie, which is
+    /// sound only because no tag is ever shown: the constant it adds is the
+    /// same for all, and equal tags still mean equal GHASHes.
+    fn key(&self, cookie: &str) -> Option<Key> {
+        let tag = self
+            .mac
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(cookie.as_bytes()),
+                &mut [],
+            )
+            .ok()?;
+        tag.as_ref().try_into().ok()
     }
 
     /// The session this exact cookie authenticated as under this JWKS
@@ -78,7 +103,7 @@ impl CookieCache {
         if !cacheable(cookie) {
             return None;
         }
-        let entry = entries.get(&key(cookie))?;
+        let entry = entries.get(&self.key(cookie)?)?;
         (entry.generation == generation).then_some(entry.session)
     }
 
@@ -86,9 +111,11 @@ impl CookieCache {
     /// under the same digest is replaced).
     pub(crate) fn insert(&self, cookie: &str, session: Arc<AuthenticatedSession>, generation: u64) {
         let Some(entries) = &self.entries else { return };
-        if cacheable(cookie) {
+        if cacheable(cookie)
+            && let Some(key) = self.key(cookie)
+        {
             entries.insert(
-                key(cookie),
+                key,
                 Entry {
                     session,
                     generation,

@@ -785,7 +785,7 @@ impl SessionManager {
     /// How many authenticated cookies to remember, so an unchanged cookie
     /// is not unsealed again on every request (default
     /// [`DEFAULT_SESSION_CACHE_CAPACITY`]; 0 turns the cache off). Memory:
-    /// about 110 bytes an entry (a digest of the cookie, not the cookie)
+    /// about 80 bytes an entry (a MAC of the cookie, not the cookie)
     /// plus the session it holds (1–2 KiB for a typical one), about 8 MiB
     /// at the default.
     ///
