@@ -373,6 +373,12 @@ pub struct AuthKitBuilder {
     jwks: Option<JwksCache>,
     /// The session's organization cache (`CurrentOrganization`): capacity, TTL.
     organization_cache: (Option<usize>, Option<Duration>),
+    /// The verified-cookie cache's capacity.
+    session_cache: Option<usize>,
+    /// The verified-token cache's capacity.
+    token_cache: Option<usize>,
+    /// The Bearer requests' user cache: capacity, TTL.
+    user_cache: (Option<usize>, Option<Duration>),
     hooks: Hooks,
     keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -409,6 +415,9 @@ impl Default for AuthKitBuilder {
             clock: None,
             jwks: None,
             organization_cache: (None, None),
+            session_cache: None,
+            token_cache: None,
+            user_cache: (None, None),
             hooks: Hooks::default(),
             keep_alive: Vec::new(),
         }
@@ -917,6 +926,84 @@ impl AuthKitBuilder {
     /// ```
     pub fn with_organization_cache_ttl(mut self, ttl: Duration) -> Self {
         self.organization_cache.1 = Some(ttl);
+        self
+    }
+
+    /// How many authenticated session cookies the layer remembers, so that
+    /// an unchanged cookie is not unsealed and verified again on every
+    /// request (default
+    /// [`DEFAULT_SESSION_CACHE_CAPACITY`](crate::session::DEFAULT_SESSION_CACHE_CAPACITY),
+    /// 4 096; 0 turns the cache off: every request unseals its cookie and
+    /// checks its token).
+    ///
+    /// Memory: about 80 bytes an entry (a MAC of the cookie, not the
+    /// cookie) plus the session it holds (the user, the tokens, the claims:
+    /// 1–2 KiB for a typical session), so about 8 MiB at the default for
+    /// typical sessions. Eviction is O(1); a session in use outlives cookies
+    /// seen once.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// // Many users, one replica: remember more of them.
+    /// let builder = AuthKit::builder().with_session_cache_capacity(20_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_session_cache_capacity(mut self, capacity: usize) -> Self {
+        self.session_cache = Some(capacity);
+        self
+    }
+
+    /// How many access tokens whose RS256 signature verified the layer
+    /// remembers, so a token is checked once rather than on every request:
+    /// Bearer tokens, and the tokens of cookies the session cache does not
+    /// hold (default
+    /// [`DEFAULT_TOKEN_CACHE_CAPACITY`](crate::session::DEFAULT_TOKEN_CACHE_CAPACITY),
+    /// 10 000; 0 turns the cache off). `exp` and `nbf` are still checked on
+    /// every request.
+    ///
+    /// Memory: about 110 bytes an entry (the token's SHA-256) plus its
+    /// claims (a few hundred bytes, shared with the session that holds
+    /// them), so about 5 MiB at the default for typical tokens.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_token_cache_capacity(50_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.token_cache = Some(capacity);
+        self
+    }
+
+    /// How many users fetched for Bearer requests' [`AuthUser`](crate::AuthUser)
+    /// are kept (default
+    /// [`DEFAULT_USER_CACHE_CAPACITY`](crate::session::DEFAULT_USER_CACHE_CAPACITY),
+    /// 1 024; 0 fetches on every request). Memory: about 1 KiB a user, so
+    /// about 1 MiB at the default.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// let builder = AuthKit::builder().with_user_cache_capacity(10_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_user_cache_capacity(mut self, capacity: usize) -> Self {
+        self.user_cache.0 = Some(capacity);
+        self
+    }
+
+    /// How long a user fetched for a Bearer request is kept (default
+    /// [`DEFAULT_USER_CACHE_TTL`](crate::session::DEFAULT_USER_CACHE_TTL),
+    /// 60 s; zero fetches on every request): how long a change to the user
+    /// (a new email, a deletion) may take to show to Bearer requests.
+    ///
+    /// ```
+    /// use authkit_axum::AuthKit;
+    /// use std::time::Duration;
+    /// let builder = AuthKit::builder().with_user_cache_ttl(Duration::from_secs(10));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_user_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.user_cache.1 = Some(ttl);
         self
     }
 
@@ -1564,6 +1651,18 @@ impl AuthKitBuilder {
         }
         if let Some(ttl) = self.organization_cache.1 {
             sessions = sessions.with_organization_cache_ttl(ttl);
+        }
+        if let Some(capacity) = self.session_cache {
+            sessions = sessions.with_session_cache_capacity(capacity);
+        }
+        if let Some(capacity) = self.token_cache {
+            sessions = sessions.with_token_cache_capacity(capacity);
+        }
+        if let Some(capacity) = self.user_cache.0 {
+            sessions = sessions.with_user_cache_capacity(capacity);
+        }
+        if let Some(ttl) = self.user_cache.1 {
+            sessions = sessions.with_user_cache_ttl(ttl);
         }
         let settings = Settings {
             cookie: CookieSettings {

@@ -3,99 +3,130 @@
 //! The same cookie comes back on every request until it is rotated, and
 //! unsealing it (two key derivations, HMAC-SHA256 and AES-CBC over a
 //! kilobyte or two, then JSON) costs several microseconds. A cookie that
-//! authenticated is remembered with its session, keyed by the seal's MAC
-//! field; a hit also compares the whole cookie, so a cookie that differs in
-//! any byte is a miss and goes through the full check. Entries are void when
+//! authenticated is remembered with its session, keyed by a 128-bit MAC of
+//! the whole cookie under a random key of this process (GMAC: AES-128-GCM's
+//! tag over the cookie, from aws-lc-rs). The cookie itself is not kept, and
+//! a cookie that differs in any byte has another key: without the key, which
+//! never leaves the process (nor does any tag), an attacker's chance that a
+//! forged cookie of `n` 16-byte blocks lands on a cached one is at most
+//! `(n + 1) / 2^128` a try, so no collision can forge an entry. A MAC rather
+//! than SHA-256 because the key is computed on every request: over a 2 KiB
+//! cookie GHASH costs a fraction of SHA-256's time. Entries are void when
 //! the JWKS changes, and the access token's `exp`/`nbf` are still checked on
 //! every use. Seals carrying their own expiry are not cached.
 //!
-//! Memory bound: at most [`DEFAULT_CAPACITY`] entries, each the cookie (at
-//! most 4 KiB, as browsers cap cookies) and a shared session (about 1–2 KiB),
-//! so about 25 MiB in the worst case and a few MiB for typical sessions.
+//! Eviction is S3-FIFO ([`bounded`](super::bounded)): O(1) per insert, and
+//! a session in use survives a stream of cookies seen once.
+//!
+//! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
+//! 16-byte key, the generation and an `Arc` of the session: about 80
+//! bytes in the cache's slab and index, ghosts included (quick_cache's own
+//! accounting, `MemoryUsed`, over a full cache divided by its capacity;
+//! `an_entry_costs_well_under_a_kilobyte` holds it under 256), far under
+//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims
+//! shared with the token cache: 1–2 KiB for a typical session) is the one
+//! the request uses anyway, and is freed when the entry is evicted.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use aws_lc_rs::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use quick_cache::sync::Cache;
 
 use super::AuthenticatedSession;
+use super::bounded::bounded;
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
+type Key = [u8; 16];
+
+#[derive(Clone)]
 struct Entry {
-    cookie: Box<str>,
     session: Arc<AuthenticatedSession>,
     generation: u64,
 }
 
 pub(crate) struct CookieCache {
-    entries: RwLock<HashMap<Box<str>, Entry>>,
-    capacity: usize,
+    /// `None`: the cache is off.
+    entries: Option<Cache<Key, Entry>>,
+    /// The GMAC key, random for this cache.
+    mac: LessSafeKey,
 }
 
-/// The MAC field of a seal (`…*<mac>` or `…*<mac>~2`), and whether the seal
-/// has no expiry of its own (the only seals worth caching).
-fn mac_of(cookie: &str) -> Option<&str> {
+/// Whether a seal has no expiry of its own (`…*<expiry>*<mac salt>*<mac>`,
+/// optionally `~2`, with an empty expiry): the only seals worth caching, as
+/// a cached one would outlive its expiry.
+fn cacheable(cookie: &str) -> bool {
     let body = cookie.strip_suffix("~2").unwrap_or(cookie);
     let mut fields = body.rsplit('*');
-    let mac = fields.next()?;
-    let _mac_salt = fields.next()?;
-    let expiry = fields.next()?;
-    (expiry.is_empty() && mac.len() >= 32).then_some(mac)
+    let (Some(mac), Some(_mac_salt), Some(expiry)) = (fields.next(), fields.next(), fields.next())
+    else {
+        return false;
+    };
+    expiry.is_empty() && mac.len() >= 32
 }
 
 impl CookieCache {
     pub(crate) fn new(capacity: usize) -> Self {
+        let mut key = [0u8; 16];
+        // Without randomness, no cache (never a guessable key).
+        let random = aws_lc_rs::rand::fill(&mut key).is_ok();
+        let mac = LessSafeKey::new(
+            UnboundKey::new(&AES_128_GCM, &key).expect("a 16-byte key is an AES-128 key"),
+        );
         CookieCache {
-            entries: RwLock::new(HashMap::new()),
-            capacity,
+            entries: bounded(if random { capacity } else { 0 }),
+            mac,
         }
     }
 
+    /// The cookie's cache key: GMAC (AES-128-GCM sealing nothing, the cookie
+    /// as associated data). The nonce is the same for every cookie, which is
+    /// sound only because no tag is ever shown: the constant it adds is the
+    /// same for all, and equal tags still mean equal GHASHes.
+    fn key(&self, cookie: &str) -> Option<Key> {
+        let tag = self
+            .mac
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(cookie.as_bytes()),
+                &mut [],
+            )
+            .ok()?;
+        tag.as_ref().try_into().ok()
+    }
+
+    /// The session this exact cookie authenticated as under this JWKS
+    /// generation.
     pub(crate) fn get(&self, cookie: &str, generation: u64) -> Option<Arc<AuthenticatedSession>> {
-        if self.capacity == 0 {
+        let entries = self.entries.as_ref()?;
+        if !cacheable(cookie) {
             return None;
         }
-        let mac = mac_of(cookie)?;
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get(mac)?;
-        (entry.generation == generation && *entry.cookie == *cookie).then(|| entry.session.clone())
+        let entry = entries.get(&self.key(cookie)?)?;
+        (entry.generation == generation).then_some(entry.session)
     }
 
-    pub(crate) fn insert(
-        &self,
-        cookie: &str,
-        session: Arc<AuthenticatedSession>,
-        generation: u64,
-        now_secs: i64,
-    ) {
-        if self.capacity == 0 {
-            return;
+    /// Remembers a cookie that authenticated (one of another generation
+    /// under the same digest is replaced).
+    pub(crate) fn insert(&self, cookie: &str, session: Arc<AuthenticatedSession>, generation: u64) {
+        let Some(entries) = &self.entries else { return };
+        if cacheable(cookie)
+            && let Some(key) = self.key(cookie)
+        {
+            entries.insert(
+                key,
+                Entry {
+                    session,
+                    generation,
+                },
+            );
         }
-        let Some(mac) = mac_of(cookie) else { return };
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.capacity {
-            entries.retain(|_, e| e.session.claims.exp > now_secs && e.generation == generation);
-            if entries.len() >= self.capacity {
-                let excess = entries.len() + 1 - self.capacity + self.capacity / 10;
-                let victims: Vec<Box<str>> = entries.keys().take(excess).cloned().collect();
-                for k in victims {
-                    entries.remove(&k);
-                }
-            }
-        }
-        entries.insert(
-            mac.into(),
-            Entry {
-                cookie: cookie.into(),
-                session,
-                generation,
-            },
-        );
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.read().unwrap().len()
+        self.entries.as_ref().map_or(0, Cache::len)
     }
 }
 
@@ -128,35 +159,82 @@ mod tests {
     #[test]
     fn hits_need_the_whole_cookie_and_the_same_jwks_generation() {
         let cache = CookieCache::new(10);
-        cache.insert(&cookie(1), session(100), 7, 0);
+        cache.insert(&cookie(1), session(100), 7);
         assert!(cache.get(&cookie(1), 7).is_some());
         assert!(cache.get(&cookie(1), 8).is_none());
         let same_mac_other_body = cookie(1).replace("*ct*", "*cT*");
         assert!(cache.get(&same_mac_other_body, 7).is_none());
+        let chunk_marker_dropped = cookie(1).replace("~2", "");
+        assert!(cache.get(&chunk_marker_dropped, 7).is_none());
+        // Verified again under the new key set: a hit again.
+        cache.insert(&cookie(1), session(100), 8);
+        assert!(cache.get(&cookie(1), 8).is_some());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
     fn the_cache_never_grows_past_its_capacity() {
-        let cache = CookieCache::new(50);
-        for i in 0..500 {
-            cache.insert(&cookie(i), session(i64::MAX), 1, 0);
-            assert!(cache.len() <= 50);
+        for capacity in [1, 50, 4_096] {
+            let cache = CookieCache::new(capacity);
+            for i in 0..capacity * 4 {
+                cache.insert(&cookie(i), session(i64::MAX), 1);
+                assert!(cache.len() <= capacity);
+            }
         }
     }
 
     #[test]
-    fn only_seals_without_their_own_expiry_have_a_cache_key() {
+    fn a_session_in_use_survives_a_stream_of_cookies_seen_once() {
+        let cache = CookieCache::new(500);
+        let in_use: Vec<String> = (0..50).map(|i| cookie(1_000_000 + i)).collect();
+        for c in &in_use {
+            cache.insert(c, session(i64::MAX), 1);
+        }
+        // Four times the capacity of new cookies, each seen once, while the
+        // fifty in use come back between them.
+        for round in 0..200 {
+            for c in &in_use {
+                assert!(cache.get(c, 1).is_some(), "a session in use was evicted");
+            }
+            for j in 0..10 {
+                cache.insert(&cookie(round * 10 + j), session(i64::MAX), 1);
+            }
+        }
+        assert!(cache.len() <= 500);
+    }
+
+    #[test]
+    fn a_zero_capacity_cache_stores_nothing() {
+        let cache = CookieCache::new(0);
+        cache.insert(&cookie(1), session(i64::MAX), 1);
+        assert!(cache.get(&cookie(1), 1).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_costs_well_under_a_kilobyte() {
+        let cache = CookieCache::new(DEFAULT_CAPACITY);
+        let shared = session(i64::MAX);
+        for i in 0..DEFAULT_CAPACITY * 2 {
+            cache.insert(&cookie(i), shared.clone(), 1);
+        }
+        let entries = cache.entries.as_ref().unwrap();
+        let bytes = entries.memory_used().total() / DEFAULT_CAPACITY;
+        assert!(bytes <= 256, "{bytes} bytes an entry");
+    }
+
+    #[test]
+    fn only_seals_without_their_own_expiry_are_cached() {
         let mac = "m".repeat(43);
-        assert_eq!(
-            mac_of(&format!("Fe26.2*1*s*iv*ct**ms*{mac}~2")),
-            Some(mac.as_str())
-        );
-        assert_eq!(
-            mac_of(&format!("Fe26.2*1*s*iv*ct**ms*{mac}")),
-            Some(mac.as_str())
-        );
-        assert_eq!(mac_of(&format!("Fe26.2*1*s*iv*ct*123*ms*{mac}~2")), None);
-        assert_eq!(mac_of("garbage"), None);
-        assert_eq!(mac_of("Fe26.2*1*s*iv*ct**ms*short"), None);
+        assert!(cacheable(&format!("Fe26.2*1*s*iv*ct**ms*{mac}~2")));
+        assert!(cacheable(&format!("Fe26.2*1*s*iv*ct**ms*{mac}")));
+        assert!(!cacheable(&format!("Fe26.2*1*s*iv*ct*123*ms*{mac}~2")));
+        assert!(!cacheable("garbage"));
+        assert!(!cacheable("Fe26.2*1*s*iv*ct**ms*short"));
+        let cache = CookieCache::new(10);
+        let expiring = format!("Fe26.2*1*s*iv*ct*123*ms*{mac}~2");
+        cache.insert(&expiring, session(i64::MAX), 1);
+        assert!(cache.get(&expiring, 1).is_none());
+        assert_eq!(cache.len(), 0);
     }
 }

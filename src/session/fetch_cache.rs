@@ -4,39 +4,64 @@
 //!
 //! A value is kept for a while (`ttl`); concurrent misses for one key share
 //! one fetch; a failed fetch is not kept (the next request tries again).
-//! Memory bound: at most `capacity` values. When full, expired entries are
-//! dropped first, then arbitrary ones (a tenth more, so that a full cache
-//! does not sweep on every miss).
+//! Memory bound: at most `capacity` entries (a fetch in flight counts as
+//! one), evicted S3-FIFO ([`bounded`](super::bounded)): O(1) per insert,
+//! values in use kept over keys asked once. An expired value stays until it
+//! is evicted or asked for again (then it is fetched anew).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
 
+use super::bounded::bounded;
 use crate::client::Error as ClientError;
 
 pub(crate) type Fetched<T> = Result<Arc<T>, Arc<ClientError>>;
 
+type Fetch<T> = Shared<BoxFuture<'static, Fetched<T>>>;
+
 enum Entry<T> {
     Ready { value: Arc<T>, at: SystemTime },
-    Fetching(Shared<BoxFuture<'static, Fetched<T>>>),
+    Fetching(Fetch<T>),
+}
+
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Entry::Ready { value, at } => Entry::Ready {
+                value: value.clone(),
+                at: *at,
+            },
+            Entry::Fetching(fetch) => Entry::Fetching(fetch.clone()),
+        }
+    }
+}
+
+/// What a lookup found under the shard's lock.
+enum Found<T> {
+    Value(Arc<T>),
+    Join(Fetch<T>),
 }
 
 /// Values fetched by key, kept for `ttl`, at most `capacity` of them.
 pub(crate) struct FetchCache<T> {
-    entries: Mutex<HashMap<String, Entry<T>>>,
-    capacity: usize,
+    /// `None`: the cache is off.
+    entries: Option<Cache<String, Entry<T>>>,
     ttl: Duration,
 }
 
 impl<T: Send + Sync + 'static> FetchCache<T> {
     pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
         FetchCache {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
+            entries: if ttl.is_zero() {
+                None
+            } else {
+                bounded(capacity)
+            },
             ttl,
         }
     }
@@ -52,46 +77,75 @@ impl<T: Send + Sync + 'static> FetchCache<T> {
     where
         F: Future<Output = Result<T, ClientError>> + Send + 'static,
     {
-        if self.capacity == 0 || self.ttl.is_zero() {
+        let Some(entries) = &self.entries else {
             return fetch.await.map(Arc::new).map_err(Arc::new);
+        };
+        // A fresh value under the shard's read lock: the common case.
+        if let Some(Entry::Ready { value, at }) = entries.get(key)
+            && self.fresh(at, now)
+        {
+            return Ok(value);
         }
-        let shared = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            match entries.get(key) {
-                Some(Entry::Ready { value, at }) if self.fresh(*at, now) => {
-                    return Ok(value.clone());
+        let mut fetch = Some(fetch);
+        let mut start = || -> Fetch<T> {
+            fetch
+                .take()
+                .expect("one fetch started at most")
+                .map(|r| r.map(Arc::new).map_err(Arc::new))
+                .boxed()
+                .shared()
+        };
+        // Under the shard's write lock: join a fetch in flight, or start one
+        // in place of an expired value.
+        let found = entries
+            .entry_async(key, |_, entry| match entry {
+                Entry::Ready { value, at } if self.fresh(*at, now) => {
+                    EntryAction::Retain(Found::Value(value.clone()))
                 }
-                Some(Entry::Fetching(shared)) => shared.clone(),
-                _ => {
-                    let shared = fetch
-                        .map(|r| r.map(Arc::new).map_err(Arc::new))
-                        .boxed()
-                        .shared();
-                    self.make_room(&mut entries, now);
-                    entries.insert(key.to_owned(), Entry::Fetching(shared.clone()));
-                    shared
+                Entry::Fetching(shared) => EntryAction::Retain(Found::Join(shared.clone())),
+                Entry::Ready { .. } => {
+                    let shared = start();
+                    *entry = Entry::Fetching(shared.clone());
+                    EntryAction::Retain(Found::Join(shared))
                 }
+            })
+            .await;
+        let shared = match found {
+            EntryResult::Retained(Found::Value(value)) => return Ok(value),
+            EntryResult::Retained(Found::Join(shared)) => shared,
+            EntryResult::Vacant(guard) => {
+                let shared = start();
+                // Refused only if `forget` removed the placeholder meanwhile:
+                // the fetch (not started yet) still answers this request.
+                let _ = guard.insert(Entry::Fetching(shared.clone()));
+                shared
             }
+            // The callback neither removes nor replaces, and waits have no timeout.
+            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => start(),
         };
         let fetched = shared.clone().await;
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         // Only the first waiter to finish replaces its own fetch; the others
         // find it done already. A fetch that `forget` dropped (and another
         // may have replaced) is not written back: its value may be stale.
-        if matches!(entries.get(key), Some(Entry::Fetching(f)) if Shared::ptr_eq(f, &shared)) {
-            match &fetched {
-                Ok(value) => {
-                    entries.insert(
-                        key.to_owned(),
-                        Entry::Ready {
+        let mine =
+            |entry: &Entry<T>| matches!(entry, Entry::Fetching(f) if Shared::ptr_eq(f, &shared));
+        match &fetched {
+            Ok(value) => {
+                // No wait for a placeholder (another request is starting a
+                // fetch after a `forget`: not ours), and a vacant key is left
+                // vacant (the guard is dropped unfilled).
+                let _ = entries.entry(key, Some(Duration::ZERO), |_, entry| {
+                    if mine(entry) {
+                        *entry = Entry::Ready {
                             value: value.clone(),
                             at: now,
-                        },
-                    );
-                }
-                Err(_) => {
-                    entries.remove(key);
-                }
+                        };
+                    }
+                    EntryAction::Retain(())
+                });
+            }
+            Err(_) => {
+                entries.remove_if(key, mine);
             }
         }
         fetched
@@ -99,30 +153,14 @@ impl<T: Send + Sync + 'static> FetchCache<T> {
 
     /// Drops `key`'s value (or fetch in flight): the next request fetches anew.
     pub(crate) fn forget(&self, key: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(key);
-    }
-
-    fn make_room(&self, entries: &mut HashMap<String, Entry<T>>, now: SystemTime) {
-        if entries.len() < self.capacity {
-            return;
-        }
-        entries.retain(|_, e| match e {
-            Entry::Ready { at, .. } => self.fresh(*at, now),
-            Entry::Fetching(_) => true,
-        });
-        if entries.len() >= self.capacity {
-            let excess = entries.len() + 1 - self.capacity + self.capacity / 10;
-            let victims: Vec<String> = entries.keys().take(excess).cloned().collect();
-            for k in victims {
-                entries.remove(&k);
-            }
+        if let Some(entries) = &self.entries {
+            entries.remove(key);
         }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().unwrap().len()
+        self.entries.as_ref().map_or(0, Cache::len)
     }
 }
 

@@ -8,38 +8,45 @@
 //! checked on each use against the clock, so a cached token expires exactly
 //! when an uncached one would.
 //!
-//! Memory bound: at most [`DEFAULT_CAPACITY`] entries of a 32-byte key and a
-//! shared `Arc` of the claims (typically well under 1 KiB each), so about
-//! 10 MiB in the worst case. When full, expired entries are dropped first,
-//! then arbitrary ones (a dropped entry only costs one re-verification).
+//! Eviction is S3-FIFO ([`bounded`](super::bounded)): O(1) per insert, and a
+//! token in use survives a stream of tokens seen once. A dropped entry only
+//! costs one re-verification.
+//!
+//! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
+//! 32-byte digest, the generation and an `Arc` of the claims (shared with the
+//! session that holds them), about 110 bytes in the cache's slab and index
+//! (measured by `an_entry_costs_well_under_a_kilobyte`), plus the claims
+//! themselves, a few hundred bytes for a typical token (more with many
+//! permissions): about 5 MiB at the default capacity for typical tokens.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
 
 use super::AccessTokenClaims;
+use super::bounded::bounded;
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 pub(crate) type Key = [u8; 32];
 
+#[derive(Clone)]
 struct Entry {
     claims: Arc<AccessTokenClaims>,
     generation: u64,
 }
 
 pub(crate) struct TokenCache {
-    entries: RwLock<HashMap<Key, Entry>>,
-    capacity: usize,
+    /// `None`: the cache is off.
+    entries: Option<Cache<Key, Entry>>,
 }
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
         TokenCache {
-            entries: RwLock::new(HashMap::new()),
-            capacity,
+            entries: bounded(capacity),
         }
     }
 
@@ -49,43 +56,21 @@ impl TokenCache {
 
     /// The claims of a token verified under this JWKS generation.
     pub(crate) fn get(&self, key: &Key, generation: u64) -> Option<Arc<AccessTokenClaims>> {
-        if self.capacity == 0 {
-            return None;
-        }
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .filter(|e| e.generation == generation)
-            .map(|e| e.claims.clone())
+        let entry = self.entries.as_ref()?.get(key)?;
+        (entry.generation == generation).then_some(entry.claims)
     }
 
-    pub(crate) fn insert(
-        &self,
-        key: Key,
-        claims: Arc<AccessTokenClaims>,
-        generation: u64,
-        now_secs: i64,
-    ) {
-        if self.capacity == 0 {
-            return;
+    /// Remembers a verified token (an entry of another generation under the
+    /// same key is replaced).
+    pub(crate) fn insert(&self, key: Key, claims: Arc<AccessTokenClaims>, generation: u64) {
+        if let Some(entries) = &self.entries {
+            entries.insert(key, Entry { claims, generation });
         }
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.capacity {
-            entries.retain(|_, e| e.claims.exp > now_secs && e.generation == generation);
-            if entries.len() >= self.capacity {
-                let excess = entries.len() + 1 - self.capacity + self.capacity / 10;
-                let victims: Vec<Key> = entries.keys().take(excess).copied().collect();
-                for k in victims {
-                    entries.remove(&k);
-                }
-            }
-        }
-        entries.insert(key, Entry { claims, generation });
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.entries.as_ref().map_or(0, Cache::len)
     }
 }
 
@@ -100,39 +85,76 @@ mod tests {
         )
     }
 
+    fn key(i: usize) -> Key {
+        TokenCache::key(&i.to_string())
+    }
+
     #[test]
     fn entries_are_void_under_another_jwks_generation() {
         let cache = TokenCache::new(10);
         let k = TokenCache::key("token");
-        cache.insert(k, claims(100), 1, 0);
+        cache.insert(k, claims(100), 1);
         assert!(cache.get(&k, 1).is_some());
         assert!(cache.get(&k, 2).is_none());
         assert!(cache.get(&TokenCache::key("token2"), 1).is_none());
+        // Verified again under the new set: valid again.
+        cache.insert(k, claims(100), 2);
+        assert!(cache.get(&k, 2).is_some());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
     fn the_cache_never_grows_past_its_capacity() {
-        let cache = TokenCache::new(100);
-        for i in 0..1_000 {
-            cache.insert(TokenCache::key(&i.to_string()), claims(i64::MAX), 1, 0);
-            assert!(cache.len() <= 100);
+        for capacity in [3, 100, 1_000] {
+            let cache = TokenCache::new(capacity);
+            for i in 0..capacity * 5 {
+                cache.insert(key(i), claims(i64::MAX), 1);
+                assert!(cache.len() <= capacity);
+            }
         }
-        // Expired entries go first.
-        let cache = TokenCache::new(3);
-        for (i, exp) in [5, 5, 500].into_iter().enumerate() {
-            cache.insert(TokenCache::key(&i.to_string()), claims(exp), 1, 0);
+    }
+
+    #[test]
+    fn a_token_in_use_survives_a_scan_of_tokens_seen_once() {
+        let cache = TokenCache::new(1_000);
+        let hot: Vec<Key> = (0..100)
+            .map(|i| TokenCache::key(&format!("hot{i}")))
+            .collect();
+        for k in &hot {
+            cache.insert(*k, claims(i64::MAX), 1);
         }
-        cache.insert(TokenCache::key("new"), claims(500), 1, 10);
-        assert!(cache.get(&TokenCache::key("2"), 1).is_some());
-        assert!(cache.get(&TokenCache::key("new"), 1).is_some());
-        assert_eq!(cache.len(), 2);
+        // Nine new tokens for every round of the hundred in use: twice the
+        // capacity in all.
+        for round in 0..220 {
+            for k in &hot {
+                assert!(cache.get(k, 1).is_some(), "a token in use was evicted");
+            }
+            for j in 0..9 {
+                cache.insert(key(round * 9 + j), claims(i64::MAX), 1);
+            }
+        }
+        assert!(hot.iter().all(|k| cache.get(k, 1).is_some()));
+        assert!(cache.len() <= 1_000);
     }
 
     #[test]
     fn a_zero_capacity_cache_stores_nothing() {
         let cache = TokenCache::new(0);
         let k = TokenCache::key("t");
-        cache.insert(k, claims(1), 1, 0);
+        cache.insert(k, claims(1), 1);
         assert!(cache.get(&k, 1).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_costs_well_under_a_kilobyte() {
+        let cache = TokenCache::new(DEFAULT_CAPACITY);
+        let shared = claims(i64::MAX);
+        for i in 0..DEFAULT_CAPACITY * 2 {
+            cache.insert(key(i), shared.clone(), 1);
+        }
+        let entries = cache.entries.as_ref().unwrap();
+        let bytes = entries.memory_used().total() / DEFAULT_CAPACITY;
+        assert!(bytes <= 256, "{bytes} bytes an entry");
     }
 }

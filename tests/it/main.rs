@@ -13,6 +13,7 @@ mod access_token;
 mod answers;
 mod attacks;
 mod bearer;
+mod caches;
 mod callback_pages;
 mod client_requests;
 mod client_retry;

@@ -1,0 +1,146 @@
+//! The cache sizes set on `AuthKitBuilder` reach the layer's
+//! `SessionManager`, over real HTTP on 127.0.0.1 against the emulator: the
+//! Bearer requests' user cache (counted by the emulator's requests), and
+//! the cookie and token caches (a cached check answers the very session
+//! or claims it answered before; an uncached one builds them anew).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::app::{self, App, EMAIL, Jar};
+use authkit_axum::AuthKitBuilder;
+use authkit_axum::emulator::{Emulator, Seed};
+use authkit_axum::session::{AuthenticatedSession, Authentication};
+use reqwest::header::{ACCEPT, AUTHORIZATION, COOKIE};
+
+async fn start(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
+    let emulator = Emulator::builder()
+        .with_seed(Seed::demo())
+        .start()
+        .await
+        .unwrap();
+    app::start_with(emulator, configure, axum::Router::new()).await
+}
+
+/// A browser sign-in through the app: its session cookie.
+async fn session_cookie(app: &App) -> String {
+    let (jar, _) = app.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    jar.session().expect("a whole session cookie").clone()
+}
+
+async fn authenticated(app: &App, cookie: &str) -> Arc<AuthenticatedSession> {
+    match app.authkit.sessions().authenticate(Some(cookie)).await {
+        Ok(Authentication::Authenticated(session)) => session,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn account(app: &App, header: (reqwest::header::HeaderName, String)) -> u16 {
+    app.http
+        .get(format!("{}/account", app.base))
+        .header(ACCEPT, "application/json")
+        .header(header.0, header.1)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_session_and_token_cache_capacities_set_on_the_builder_reach_the_layer() {
+    // Defaults: the second check of a cookie is the cached session itself.
+    let app = start(|b| b).await;
+    let cookie = session_cookie(&app).await;
+    assert_eq!(
+        account(&app, (COOKIE, format!("wos-session={cookie}"))).await,
+        200
+    );
+    let (first, again) = (
+        authenticated(&app, &cookie).await,
+        authenticated(&app, &cookie).await,
+    );
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the cookie cache is on by default"
+    );
+
+    // No cookie cache: the cookie is unsealed anew each time, its token's
+    // claims still come from the token cache.
+    let app = start(|b| b.with_session_cache_capacity(0)).await;
+    let cookie = session_cookie(&app).await;
+    let (first, again) = (
+        authenticated(&app, &cookie).await,
+        authenticated(&app, &cookie).await,
+    );
+    assert!(
+        !Arc::ptr_eq(&first, &again),
+        "a cookie cache of 0 keeps nothing"
+    );
+    assert!(
+        Arc::ptr_eq(&first.claims, &again.claims),
+        "the token cache is still on"
+    );
+    assert_eq!(first.user.id, again.user.id);
+
+    // Neither: every check verifies the token's signature again, and the
+    // layer still signs the user in on every request.
+    let app = start(|b| {
+        b.with_session_cache_capacity(0)
+            .with_token_cache_capacity(0)
+    })
+    .await;
+    let cookie = session_cookie(&app).await;
+    let (first, again) = (
+        authenticated(&app, &cookie).await,
+        authenticated(&app, &cookie).await,
+    );
+    assert!(!Arc::ptr_eq(&first, &again));
+    assert!(
+        !Arc::ptr_eq(&first.claims, &again.claims),
+        "a token cache of 0 keeps nothing"
+    );
+    assert_eq!(first.claims.sid, again.claims.sid);
+    for _ in 0..3 {
+        assert_eq!(
+            account(&app, (COOKIE, format!("wos-session={cookie}"))).await,
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_user_cache_capacity_and_ttl_set_on_the_builder_reach_the_layer() {
+    // How many times the emulator is asked for the user of three Bearer
+    // requests, after `wait` between the second and the third.
+    async fn fetches(
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+        wait: Duration,
+    ) -> u64 {
+        let app = start(configure).await;
+        let cookie = session_cookie(&app).await;
+        let token = app.authkit.sessions().unseal(&cookie).unwrap().access_token;
+        let id = app.emulator.user_by_email(EMAIL).unwrap().id;
+        app.emulator.reset_counters();
+        let bearer = || (AUTHORIZATION, format!("Bearer {}", token.expose()));
+        assert_eq!(account(&app, bearer()).await, 200);
+        assert_eq!(account(&app, bearer()).await, 200);
+        app.emulator.clock().advance(wait);
+        assert_eq!(account(&app, bearer()).await, 200);
+        app.emulator
+            .request_count(&format!("/user_management/users/{id}"))
+    }
+    let minute = Duration::from_secs(61);
+    assert_eq!(fetches(|b| b, Duration::ZERO).await, 1, "cached by default");
+    assert_eq!(fetches(|b| b, minute).await, 2, "for 60 s by default");
+    assert_eq!(
+        fetches(|b| b.with_user_cache_capacity(0), Duration::ZERO).await,
+        3
+    );
+    assert_eq!(
+        fetches(|b| b.with_user_cache_ttl(Duration::ZERO), Duration::ZERO).await,
+        3
+    );
+    let ten_minutes = |b: AuthKitBuilder| b.with_user_cache_ttl(Duration::from_secs(600));
+    assert_eq!(fetches(ten_minutes, minute).await, 1);
+}
