@@ -355,3 +355,41 @@ mod metrics {
         );
     }
 }
+
+/// `examples/metrics.rs`, run as a user would (no environment: the
+/// emulator): a sign-in shows on its `/metrics` page in Prometheus's format.
+#[tokio::test]
+async fn the_metrics_example_serves_a_sign_in_in_prometheus_format() {
+    use crate::support::process::{Proc, example, free_port, wait_until_answering};
+    use crate::support::remote;
+    let port = free_port();
+    let mut command = std::process::Command::new(example("metrics"));
+    command.env("PORT", port.to_string());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("WORKOS_") {
+            command.env_remove(name);
+        }
+    }
+    let mut proc = Proc::spawn("the metrics example", &mut command);
+    let origin = format!("http://localhost:{port}");
+    wait_until_answering(&mut proc, &format!("{origin}/"), Duration::from_secs(60)).await;
+    let http = app::http_client();
+    remote::sign_in(&http, &origin, EMAIL, app::PASSWORD, "x-none").await;
+    let page = http
+        .get(format!("{origin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("# TYPE authkit_sign_ins_total counter"),
+        "{page}"
+    );
+    assert!(page.contains("\nauthkit_sign_ins_total 1\n"), "{page}");
+    assert!(
+        page.contains(r#"authkit_workos_requests_total{method="POST",status="200"} 1"#),
+        "{page}"
+    );
+}
