@@ -854,7 +854,7 @@ impl SessionManager {
         };
         let generation = self.jwks.generation();
         if let Some(session) = self.cookies.get(cookie, generation) {
-            tracing::Span::current().record("cache", "hit");
+            record_cache("hit");
             let now = self.now_secs();
             let leeway = self.leeway.as_secs() as i64;
             if session.claims.exp + leeway > now {
@@ -867,7 +867,7 @@ impl SessionManager {
                 claims: Some(session.claims.clone()),
             }));
         }
-        tracing::Span::current().record("cache", "miss");
+        record_cache("miss");
         let data = match self.unseal(cookie) {
             Ok(data) => data,
             Err(e) => {
@@ -1432,6 +1432,17 @@ mod cookie_user {
             extra: &user.extra,
         }
         .serialize(s)
+    }
+}
+
+/// The cookie cache's answer, into the layer's `authenticate` span (when
+/// that span is on: else not even the current span is looked up).
+fn record_cache(answer: &'static str) {
+    if tracing::enabled!(
+        target: "authkit_axum::middleware::service",
+        tracing::Level::DEBUG
+    ) {
+        tracing::Span::current().record("cache", answer);
     }
 }
 
