@@ -15,7 +15,7 @@
 //! | info | `user signed in` | `user_id`, `organization_id`, `authentication_method` | `authkit_axum::session_cookies` |
 //! | info | `session refreshed` | `user_id`, `session_id`, `duration` (this request's wait), `shared` (whether another request's refresh answered it) | `authkit_axum::middleware::resolve` |
 //! | info | `user signed out` | `user_id`, `session_id` | `authkit_axum::routes::logout` |
-//! | debug | `session cookie rejected` | `reason`: `tampered` (MAC mismatch: wrong password or altered value), `expired_seal`, `unknown_password_id`, `malformed`, `token_invalid`, `user_mismatch` | `authkit_axum::session` |
+//! | debug | `session cookie rejected` | `reason`: `tampered` (MAC mismatch: wrong password or altered value), `expired_seal`, `unknown_password_id`, `malformed`, `token_invalid` (a token that does not verify), `unknown_key` (signed by a key WorkOS does not publish), `user_mismatch` | `authkit_axum::session` |
 //! | debug | `fetched the WorkOS JWKS` | `keys` | `authkit_axum::session::jwks` |
 //! | info | `the WorkOS key set changed` | `keys`, `generation` | `authkit_axum::session::jwks` |
 //! | debug | `workos request` | `method`, `path` (no query string), `status` (none on a transport error), `attempt` (from 1), `duration`, `request_id` (WorkOS's `X-Request-ID`) | `authkit_axum::client` |

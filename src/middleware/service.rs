@@ -130,10 +130,17 @@ where
             // expired one is not refreshed on the way to the logout route.
             let refresh = !shared.settings.is_logout_route(uri.path());
             let span = authenticate_span();
-            let resolved = resolve(&shared, request.headers(), refresh)
-                .instrument(span.clone())
-                .await;
-            record(&span, &resolved);
+            // Awaited in place when the span is off: instrumenting would
+            // move the (large) future into a wrapper on every request.
+            let resolved = if span.is_disabled() {
+                resolve(&shared, request.headers(), refresh).await
+            } else {
+                let resolved = resolve(&shared, request.headers(), refresh)
+                    .instrument(span.clone())
+                    .await;
+                record(&span, &resolved);
+                resolved
+            };
             let source = resolved.source;
             let state = AuthState::new(resolved.status, shared.settings.clone())
                 .with_source(source)
@@ -176,6 +183,10 @@ where
 /// The span of one request's authentication: its fields are recorded once
 /// known (the cookie cache's `cache` by the session manager).
 fn authenticate_span() -> tracing::Span {
+    // Nothing but a level check when debug is off everywhere.
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return tracing::Span::none();
+    }
     tracing::debug_span!(
         "authenticate",
         source = Empty,
@@ -186,12 +197,8 @@ fn authenticate_span() -> tracing::Span {
     )
 }
 
-/// What the request's authentication found, into its span (nothing when
-/// the span is off).
+/// What the request's authentication found, into its span.
 fn record(span: &tracing::Span, resolved: &Resolved) {
-    if span.is_disabled() {
-        return;
-    }
     match resolved.source {
         Some(CredentialSource::Cookie) => span.record("source", "cookie"),
         Some(CredentialSource::Bearer) => span.record("source", "bearer"),

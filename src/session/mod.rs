@@ -948,8 +948,11 @@ impl SessionManager {
                     claims: None,
                 }))
             }
-            Err(TokenError::Keys(_)) => {
-                rejected_cookie("token_invalid");
+            Err(TokenError::Keys(e)) => {
+                rejected_cookie(match e {
+                    JwksError::UnknownKid => "unknown_key",
+                    _ => "token_invalid",
+                });
                 Ok(Authentication::unauthenticated(
                     UnauthenticatedReason::InvalidJwt,
                 ))
