@@ -393,3 +393,69 @@ async fn the_metrics_example_serves_a_sign_in_in_prometheus_format() {
         "{page}"
     );
 }
+
+/// Each way a session cookie is refused is named, and only named: the
+/// event carries the reason and no field holds the cookie.
+#[tokio::test(flavor = "current_thread")]
+async fn a_refused_cookie_is_logged_with_why_it_was_refused_and_never_its_value() {
+    use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
+    use authkit_axum::session::SessionData;
+    let logs = Logs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+    let app = start().await;
+    let jar = sign_in(&app).await;
+    let passwords = Passwords::single(app::COOKIE_PASSWORD).unwrap();
+    let cookie = jar.session().cloned().unwrap();
+    let data: SessionData = seal::unseal(
+        &cookie,
+        &passwords,
+        UnsealOptions::default().with_now(std::time::SystemTime::now()),
+    )
+    .unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let mut someone_else = data.clone();
+    someone_else.user.id = "user_someone_else".into();
+    let cases = [
+        ("tampered", tampered(&cookie)),
+        (
+            "unknown_password_id",
+            seal::seal(
+                &data,
+                &Passwords::new([("9", app::COOKIE_PASSWORD)]).unwrap(),
+                SealOptions::default(),
+            )
+            .unwrap(),
+        ),
+        (
+            "expired_seal",
+            seal::seal(
+                &data,
+                &passwords,
+                SealOptions::default()
+                    .with_ttl(Duration::from_secs(60))
+                    .with_now(an_hour_ago),
+            )
+            .unwrap(),
+        ),
+        ("malformed", "Fe26.2*1*not-a-seal".to_owned()),
+        (
+            "user_mismatch",
+            seal::seal(&someone_else, &passwords, SealOptions::default()).unwrap(),
+        ),
+    ];
+    for (reason, value) in &cases {
+        assert_eq!(account(&app, value).await, 401, "{reason}");
+    }
+    let reasons: Vec<_> = logs
+        .events("session cookie rejected")
+        .iter()
+        .map(|e| e.field("reason").unwrap_or_default().to_owned())
+        .collect();
+    let expected: Vec<_> = cases.iter().map(|(r, _)| r.to_string()).collect();
+    assert_eq!(reasons, expected, "{}", logs.text());
+    for logged in logs.all() {
+        for value in logged.fields.values() {
+            assert!(!value.contains("Fe26.2"), "a seal in {logged:?}");
+        }
+    }
+}
