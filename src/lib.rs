@@ -108,6 +108,7 @@
 //! | [`session`] | the SDKs' `loadSealedSession`: authenticate, refresh, logout URL, without axum |
 //! | [`seal`] | iron `Fe26.2` seal and unseal, with password rotation |
 //! | [`webhooks`] | WorkOS webhooks: [`WebhookVerifier`](webhooks::WebhookVerifier) (signature, tolerance, typed [`Event`](client::Event)s) and the [`Webhook`](webhooks::Webhook) extractor |
+//! | [`telemetry`] | the `tracing` events and spans, and the metrics of the `metrics` feature |
 //! | [`emulator`] (feature `emulator`) | an offline WorkOS with a login page, for quickstarts and tests |
 //!
 //! Every item has one path. The axum integration is at the crate root: it is
@@ -120,6 +121,10 @@
 //!
 //! - `emulator`: re-exports the `authkit-emulator` crate as [`emulator`], with
 //!   the one-call ways to run an app against it.
+//! - `metrics`: counters and histograms (sign-ins, sign-outs, refreshes,
+//!   rejected cookies, WorkOS calls) through the `metrics` facade; the
+//!   [`telemetry`] module lists them, and the `tracing` events the crate
+//!   emits with or without the feature.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -150,6 +155,7 @@ mod session_cookies;
 mod settings;
 mod shared;
 mod state;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use authkit::{AuthKit, AuthKitBuilder, DEFAULT_COOKIE_MAX_AGE};

@@ -163,6 +163,37 @@ pub enum SealError {
     Random(getrandom::Error),
 }
 
+impl SealError {
+    /// Why a value would not unseal, as a short label for logs and metrics
+    /// (never the value): `tampered` (the MAC does not match: another
+    /// password or an altered seal), `expired_seal`, `unknown_password_id`,
+    /// `malformed` (not an iron seal, bad encoding, undecryptable, not the
+    /// expected JSON); `invalid_password` and `internal` for the errors of
+    /// making a seal.
+    ///
+    /// ```
+    /// use authkit_axum::seal::SealError;
+    /// assert_eq!(SealError::BadMac.reason(), "tampered");
+    /// assert_eq!(SealError::Expired.reason(), "expired_seal");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SealError::BadMac => "tampered",
+            SealError::Expired => "expired_seal",
+            SealError::UnknownPasswordId { .. } => "unknown_password_id",
+            SealError::BadFormat(_)
+            | SealError::BadEncoding(_)
+            | SealError::Decrypt(_)
+            | SealError::Json(_) => "malformed",
+            SealError::PasswordTooShort { .. }
+            | SealError::InvalidPasswordId { .. }
+            | SealError::DuplicatePasswordId { .. }
+            | SealError::NoPasswords => "invalid_password",
+            SealError::Random(_) => "internal",
+        }
+    }
+}
+
 /// One password: an id (named in the seals it makes) and a secret of at
 /// least [`MIN_PASSWORD_LEN`] characters.
 ///

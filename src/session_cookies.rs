@@ -15,6 +15,7 @@ use crate::cookies;
 use crate::hooks::SignIn;
 use crate::seal::SealError;
 use crate::shared::Shared;
+use crate::telemetry;
 
 /// The `Set-Cookie` headers of a session (or of its deletion), for a
 /// response: an [`IntoResponseParts`] that appends them and sets
@@ -108,6 +109,13 @@ pub(crate) async fn save(
         hook(&SignIn::new(auth.clone(), state, return_to)).await;
     }
     let values = cookies::write_session(&shared.settings.cookie_for(request), &sealed, request);
+    tracing::info!(
+        user_id = %auth.user.id,
+        organization_id = auth.organization_id.as_deref(),
+        authentication_method = auth.authentication_method.as_ref().map(|m| m.as_str()),
+        "user signed in"
+    );
+    telemetry::sign_in();
     Ok(SessionCookies { values })
 }
 

@@ -14,6 +14,7 @@ use crate::session::{
     RefreshError, RefreshOptions, Refreshed, SessionData, SessionManager, SingleFlight,
 };
 use crate::settings::Settings;
+use crate::telemetry;
 
 pub(crate) struct Shared {
     pub(crate) sessions: Arc<SessionManager>,
@@ -44,7 +45,9 @@ impl Shared {
         data: &SessionData,
         options: RefreshOptions,
     ) -> Result<Refreshed, RefreshError> {
+        let started = std::time::Instant::now();
         let outcome = self.sessions.refresh_data(data, options).await;
+        telemetry::refresh(refresh_outcome(&outcome), started.elapsed());
         if let Some(hook) = &self.hooks.on_refresh {
             // The new pair is what matters now (WorkOS has spent the old
             // refresh token): a panicking hook must not lose it.
@@ -54,6 +57,15 @@ impl Shared {
             }
         }
         outcome
+    }
+}
+
+/// The `outcome` label of a refresh: `ok`, `session_ended`, `unavailable`.
+fn refresh_outcome(outcome: &Result<Refreshed, RefreshError>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(e) if e.is_terminal() => "session_ended",
+        Err(_) => "unavailable",
     }
 }
 

@@ -286,11 +286,14 @@ impl UserManagement {
             if let Some(timeout) = attempt_timeout(call.retry, self.inner.timeout) {
                 request = request.timeout(timeout);
             }
+            let sent = std::time::Instant::now();
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    match response.bytes().await {
+                    let body = response.bytes().await;
+                    attempted(&call, Some(status), &headers, attempt, sent.elapsed());
+                    match body {
                         Ok(bytes) if status.is_success() => {
                             let ignore_body = TypeId::of::<R>() == TypeId::of::<()>();
                             let bytes: &[u8] =
@@ -309,7 +312,16 @@ impl UserManagement {
                         Err(e) => transport_error(e),
                     }
                 }
-                Err(e) => transport_error(e),
+                Err(e) => {
+                    attempted(
+                        &call,
+                        None,
+                        &http::HeaderMap::new(),
+                        attempt,
+                        sent.elapsed(),
+                    );
+                    transport_error(e)
+                }
             };
             match self.inner.retry.delay_before_retry(
                 attempt,
@@ -390,16 +402,46 @@ fn authorization(api_key: &Secret) -> Option<HeaderValue> {
     Some(value)
 }
 
+/// One attempt of a call, answered (`status`) or not: a debug event (the
+/// path without its query, WorkOS's request id) and its metrics.
+fn attempted(
+    call: &Call<'_>,
+    status: Option<http::StatusCode>,
+    headers: &http::HeaderMap,
+    attempt: u32,
+    took: Duration,
+) {
+    tracing::debug!(
+        method = %call.method,
+        path = %LoggablePath(call.path),
+        status = status.map(|s| s.as_u16()),
+        attempt = attempt + 1,
+        duration = ?took,
+        request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+        "workos request"
+    );
+    crate::telemetry::workos_request(&call.method, status.map(|s| s.as_u16()), took);
+}
+
 /// The path for logs, with the invitation token of `by_token` lookups redacted.
 fn loggable_path(segments: &[&str]) -> String {
-    let mut out = String::new();
-    let mut redact_next = false;
-    for segment in segments {
-        out.push('/');
-        out.push_str(if redact_next { "[redacted]" } else { segment });
-        redact_next = *segment == "by_token";
+    LoggablePath(segments).to_string()
+}
+
+/// A call's path as logs show it, written only when an event is: the
+/// invitation token of `by_token` lookups redacted, never a query string.
+struct LoggablePath<'a>(&'a [&'a str]);
+
+impl fmt::Display for LoggablePath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut redact_next = false;
+        for segment in self.0 {
+            f.write_str("/")?;
+            f.write_str(if redact_next { "[redacted]" } else { segment })?;
+            redact_next = *segment == "by_token";
+        }
+        Ok(())
     }
-    out
 }
 
 /// An error for logs: status and code only. WorkOS's messages can quote

@@ -12,7 +12,7 @@
 //! read, refreshed nor cleared.
 
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 
@@ -170,14 +170,25 @@ async fn resolve_cookie(
 async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome {
     let owner = shared.clone();
     let token = data.refresh_token.expose().to_owned();
+    let started = Instant::now();
     // Shared::refresh runs the refresh hook: inside the flight, so once per
     // refresh made, not once per waiting request.
-    shared
+    let (outcome, shared) = shared
         .refreshes
-        .run(&token, async move {
+        .run_joined(&token, async move {
             owner.refresh(&data, RefreshOptions::default()).await
         })
-        .await
+        .await;
+    if let Ok(r) = outcome.as_ref() {
+        tracing::info!(
+            user_id = %r.session.user.id,
+            session_id = %r.session.session_id(),
+            duration = ?started.elapsed(),
+            shared,
+            "session refreshed"
+        );
+    }
+    outcome
 }
 
 /// The cookie a failed but not terminal refresh still hands out: the new

@@ -9,13 +9,15 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, Request, header};
 use tower_service::Service;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use super::future::ResponseFuture;
-use super::resolve::resolve;
+use super::resolve::{Resolved, resolve};
 use crate::cookies;
 use crate::rejection::{AuthRejection, PageJudge, original_uri};
 use crate::shared::Shared;
-use crate::state::{AuthState, CredentialSource};
+use crate::state::{AuthState, AuthStatus, CredentialSource};
 
 /// The service [`AuthKitLayer`](super::AuthKitLayer) wraps around the app.
 ///
@@ -127,7 +129,18 @@ where
             // Signing out needs the session's id, not a fresh token: an
             // expired one is not refreshed on the way to the logout route.
             let refresh = !shared.settings.is_logout_route(uri.path());
-            let resolved = resolve(&shared, request.headers(), refresh).await;
+            let span = authenticate_span();
+            // Awaited in place when the span is off: instrumenting would
+            // move the (large) future into a wrapper on every request.
+            let resolved = if span.is_disabled() {
+                resolve(&shared, request.headers(), refresh).await
+            } else {
+                let resolved = resolve(&shared, request.headers(), refresh)
+                    .instrument(span.clone())
+                    .await;
+                record(&span, &resolved);
+                resolved
+            };
             let source = resolved.source;
             let state = AuthState::new(resolved.status, shared.settings.clone())
                 .with_source(source)
@@ -164,6 +177,49 @@ where
             );
             Ok(response)
         })
+    }
+}
+
+/// The span of one request's authentication: its fields are recorded once
+/// known (the cookie cache's `cache` by the session manager).
+fn authenticate_span() -> tracing::Span {
+    // Nothing but a level check when debug is off everywhere.
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return tracing::Span::none();
+    }
+    tracing::debug_span!(
+        "authenticate",
+        source = Empty,
+        outcome = Empty,
+        user_id = Empty,
+        session_id = Empty,
+        cache = Empty,
+    )
+}
+
+/// What the request's authentication found, into its span.
+fn record(span: &tracing::Span, resolved: &Resolved) {
+    match resolved.source {
+        Some(CredentialSource::Cookie) => span.record("source", "cookie"),
+        Some(CredentialSource::Bearer) => span.record("source", "bearer"),
+        _ => span,
+    };
+    let claims = match &resolved.status {
+        AuthStatus::Authenticated(session) => Some(&session.claims),
+        AuthStatus::Bearer { claims, .. } => Some(claims),
+        AuthStatus::Unauthenticated(reason) => {
+            span.record("outcome", reason.as_str());
+            None
+        }
+        AuthStatus::Unavailable { .. } => {
+            span.record("outcome", "unavailable");
+            None
+        }
+    };
+    if let Some(claims) = claims {
+        span.record("outcome", "authenticated");
+        span.record("user_id", claims.sub.as_str());
+        span.record("session_id", claims.sid.as_str());
     }
 }
 

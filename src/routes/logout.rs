@@ -20,6 +20,7 @@ use crate::pages::{self, PageKind};
 use crate::settings::Settings;
 use crate::shared::Shared;
 use crate::state::AuthState;
+use crate::telemetry;
 
 /// The longest `return_to` taken.
 const MAX_RETURN_TO: usize = 2048;
@@ -80,6 +81,12 @@ pub(crate) async fn logout(
             })
             .unwrap_or_else(|| (destination.clone(), None, None)),
     };
+    tracing::info!(
+        user_id = user_id.as_deref(),
+        session_id = session_id.as_deref(),
+        "user signed out"
+    );
+    telemetry::sign_out();
     let mut response = Redirect::to(&target).into_response();
     for value in cookies::clear_session(&config.cookie_for(&headers), &headers) {
         response.headers_mut().append(header::SET_COOKIE, value);

@@ -245,6 +245,7 @@ impl Store {
             return Err(JwksError::NoUsableKey);
         }
         state.last_failed = false;
+        tracing::debug!(keys = keys.len(), "fetched the WorkOS JWKS");
         Ok(self.install(keys))
     }
 
@@ -258,6 +259,11 @@ impl Store {
         let generation = if same_kids {
             guard.generation
         } else {
+            tracing::info!(
+                keys = keys.len(),
+                generation = guard.generation + 1,
+                "the WorkOS key set changed"
+            );
             guard.generation + 1
         };
         let next = Arc::new(KeySet {

@@ -888,6 +888,7 @@ impl SessionManager {
         };
         let generation = self.jwks.generation();
         if let Some(session) = self.cookies.get(cookie, generation) {
+            record_cache("hit");
             let now = self.now_secs();
             let leeway = self.leeway.as_secs() as i64;
             if session.claims.exp + leeway > now {
@@ -900,10 +901,15 @@ impl SessionManager {
                 claims: Some(session.claims.clone()),
             }));
         }
-        let Ok(data) = self.unseal(cookie) else {
-            return Ok(Authentication::unauthenticated(
-                UnauthenticatedReason::InvalidSessionCookie,
-            ));
+        record_cache("miss");
+        let data = match self.unseal(cookie) {
+            Ok(data) => data,
+            Err(e) => {
+                rejected_cookie(e.reason());
+                return Ok(Authentication::unauthenticated(
+                    UnauthenticatedReason::InvalidSessionCookie,
+                ));
+            }
         };
         let outcome = self.authenticate_data(data).await?;
         if let Authentication::Authenticated(session) = &outcome {
@@ -921,9 +927,12 @@ impl SessionManager {
         data: SessionData,
     ) -> Result<Authentication, SessionUnavailable> {
         match self.verify_access_token(data.access_token.expose()).await {
-            Ok(claims) if claims.sub != data.user.id => Ok(Authentication::unauthenticated(
-                UnauthenticatedReason::InvalidSessionCookie,
-            )),
+            Ok(claims) if claims.sub != data.user.id => {
+                rejected_cookie("user_mismatch");
+                Ok(Authentication::unauthenticated(
+                    UnauthenticatedReason::InvalidSessionCookie,
+                ))
+            }
             Ok(claims) => Ok(Authentication::Authenticated(Arc::new(
                 AuthenticatedSession {
                     user: data.user,
@@ -942,12 +951,18 @@ impl SessionManager {
                     claims: Some(claims),
                 }))
             }
-            Err(TokenError::Expired(_)) => Ok(Authentication::unauthenticated(
-                UnauthenticatedReason::InvalidSessionCookie,
-            )),
-            Err(TokenError::Invalid) => Ok(Authentication::unauthenticated(
-                UnauthenticatedReason::InvalidJwt,
-            )),
+            Err(TokenError::Expired(_)) => {
+                rejected_cookie("user_mismatch");
+                Ok(Authentication::unauthenticated(
+                    UnauthenticatedReason::InvalidSessionCookie,
+                ))
+            }
+            Err(TokenError::Invalid) => {
+                rejected_cookie("token_invalid");
+                Ok(Authentication::unauthenticated(
+                    UnauthenticatedReason::InvalidJwt,
+                ))
+            }
             Err(TokenError::Keys(e)) if e.is_transient() => Err(SessionUnavailable(e)),
             // An expired token whose key WorkOS no longer publishes: a user
             // returning after a key rotation. The seal's MAC vouches that the
@@ -966,9 +981,15 @@ impl SessionManager {
                     claims: None,
                 }))
             }
-            Err(TokenError::Keys(_)) => Ok(Authentication::unauthenticated(
-                UnauthenticatedReason::InvalidJwt,
-            )),
+            Err(TokenError::Keys(e)) => {
+                rejected_cookie(match e {
+                    JwksError::UnknownKid => "unknown_key",
+                    _ => "token_invalid",
+                });
+                Ok(Authentication::unauthenticated(
+                    UnauthenticatedReason::InvalidJwt,
+                ))
+            }
         }
     }
 
@@ -1447,6 +1468,24 @@ mod cookie_user {
         }
         .serialize(s)
     }
+}
+
+/// The cookie cache's answer, into the layer's `authenticate` span (when
+/// that span is on: else not even the current span is looked up).
+fn record_cache(answer: &'static str) {
+    if tracing::enabled!(
+        target: "authkit_axum::middleware::service",
+        tracing::Level::DEBUG
+    ) {
+        tracing::Span::current().record("cache", answer);
+    }
+}
+
+/// A session cookie refused: a debug event and its metric, with the reason
+/// only (never the value).
+fn rejected_cookie(reason: &'static str) {
+    tracing::debug!(reason, "session cookie rejected");
+    crate::telemetry::rejected_cookie(reason);
 }
 
 #[cfg(test)]

@@ -67,7 +67,21 @@ fn keep(outcome: &Result<Refreshed, RefreshError>) -> bool {
 impl SingleFlight {
     /// Runs `refresh` for `refresh_token`, unless a refresh of the same
     /// token is running or just finished; then shares its outcome.
+    #[cfg_attr(not(test), allow(dead_code, reason = "the layer uses run_joined"))]
     pub(crate) async fn run<F>(self: &Arc<Self>, refresh_token: &str, refresh: F) -> Outcome
+    where
+        F: Future<Output = Result<Refreshed, RefreshError>> + Send + 'static,
+    {
+        self.run_joined(refresh_token, refresh).await.0
+    }
+
+    /// [`run`](Self::run), and whether the outcome is another caller's
+    /// refresh (running or just finished) rather than one this call started.
+    pub(crate) async fn run_joined<F>(
+        self: &Arc<Self>,
+        refresh_token: &str,
+        refresh: F,
+    ) -> (Outcome, bool)
     where
         F: Future<Output = Result<Refreshed, RefreshError>> + Send + 'static,
     {
@@ -79,8 +93,8 @@ impl SingleFlight {
                 Entry::Done { at, .. } => at.elapsed() < REUSE_WINDOW,
             });
             match entries.get(&key) {
-                Some(Entry::Done { outcome, .. }) => return outcome.clone(),
-                Some(Entry::Running(shared)) => Ok(shared.clone()),
+                Some(Entry::Done { outcome, .. }) => return (outcome.clone(), true),
+                Some(Entry::Running(shared)) => Ok((shared.clone(), true)),
                 None => {
                     if entries.len() >= MAX_KEPT {
                         entries.retain(|_, e| matches!(e, Entry::Running(_)));
@@ -88,7 +102,7 @@ impl SingleFlight {
                     if entries.len() < MAX_KEPT {
                         let shared = self.spawn(key, refresh).shared();
                         entries.insert(key, Entry::Running(shared.clone()));
-                        Ok(shared)
+                        Ok((shared, false))
                     } else {
                         Err(refresh)
                     }
@@ -96,13 +110,14 @@ impl SingleFlight {
             }
         };
         match shared {
-            Ok(shared) => shared.await,
+            Ok((shared, joined)) => (shared.await, joined),
             Err(refresh) => {
                 tracing::warn!(
                     running = MAX_KEPT,
                     "too many refreshes running at once; this one is not shared"
                 );
-                join(tokio::spawn(async move { Arc::new(refresh.await) })).await
+                let outcome = join(tokio::spawn(async move { Arc::new(refresh.await) })).await;
+                (outcome, false)
             }
         }
     }

@@ -42,5 +42,6 @@ mod seal_vectors;
 mod secrets;
 mod session;
 mod sign_in_options;
+mod telemetry;
 mod user_management_rest;
 mod webhooks;

@@ -27,6 +27,7 @@ use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
 const API_KEY: &str = "sk_test_secrets_suite_5f3c9a7e1d2b4c6a";
+const WEBHOOK_SECRET: &str = "whsec_secrets_suite_3a9e51c07b";
 const UNVERIFIED: &str = "unverified@example.com";
 const SOLO: &str = "solo@example.com";
 
@@ -176,9 +177,20 @@ async fn start(hooked: &Hooked) -> App {
                 None
             })
     };
+    let hook = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |authkit_axum::webhooks::Webhook(event): authkit_axum::webhooks::Webhook| async move {
+                    event.id
+                },
+            ),
+        )
+        .with_state(authkit_axum::webhooks::WebhookVerifier::new(WEBHOOK_SECRET));
     let extra = Router::new()
         .route("/debug", get(debug_user))
-        .with_state(hooked.clone());
+        .with_state(hooked.clone())
+        .merge(hook);
     app::start_with(emulator, configure, extra).await
 }
 
@@ -239,7 +251,7 @@ fn assert_clean(ev: &Evidence, logs: &str) {
     for (kind, value) in &ev.secrets {
         needles.push((kind, value.clone()));
         // A JWT's signature alone is as bad as the token.
-        if *kind == "access token" {
+        if kind.ends_with("access token") {
             needles.push((
                 "access token signature",
                 value.rsplit('.').next().unwrap().to_owned(),
@@ -283,6 +295,8 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
     let subscriber = tracing_subscriber::fmt()
         .with_writer(capture.clone())
         .with_max_level(tracing::Level::TRACE)
+        // The spans' fields as recorded by their end, too.
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -311,6 +325,10 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
     let (status, body) = ev.keep("account", r).await;
     assert_eq!(status, 200, "{body}");
     let sid = serde_json::from_str::<Value>(&body).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_id = serde_json::from_str::<Value>(&body).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -424,7 +442,8 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
         })
         .await
         .unwrap();
-    ev.secret("access token", auth.access_token.expose());
+    // Sent as a Bearer credential below, and only there.
+    ev.secret("Bearer access token", auth.access_token.expose());
     ev.secret("refresh token", auth.refresh_token.expose());
     ev.debug("AuthenticationResponse", format!("{auth:?}"));
     // The same access token as a Bearer credential: accepted, refused when
@@ -457,6 +476,33 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
             },
             "{what}"
         );
+    }
+    // A webhook, signed and forged: its secret shows nowhere either.
+    ev.secret("webhook secret", WEBHOOK_SECRET);
+    let body = br#"{"id":"event_1","event":"user.deleted","created_at":"t","data":{}}"#;
+    let now = std::time::SystemTime::now();
+    for (what, header, expected) in [
+        (
+            "signed webhook",
+            authkit_axum::webhooks::WebhookVerifier::new(WEBHOOK_SECRET)
+                .signature_header(body, now),
+            200,
+        ),
+        (
+            "forged webhook",
+            authkit_axum::webhooks::WebhookVerifier::new("whsec_other").signature_header(body, now),
+            401,
+        ),
+    ] {
+        let r = app
+            .http
+            .post(format!("{}/hook", app.base))
+            .header("WorkOS-Signature", header)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ev.keep(what, r).await.0, expected, "{what}");
     }
     let data = SessionData::from(&auth);
     ev.debug("SessionData", format!("{data:?}"));
@@ -506,6 +552,26 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
         "no event of the crate captured"
     );
     assert!(logs.contains("refresh"), "the refresh paths logged nothing");
+    // The crate's own events of this flow were on, with their fields.
+    let has = |message: &str, field: &str| {
+        logs.lines()
+            .any(|l| l.contains(message) && l.contains(field))
+    };
+    assert!(
+        has("user signed in", &format!("user_id={user_id}")),
+        "no sign-in event with the user id"
+    );
+    assert!(has("session refreshed", &format!("session_id={sid}")));
+    assert!(has("user signed out", "user_id="));
+    assert!(has("workos request", "status=200"));
+    assert!(has("authenticate", "source=\"bearer\""), "no Bearer span");
+    assert!(has("webhook verified", "event_id=event_1"));
+    assert!(has("webhook refused", "outcome="));
+    let lines = logs.lines().filter(|l| l.contains("authkit_axum")).count();
+    assert!(
+        lines >= 50,
+        "only {lines} lines of the crate's were captured"
+    );
     assert!(
         hooked
             .debug
@@ -523,12 +589,14 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
     let kinds = kinds(&ev);
     for kind in [
         "API key",
+        "Bearer access token",
         "PKCE verifier",
         "access token",
         "authorization code",
         "cookie password",
         "pending authentication token",
         "refresh token",
+        "webhook secret",
     ] {
         assert!(kinds.contains(&kind), "no {kind} was collected: {kinds:?}");
     }

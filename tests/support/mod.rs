@@ -15,6 +15,8 @@ pub mod deployments;
 pub mod emulator;
 /// A small fake of the JWKS and refresh endpoints, with fault switches.
 pub mod fake_workos;
+/// A `tracing` layer keeping every event and closed span with its fields.
+pub mod logs;
 /// Child processes (ended with the test), built examples, free ports.
 pub mod process;
 /// A recording fake WorkOS server and the recorded WorkOS interactions.
