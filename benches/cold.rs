@@ -327,9 +327,10 @@ fn main() {
         .configure_from_args();
     criterion_runs(&mut c, &rt, &fx);
     c.final_summary();
-    // `cargo test --benches` runs each benchmark once (criterion's test
-    // mode): no summary then.
-    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+    // Only when benchmarking (`cargo bench` passes `--bench`): `cargo test
+    // --benches` runs each benchmark once, in criterion's test mode.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--list") {
         print_floor(&rt, &fx);
     }
 }
