@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 
@@ -48,9 +51,38 @@ impl JwksError {
     }
 }
 
+/// One RSA key of the JWKS, parsed once when the set is fetched.
+pub(crate) struct SigningKey {
+    /// For [`JwksCache::key`].
+    decoding: Arc<DecodingKey>,
+    /// The RSA public key, ready to verify. `None` when its `n`/`e` decode
+    /// but do not make an RSA key: such a key verifies nothing (as when it
+    /// was rebuilt on every verification), yet its `kid` is still known.
+    verifying: Option<ParsedPublicKey>,
+}
+
+impl SigningKey {
+    fn from_components(n: &[u8], e: &[u8]) -> Self {
+        SigningKey {
+            decoding: Arc::new(DecodingKey::from_rsa_raw_components(n, e)),
+            verifying: RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                .ok(),
+        }
+    }
+
+    /// Whether `signature` is this key's RS256 (RSASSA-PKCS1-v1_5 with
+    /// SHA-256, a 2048- to 8192-bit key) signature of `message`.
+    pub(crate) fn verifies_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifying
+            .as_ref()
+            .is_some_and(|key| key.verify_sig(message, signature).is_ok())
+    }
+}
+
 #[derive(Default)]
 struct KeySet {
-    keys: HashMap<String, Arc<DecodingKey>>,
+    keys: HashMap<String, Arc<SigningKey>>,
     fetched_at: Option<Instant>,
     /// Bumped whenever the set of kids changes, so caches keyed on verified
     /// tokens can drop themselves.
@@ -150,14 +182,16 @@ impl JwksCache {
 
     /// The key for `kid`, fetching the JWKS when needed.
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, JwksError> {
-        self.lookup(kid, Lookup::Throttled).await
+        let key = self.lookup(kid, Lookup::Throttled).await?;
+        Ok(key.decoding.clone())
     }
 
+    /// The parsed key for `kid`, fetching the JWKS when needed.
     pub(crate) async fn lookup(
         &self,
         kid: &str,
         lookup: Lookup,
-    ) -> Result<Arc<DecodingKey>, JwksError> {
+    ) -> Result<Arc<SigningKey>, JwksError> {
         let current = self.store.current();
         let stale = current
             .fetched_at
@@ -204,7 +238,7 @@ impl JwksCache {
         });
     }
 
-    async fn fetch_for(&self, kid: &str, lookup: Lookup) -> Result<Arc<DecodingKey>, JwksError> {
+    async fn fetch_for(&self, kid: &str, lookup: Lookup) -> Result<Arc<SigningKey>, JwksError> {
         let mut state = self.store.fetch.lock().await;
         // Another task may have fetched while this one waited.
         if let Some(key) = self.store.current().keys.get(kid) {
@@ -249,7 +283,7 @@ impl Store {
         Ok(self.install(keys))
     }
 
-    fn install(&self, keys: HashMap<String, Arc<DecodingKey>>) -> Arc<KeySet> {
+    fn install(&self, keys: HashMap<String, Arc<SigningKey>>) -> Arc<KeySet> {
         let mut guard = self
             .keys
             .write()
@@ -282,17 +316,71 @@ impl FetchState {
     }
 }
 
-/// The RSA keys of a JWKS document that have a `kid` and decode, decoded once.
-fn usable_keys(set: &JwkSet) -> HashMap<String, Arc<DecodingKey>> {
+/// The RSA keys of a JWKS document that have a `kid` and whose `n` and `e`
+/// are base64url, parsed once.
+fn usable_keys(set: &JwkSet) -> HashMap<String, Arc<SigningKey>> {
     set.keys
         .iter()
         .filter_map(|jwk| {
-            let (Some(kid), AlgorithmParameters::RSA(_)) = (&jwk.common.key_id, &jwk.algorithm)
+            let (Some(kid), AlgorithmParameters::RSA(rsa)) = (&jwk.common.key_id, &jwk.algorithm)
             else {
                 return None;
             };
-            let key = DecodingKey::from_jwk(jwk).ok()?;
-            Some((kid.clone(), Arc::new(key)))
+            let n = URL_SAFE_NO_PAD.decode(&rsa.n).ok()?;
+            let e = URL_SAFE_NO_PAD.decode(&rsa.e).ok()?;
+            Some((kid.clone(), Arc::new(SigningKey::from_components(&n, &e))))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+    use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
+    use serde_json::json;
+
+    use super::*;
+
+    fn sign(
+        pair: &KeyPair,
+        alg: &'static dyn aws_lc_rs::signature::RsaEncoding,
+        msg: &[u8],
+    ) -> Vec<u8> {
+        let mut signature = vec![0u8; pair.public_modulus_len()];
+        pair.sign(alg, &SystemRandom::new(), msg, &mut signature)
+            .unwrap();
+        signature
+    }
+
+    #[test]
+    fn keys_are_parsed_once_and_verify_only_their_own_rs256_signatures() {
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let other = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        let set: JwkSet = serde_json::from_value(json!({"keys": [
+            {"kty": "RSA", "kid": "k1", "alg": "RS256",
+             "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e)},
+            // No kid, not RSA, components that are not base64url: not usable.
+            {"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(&public.n), "e": "AQAB"},
+            {"kty": "oct", "kid": "k2", "k": "AAAA"},
+            {"kty": "RSA", "kid": "k3", "n": "not base64url!", "e": "AQAB"},
+            // Decodes, but is no RSA key to verify with: known, verifies nothing.
+            {"kty": "RSA", "kid": "k4", "n": "AQ", "e": "AQAB"},
+        ]}))
+        .unwrap();
+        let keys = usable_keys(&set);
+        let mut kids: Vec<&str> = keys.keys().map(String::as_str).collect();
+        kids.sort();
+        assert_eq!(kids, ["k1", "k4"]);
+
+        let message = b"header.payload";
+        let key = &keys["k1"];
+        assert!(key.verifies_rs256(message, &sign(&pair, &RSA_PKCS1_SHA256, message)));
+        assert!(!key.verifies_rs256(b"header.payloae", &sign(&pair, &RSA_PKCS1_SHA256, message)));
+        assert!(!key.verifies_rs256(message, &sign(&other, &RSA_PKCS1_SHA256, message)));
+        assert!(!key.verifies_rs256(message, &sign(&pair, &RSA_PKCS1_SHA384, message)));
+        assert!(!key.verifies_rs256(message, &[]));
+        assert!(!keys["k4"].verifies_rs256(message, &sign(&pair, &RSA_PKCS1_SHA256, message)));
+    }
 }

@@ -34,19 +34,18 @@ mod claims;
 mod cookie_cache;
 mod fetch_cache;
 mod jwks;
+mod jws;
 mod org_cache;
 mod single_flight;
 mod token_cache;
 mod user_cache;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
@@ -1135,16 +1134,22 @@ impl SessionManager {
         token: &str,
         lookup: Lookup,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
-        let cache_key = TokenCache::key(token);
+        // The token's hash only when there is a cache to look it up in.
+        let cache_key = self.tokens.is_enabled().then(|| TokenCache::key(token));
         let generation = self.jwks.generation();
-        let claims = match self.tokens.get(&cache_key, generation) {
+        let cached = cache_key
+            .as_ref()
+            .and_then(|key| self.tokens.get(key, generation));
+        let claims = match cached {
             Some(claims) => claims,
             None => {
                 let claims = self.verify_signature(token, lookup).await?;
-                // The set may have changed while fetching a key: record the
-                // generation the key came from.
-                let generation = self.jwks.generation();
-                self.tokens.insert(cache_key, claims.clone(), generation);
+                if let Some(cache_key) = cache_key {
+                    // The set may have changed while fetching a key: record
+                    // the generation the key came from.
+                    let generation = self.jwks.generation();
+                    self.tokens.insert(cache_key, claims.clone(), generation);
+                }
                 claims
             }
         };
@@ -1162,13 +1167,22 @@ impl SessionManager {
     }
 
     /// Header checks, key lookup and the RS256 signature: the expensive part.
+    ///
+    /// The compact JWS's header is read for `alg` (RS256 only) and `kid`
+    /// (required); the key, parsed once when the JWKS was fetched, verifies
+    /// the signature over `header.payload`; then the claims are parsed, once
+    /// (`sub` and `exp` required, `exp` a non-negative integer). `exp` and
+    /// `nbf` are checked by the caller against the injectable clock, so an
+    /// expired token still yields its verified claims for a refresh.
     async fn verify_signature(
         &self,
         token: &str,
         lookup: Lookup,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != Algorithm::RS256 {
+        let jws = jws::Compact::split(token).ok_or(TokenError::Invalid)?;
+        let header_bytes = jws.header_bytes().ok_or(TokenError::Invalid)?;
+        let header = jws::Header::parse(&header_bytes).ok_or(TokenError::Invalid)?;
+        if !header.is_rs256() {
             return Err(TokenError::Invalid);
         }
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
@@ -1177,16 +1191,18 @@ impl SessionManager {
             .lookup(kid, lookup)
             .await
             .map_err(TokenError::Keys)?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        // exp and nbf are checked by the caller against the injectable clock,
-        // so an expired token still yields its verified claims for a refresh.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
-        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &validation)
-            .map_err(|_| TokenError::Invalid)?;
-        Ok(Arc::new(data.claims))
+        let signature = jws.signature().ok_or(TokenError::Invalid)?;
+        if !key.verifies_rs256(jws.signing_input.as_bytes(), signature.as_bytes()) {
+            return Err(TokenError::Invalid);
+        }
+        let payload = jws.payload_bytes().ok_or(TokenError::Invalid)?;
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
+        // A JWT's NumericDate is non-negative (and was read as one before).
+        if claims.exp < 0 {
+            return Err(TokenError::Invalid);
+        }
+        Ok(Arc::new(claims))
     }
 
     fn now_secs(&self) -> i64 {

@@ -50,6 +50,12 @@ impl TokenCache {
         }
     }
 
+    /// Whether tokens are remembered at all (capacity above 0): when not,
+    /// no key need be computed.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
     pub(crate) fn key(token: &str) -> Key {
         Sha256::digest(token.as_bytes()).into()
     }
