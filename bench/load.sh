@@ -34,9 +34,10 @@
 #
 # Usage:
 #   bench/load.sh                 # every mode, 3 rounds of 20 s per server,
-#                                 # 20 000 sessions (about 14 minutes)
+#                                 # 20 000 sessions (about 16 minutes, one
+#                                 # of them minting the sessions)
 #   QUICK=1 bench/load.sh         # every mode, 1 round of 3 s, 2 000
-#                                 # sessions: a smoke test (under 2 minutes
+#                                 # sessions: a smoke test (about a minute
 #                                 # with the binary built)
 #   MODES=cookie-cold SESSIONS=50000 bench/load.sh
 #

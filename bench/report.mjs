@@ -232,7 +232,11 @@ console.log(cpuNote);
 if (storm) console.log(`storm: ${JSON.stringify(storm)}`);
 if (replicaStorm) console.log(`storm through replicas: ${JSON.stringify(replicaStorm)}`);
 else console.log('storm through replicas: skipped (no nginx)');
-for (const d of disturbed) console.log(`WARNING: ${d} was disturbed by other processes`);
+if (disturbed.length > 3) {
+  console.log(`WARNING: ${disturbed.length} of ${runs.length} runs were disturbed by other processes (other CPU > 15% of a core)`);
+} else {
+  for (const d of disturbed) console.log(`WARNING: ${d} was disturbed by other processes`);
+}
 console.log(`the whole run took ${meta.elapsed_s} s`);
 
 // ---- files
@@ -262,7 +266,9 @@ if (meta.machine.background_busy_pct_before >= 10) {
     '',
   );
 }
-if (disturbed.length) {
+if (disturbed.length > 3) {
+  md.push(`**Warning:** other processes took more than 15% of a core during ${disturbed.length} of the ${runs.length} runs.`, '');
+} else if (disturbed.length) {
   md.push(`**Warning:** other processes took more than 15% of a core during: ${disturbed.join(', ')}.`, '');
 }
 for (const result of results) {
