@@ -231,7 +231,7 @@ console.log();
 console.log(cpuNote);
 if (storm) console.log(`storm: ${JSON.stringify(storm)}`);
 if (replicaStorm) console.log(`storm through replicas: ${JSON.stringify(replicaStorm)}`);
-else console.log('storm through replicas: skipped (no nginx)');
+else console.log(`storm through replicas: skipped (${env.BENCH_REPLICA_STORM_SKIPPED ?? 'no nginx'})`);
 if (disturbed.length > 3) {
   console.log(`WARNING: ${disturbed.length} of ${runs.length} runs were disturbed by other processes (other CPU > 15% of a core)`);
 } else {
@@ -288,7 +288,11 @@ md.push(
 md.push('');
 md.push('## Refresh storms', '');
 if (storm) md.push(`- ${stormText(storm)}`);
-md.push(replicaStorm ? `- ${stormText(replicaStorm)}` : '- Through two replicas behind nginx: skipped (no nginx).');
+md.push(
+  replicaStorm
+    ? `- ${stormText(replicaStorm)}`
+    : `- Through two replicas behind nginx: skipped (${env.BENCH_REPLICA_STORM_SKIPPED ?? 'no nginx'}).`,
+);
 md.push('');
 md.push('## Raw', '', '```json', JSON.stringify(json, null, 2), '```', '');
 writeFileSync(join(outDir, 'latest.md'), md.join('\n'));
