@@ -1,29 +1,60 @@
 #!/usr/bin/env bash
-# bench/load.sh — throughput and latency of the AuthKit layer on one machine.
+# bench/load.sh — throughput, latency, CPU and memory of the AuthKit layer on
+# one machine.
 #
-# What it measures: GET /api/ping with a valid `wos-session` cookie, against
-#   1. axum, no authentication at all        (the ceiling)
-#   2. axum + the AuthKit layer + AuthUser   (unseal + access-token check)
-#   3. Node: @workos-inc/node's loadSealedSession().authenticate() on node:http
-# all three verifying the same cookie against the same embedded WorkOS
-# emulator (examples/bench_server.rs), then a refresh storm: STORM_REQUESTS
-# concurrent requests carrying one expired session (bench_server storm),
-# which must all succeed with a single refresh call to the emulator.
+# What it measures, in four modes (MODES), against three servers each:
+#   1. axum, no authentication at all        (the ceiling; same headers)
+#   2. axum + the AuthKit layer              (examples/bench_server.rs)
+#   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
+# all verifying against the same embedded WorkOS emulator:
+#   cookie-hot   GET /api/ping (AuthUser), one `wos-session` cookie on every
+#                request: the caches' case (Node: loadSealedSession()
+#                .authenticate(), which caches nothing).
+#   cookie-cold  the same route, SESSIONS distinct sessions (each user signed
+#                in once against the emulator) sent round-robin by wrk's Lua
+#                (one cookie a request; every wrk thread its own share), so
+#                each request carries a cookie not seen for SESSIONS requests:
+#                what a deployment with many users and replicas mostly runs.
+#   bearer-hot   GET /api/claims (AuthClaims, no user fetch) with one
+#                `Authorization: Bearer <access token>` (Node: the SDK's
+#                userManagement.isValidJwt(), jose's jwtVerify against its
+#                createRemoteJWKSet).
+#   bearer-cold  the same route, the SESSIONS sessions' access tokens
+#                round-robin.
+# Each server must answer a few sampled cookies / tokens with their own user
+# (the ceiling: its constant user) before and after its load, and every
+# request of the load 2xx. Per server: req/s, latency percentiles, CPU per
+# request (the server process's utime+stime from /proc/<pid>/stat over the
+# measured window, ÷ requests), RSS at start, at the end and its high-water
+# mark (/proc/<pid>/status VmRSS, VmHWM), and the ratios vs the ceiling and
+# vs Node in the same mode.
+# Then the refresh storms: STORM_REQUESTS concurrent requests carrying one
+# expired session, through one process (exactly one refresh call) and, when
+# nginx is installed, through two replicas behind nginx (at most two).
 #
 # Usage:
-#   bench/load.sh                 # 3 rounds of 30 s per server, 64 connections,
-#                                 # 2 threads (about 6 minutes)
-#   QUICK=1 bench/load.sh         # a quick check: 1 round of 3 s, 1 s warm-up
-#   DURATION=20 CONNECTIONS=128 bench/load.sh
+#   bench/load.sh                 # every mode, 3 rounds of 20 s per server,
+#                                 # 20 000 sessions (about 16 minutes, one
+#                                 # of them minting the sessions)
+#   QUICK=1 bench/load.sh         # every mode, 1 round of 3 s, 2 000
+#                                 # sessions: a smoke test (about a minute
+#                                 # with the binary built)
+#   MODES=cookie-cold SESSIONS=50000 bench/load.sh
 #
 # Settings (environment):
-#   DURATION=30       seconds of measured load per server (1..600)
-#   WARMUP=5          seconds of unmeasured load first (0..60)
+#   MODES="cookie-hot cookie-cold bearer-hot bearer-cold"   which, in order
+#   SESSIONS=20000    distinct sessions of the cold modes (QUICK: 2000)
+#   DURATION=20       seconds of measured load per server (1..600)
+#   WARMUP=3          seconds of unmeasured load first (0..60), with the
+#                     mode's own headers (the cold modes keep rotating)
 #   ROUNDS=3          rounds of the three servers, interleaved (1..10); the
 #                     table shows each server's median round
 #   CONNECTIONS=64    wrk connections (1..1024)
 #   THREADS=2         wrk threads (1..16)
 #   STORM_REQUESTS=200
+#   REPLICA_STORM=auto  1: also the storm through two replicas behind nginx
+#                     (fails without nginx), 0: not, auto: when nginx exists
+#   NGINX=            the nginx binary (default: nginx or /usr/sbin/nginx)
 #   BASE_PORT=18480   emulator on BASE_PORT, the servers on the next three
 #   PIN=auto          1: pin with taskset, 0: don't, auto: when taskset exists
 #                     and there are at least 2 CPUs
@@ -46,15 +77,18 @@
 # SERVER_CPUS core (tokio reads the affinity mask), and Node is one event
 # loop (its libuv pool, where WebCrypto runs, shares the same cores): the
 # comparison is per core. Unpinned numbers on a 2-core machine mostly measure
-# how the scheduler splits the cores between wrk and the server.
+# how the scheduler splits the cores between wrk and the server. CPU per
+# request does not depend on pinning as much as req/s does; it is the figure
+# to compare across machines of one CPU model.
 #
 # Needs: cargo, npm (for Node 22 and the SDK, pinned by bench/node's lock
-# file), wrk (installed with apt-get when missing and running as root).
-# Everything listens on 127.0.0.1; every run is bounded by DURATION and a
-# timeout; everything started here is stopped on exit.
+# file), wrk (installed with apt-get when missing and running as root);
+# nginx for the replica storm. Everything listens on 127.0.0.1; every run is
+# bounded by DURATION and a timeout; everything started here is stopped on
+# exit.
 #
-# Output: a table on stdout, and bench/results/latest.md (with the raw JSON)
-# and bench/results/latest.json (see RESULTS_DIR).
+# Output: one table per mode on stdout, and bench/results/latest.md (with the
+# raw JSON) and bench/results/latest.json (see RESULTS_DIR).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -64,10 +98,14 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   DURATION=${DURATION:-3}
   WARMUP=${WARMUP:-1}
   ROUNDS=${ROUNDS:-1}
+  SESSIONS=${SESSIONS:-2000}
 fi
-DURATION=${DURATION:-30}
-WARMUP=${WARMUP:-5}
+MODES=${MODES:-cookie-hot cookie-cold bearer-hot bearer-cold}
+SESSIONS=${SESSIONS:-20000}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-3}
 ROUNDS=${ROUNDS:-3}
+REPLICA_STORM=${REPLICA_STORM:-auto}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 STORM_REQUESTS=${STORM_REQUESTS:-200}
@@ -92,6 +130,22 @@ in_range ROUNDS "$ROUNDS" 1 10
 in_range CONNECTIONS "$CONNECTIONS" 1 1024
 in_range THREADS "$THREADS" 1 16
 in_range STORM_REQUESTS "$STORM_REQUESTS" 1 2000
+in_range SESSIONS "$SESSIONS" 1 200000
+NEED_SESSIONS=0
+for mode in $MODES; do
+  case "$mode" in
+    cookie-hot) ;;
+    cookie-cold | bearer-hot | bearer-cold) NEED_SESSIONS=1 ;;
+    *) die "MODES: unknown mode $mode (cookie-hot, cookie-cold, bearer-hot, bearer-cold)" ;;
+  esac
+done
+[[ -n "${MODES// /}" ]] || die "MODES is empty"
+# The layer's default caches (session/cookie_cache.rs, token_cache.rs) hold
+# 4 096 cookies and 10 000 tokens: fewer sessions than that make the cold
+# modes partly (QUICK: wholly) cache hits.
+if [[ "$NEED_SESSIONS" == 1 ]] && (( SESSIONS <= 10000 )); then
+  echo "note: SESSIONS=$SESSIONS fits the layer's default caches (4 096 cookies, 10 000 tokens): the cold modes are not all cold; a smoke test only" >&2
+fi
 in_range BASE_PORT "$BASE_PORT" 1024 65000
 in_range WAIT_IDLE "$WAIT_IDLE" 0 3600
 (( CONNECTIONS >= THREADS )) || die "CONNECTIONS must be at least THREADS"
@@ -214,6 +268,24 @@ else
 fi
 echo "measuring: $BENCH_COMMIT"
 
+NGINX_BIN=""
+if [[ "$REPLICA_STORM" != 0 ]]; then
+  if [[ -n "${NGINX:-}" ]]; then
+    NGINX_BIN=$NGINX
+  else
+    NGINX_BIN=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
+  fi
+  if [[ -z "$NGINX_BIN" || ! -x "$NGINX_BIN" ]]; then
+    [[ "$REPLICA_STORM" == 1 ]] && die "REPLICA_STORM=1 needs nginx (apt-get install -y nginx, or NGINX=/path/to/nginx)"
+    NGINX_BIN=""
+    echo "nginx: not found; the storm through two replicas will be skipped"
+  else
+    echo "nginx: $NGINX_BIN"
+  fi
+fi
+[[ "$REPLICA_STORM" == 0 || "$REPLICA_STORM" == 1 || "$REPLICA_STORM" == auto ]] \
+  || die "REPLICA_STORM=$REPLICA_STORM: expected 0, 1 or auto"
+
 NODE_DIR=$ROOT/bench/node
 NODE=$NODE_DIR/node_modules/.bin/node
 if [[ ! -x "$NODE" || ! -d "$NODE_DIR/node_modules/@workos-inc/node" \
@@ -260,16 +332,34 @@ fi
 
 say "emulator"
 CONFIG=$WORK/config.json
-"${ON_LOAD[@]}" "$BIN" emulator --port "$BASE_PORT" --out "$CONFIG" >"$WORK/emulator.log" 2>&1 &
+SESSIONS_FILE=$WORK/sessions.tsv
+MINT_ARGS=()
+# Minting signs each user in once (an RS256 signature each, in the
+# emulator): allow 20 s plus 10 ms a session.
+CONFIG_WAIT=200
+if [[ "$NEED_SESSIONS" == 1 ]]; then
+  MINT_ARGS=(--sessions "$SESSIONS" --sessions-out "$SESSIONS_FILE")
+  CONFIG_WAIT=$((200 + SESSIONS / 10))
+  echo "minting $SESSIONS sessions (one password sign-in each)"
+fi
+"${ON_LOAD[@]}" "$BIN" emulator --port "$BASE_PORT" --out "$CONFIG" "${MINT_ARGS[@]}" >"$WORK/emulator.log" 2>&1 &
 PIDS+=($!)
 EMULATOR_PID=$!
-for _ in $(seq 200); do
+for _ in $(seq "$CONFIG_WAIT"); do
   [[ -s "$CONFIG" ]] && break
   kill -0 "$EMULATOR_PID" 2>/dev/null || { cat "$WORK/emulator.log" >&2; die "the emulator exited"; }
   sleep 0.1
 done
-[[ -s "$CONFIG" ]] || { cat "$WORK/emulator.log" >&2; die "the emulator wrote no config in 20 s"; }
+[[ -s "$CONFIG" ]] || { cat "$WORK/emulator.log" >&2; die "the emulator wrote no config in $((CONFIG_WAIT / 10)) s"; }
 cat "$WORK/emulator.log"
+if [[ "$NEED_SESSIONS" == 1 ]]; then
+  [[ $(wc -l <"$SESSIONS_FILE") == "$SESSIONS" ]] || die "the emulator minted $(wc -l <"$SESSIONS_FILE") sessions, not $SESSIONS"
+  # One header value a line, for wrk's Lua.
+  awk -F'\t' '{ print "wos-session=" $2 }' "$SESSIONS_FILE" >"$WORK/cookies.txt"
+  awk -F'\t' '{ print "Bearer " $3 }' "$SESSIONS_FILE" >"$WORK/tokens.txt"
+  cut -f1 "$SESSIONS_FILE" >"$WORK/users.txt"
+  (( $(sort -u "$WORK/users.txt" | wc -l) == SESSIONS )) || die "the minted sessions are not of $SESSIONS distinct users"
+fi
 COOKIE=$("$NODE" -p "JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')).cookie" "$CONFIG")
 cat >"$WORK/report.lua" <<'LUA'
 -- Prints wrk's summary as one JSON line (latencies in microseconds).
@@ -285,6 +375,34 @@ done = function(summary, latency, requests)
     latency.mean, latency.stdev, latency.max,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9)))
+end
+LUA
+# The cold modes: each wrk thread sends its share of the header values
+# (line k, k + threads, …) round-robin, one a request, requests formatted
+# once at start.
+#   wrk … --script rotate.lua URL -- HEADER FILE PATH THREADS
+cat "$WORK/report.lua" - >"$WORK/rotate.lua" <<'LUA'
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+local requests, n, i = {}, 0, 0
+function init(args)
+  local header, file, path, threads = args[1], args[2], args[3], tonumber(args[4])
+  local line_no = 0
+  for line in io.lines(file) do
+    if line_no % threads == id - 1 then
+      n = n + 1
+      requests[n] = wrk.format("GET", path, { [header] = line })
+    end
+    line_no = line_no + 1
+  end
+  if n == 0 then error("no header values for thread " .. id .. " in " .. file) end
+end
+function request()
+  i = i % n + 1
+  return requests[i]
 end
 LUA
 
@@ -312,39 +430,57 @@ children_secs() {
 }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "null" }'; }
 
+# The mode now measured: MODE, its route (MODE_PATH), header (MODE_HEADER),
+# and either one value (MODE_VALUE, hot) or a file of values (MODE_FILE,
+# cold); CHECKS: "user<TAB>header value" lines sampled before and after.
 run_wrk() { # port seconds
-  "${ON_LOAD[@]}" timeout $(($2 + 30)) wrk --threads "$THREADS" --connections "$CONNECTIONS" \
-    --duration "${2}s" --timeout 5s --script "$WORK/report.lua" \
-    --header "Cookie: wos-session=$COOKIE" "http://127.0.0.1:$1/api/ping"
+  if [[ -n "$MODE_FILE" ]]; then
+    "${ON_LOAD[@]}" timeout $(($2 + 60)) wrk --threads "$THREADS" --connections "$CONNECTIONS" \
+      --duration "${2}s" --timeout 5s --script "$WORK/rotate.lua" \
+      "http://127.0.0.1:$1$MODE_PATH" -- "$MODE_HEADER" "$MODE_FILE" "$MODE_PATH" "$THREADS"
+  else
+    "${ON_LOAD[@]}" timeout $(($2 + 30)) wrk --threads "$THREADS" --connections "$CONNECTIONS" \
+      --duration "${2}s" --timeout 5s --script "$WORK/report.lua" \
+      --header "$MODE_HEADER: $MODE_VALUE" "http://127.0.0.1:$1$MODE_PATH"
+  fi
 }
+# VmRSS and VmHWM of a process, in KiB.
+proc_mem() { awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"; }
 
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 
-bench_one() { # name label port expected_user command...
-  local name=$1 label=$2 port=$3 expect=$4
+bench_one() { # name label port expect_own_user command...
+  local name=$1 label=$2 port=$3 own=$4
   shift 4
-  say "$label (round $ROUND of $ROUNDS)"
+  say "$MODE: $label (round $ROUND of $ROUNDS)"
   "${ON_SERVER[@]}" "$@" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   local status=""
   for _ in $(seq 200); do
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$label exited at start"; }
-    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/api/ping" || true)
+    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$MODE_PATH" || true)
     [[ "$status" != 000 && -n "$status" ]] && break
     sleep 0.1
   done
   cat "$WORK/$name.log"
-  # The cookie must be accepted: 200 with the expected user, before and after.
+  local rss_start
+  read -r rss_start _ < <(proc_mem "$pid")
+  # Every sampled credential must be accepted: 200 with its own user (the
+  # ceiling: its constant user), before and after.
   check() {
-    local body code
-    body=$(curl -s --max-time 5 -H "Cookie: wos-session=$COOKIE" -w '\n%{http_code}' "http://127.0.0.1:$port/api/ping") || true
-    code=${body##*$'\n'}
-    body=${body%$'\n'*}
-    [[ "$code" == 200 ]] || die "$label answered $code (not 200) with the bench cookie: $body"
-    [[ "$body" == *"\"user\":\"$expect\""* ]] || die "$label answered 200 but not for user $expect: $body"
-    echo "$1: 200 $body"
+    local body code user value n=0
+    while IFS=$'\t' read -r user value; do
+      [[ "$own" == 1 ]] || user=$NONE_USER
+      body=$(curl -s --max-time 5 -H "$MODE_HEADER: $value" -w '\n%{http_code}' "http://127.0.0.1:$port$MODE_PATH") || true
+      code=${body##*$'\n'}
+      body=${body%$'\n'*}
+      [[ "$code" == 200 ]] || die "$label answered $code (not 200) to a sampled $MODE credential: $body"
+      [[ "$body" == *"\"user\":\"$user\""* ]] || die "$label answered 200 but not for user $user: $body"
+      n=$((n + 1))
+    done <"$CHECKS"
+    echo "$1: $n sampled credential(s), each 200 for its own user (last: $body)"
   }
   check "check before"
   if (( WARMUP > 0 )); then
@@ -398,6 +534,9 @@ bench_one() { # name label port expected_user command...
   local json
   json=$(grep '^WRKJSON ' "$WORK/$name.wrk" | sed 's/^WRKJSON //') || die "wrk printed no summary for $label"
   check "check after"
+  local rss_end rss_hwm
+  read -r rss_end rss_hwm < <(proc_mem "$pid")
+  echo "server CPU: $(( t1 - t0 )) ticks of 1/$CLK_TCK s; RSS start ${rss_start} KiB, end ${rss_end} KiB, high-water ${rss_hwm} KiB"
   if [[ -n "$perf_pid" ]]; then
     wait "$perf_pid" 2>/dev/null || true
     if [[ -s "$WORK/$name.perf" ]]; then
@@ -408,7 +547,7 @@ bench_one() { # name label port expected_user command...
     fi
   fi
   stop "$pid"
-  echo "{\"name\":\"$name\",\"label\":\"$label\",\"round\":$ROUND,\"server_cpu_pct\":$server_cpu,\"server_cores_busy_pct\":$server_core,\"load_cores_busy_pct\":$load_core,\"other_cpu_pct\":$other,\"wrk\":$json}" >>"$RESULTS"
+  echo "{\"mode\":\"$MODE\",\"name\":\"$name\",\"label\":\"$label\",\"round\":$ROUND,\"server_cpu_pct\":$server_cpu,\"server_cpu_ticks\":$(( t1 - t0 )),\"clk_tck\":$CLK_TCK,\"server_cores_busy_pct\":$server_core,\"load_cores_busy_pct\":$load_core,\"other_cpu_pct\":$other,\"rss_start_kib\":$rss_start,\"rss_end_kib\":$rss_end,\"rss_hwm_kib\":$rss_hwm,\"wrk\":$json}" >>"$RESULTS"
   # Every request answered, and answered 2xx: a 401 is a status error.
   # shellcheck disable=SC2016 # JavaScript, not shell
   "$NODE" -e '
@@ -430,24 +569,60 @@ USER_ID=$(cd "$NODE_DIR" && "$NODE" --input-type=module -e "
   console.log(s.user.id);
 " "$CONFIG") || die "could not read the user id from the bench cookie"
 [[ "$USER_ID" == user_* ]] || die "unexpected user id in the bench cookie: $USER_ID"
+NONE_USER=user_bench_none
 
-for round in $(seq 1 "$ROUNDS"); do
-  ROUND=$round
-  bench_one none "axum, no auth (ceiling)" $((BASE_PORT + 1)) user_bench_none \
-    "$BIN" app --mode none --port $((BASE_PORT + 1))
-  bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) "$USER_ID" \
-    "$BIN" app --mode authkit --port $((BASE_PORT + 2)) --config "$CONFIG"
-  bench_one node "Node @workos-inc/node" $((BASE_PORT + 3)) "$USER_ID" \
-    "$NODE" "$NODE_DIR/server.mjs" --port $((BASE_PORT + 3)) --config "$CONFIG"
+# Samples of the minted sessions: the first, the last and three between.
+# sample FILE: "user<TAB>value" lines for CHECKS.
+sample() {
+  local n=$SESSIONS k
+  for k in 1 $(( n / 4 + 1 )) $(( n / 2 + 1 )) $(( 3 * n / 4 + 1 )) "$n"; do echo "$k"; done | sort -un |
+    while read -r k; do
+      printf '%s\t%s\n' "$(sed -n "${k}p" "$WORK/users.txt")" "$(sed -n "${k}p" "$1")"
+    done
+}
+if [[ "$NEED_SESSIONS" == 1 ]]; then
+  sample "$WORK/cookies.txt" >"$WORK/checks.cookie-cold"
+  sample "$WORK/tokens.txt" >"$WORK/checks.bearer-cold"
+  head -n1 "$WORK/checks.bearer-cold" >"$WORK/checks.bearer-hot"
+fi
+printf '%s\twos-session=%s\n' "$USER_ID" "$COOKIE" >"$WORK/checks.cookie-hot"
+
+for MODE in $MODES; do
+  MODE_FILE=""
+  MODE_VALUE=""
+  CHECKS=$WORK/checks.$MODE
+  case "$MODE" in
+    cookie-hot) MODE_PATH=/api/ping MODE_HEADER=Cookie MODE_VALUE="wos-session=$COOKIE" ;;
+    cookie-cold) MODE_PATH=/api/ping MODE_HEADER=Cookie MODE_FILE=$WORK/cookies.txt ;;
+    bearer-hot) MODE_PATH=/api/claims MODE_HEADER=Authorization MODE_VALUE=$(cut -f2 "$CHECKS") ;;
+    bearer-cold) MODE_PATH=/api/claims MODE_HEADER=Authorization MODE_FILE=$WORK/tokens.txt ;;
+  esac
+  for round in $(seq 1 "$ROUNDS"); do
+    ROUND=$round
+    bench_one none "axum, no auth (ceiling)" $((BASE_PORT + 1)) 0 \
+      "$BIN" app --mode none --port $((BASE_PORT + 1))
+    bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) 1 \
+      "$BIN" app --mode authkit --port $((BASE_PORT + 2)) --config "$CONFIG"
+    bench_one node "Node @workos-inc/node" $((BASE_PORT + 3)) 1 \
+      "$NODE" "$NODE_DIR/server.mjs" --port $((BASE_PORT + 3)) --config "$CONFIG"
+  done
 done
 
 stop "$EMULATOR_PID"
 
 # ------------------------------------------------------------------ storm
 
-say "refresh storm: $STORM_REQUESTS concurrent requests, one expired session"
+say "refresh storm: $STORM_REQUESTS concurrent requests, one expired session, one process"
 STORM=$(timeout 120 "$BIN" storm --requests "$STORM_REQUESTS") || { echo "$STORM" >&2; die "the storm failed"; }
 echo "$STORM"
+REPLICA_STORM_JSON=""
+REPLICA_STORM_SKIPPED=$([[ "$REPLICA_STORM" == 0 ]] && echo "REPLICA_STORM=0" || echo "no nginx")
+if [[ -n "$NGINX_BIN" ]]; then
+  say "refresh storm: $STORM_REQUESTS concurrent requests, one expired session, two replicas behind nginx"
+  REPLICA_STORM_JSON=$(timeout 120 "$BIN" storm --requests "$STORM_REQUESTS" --replicas 2 --nginx "$NGINX_BIN") \
+    || { echo "$REPLICA_STORM_JSON" >&2; die "the storm through two replicas failed"; }
+  echo "$REPLICA_STORM_JSON"
+fi
 
 # ------------------------------------------------------------------ report
 
@@ -455,7 +630,7 @@ say "results"
 export BENCH_DATE BENCH_NPROC BENCH_CPU BENCH_KERNEL BENCH_MEMORY BENCH_COMMIT BENCH_RUSTC \
   BENCH_WRK BENCH_NODE BENCH_WORKOS_NODE BENCH_IRON BENCH_DURATION BENCH_WARMUP \
   BENCH_CONNECTIONS BENCH_THREADS BENCH_ROUNDS BENCH_PINNED BENCH_SERVER_CPUS BENCH_LOAD_CPUS BENCH_STORM \
-  BENCH_BACKGROUND_BUSY
+  BENCH_BACKGROUND_BUSY BENCH_REPLICA_STORM BENCH_REPLICA_STORM_SKIPPED BENCH_SESSIONS BENCH_MODES BENCH_ELAPSED
 BENCH_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 BENCH_NPROC=$NPROC
 BENCH_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -475,6 +650,11 @@ BENCH_PINNED=$PIN
 BENCH_SERVER_CPUS=$([[ "$PIN" == 1 ]] && echo "$SERVER_CPUS" || echo any)
 BENCH_LOAD_CPUS=$([[ "$PIN" == 1 ]] && echo "$LOAD_CPUS" || echo any)
 BENCH_STORM=$STORM
+BENCH_REPLICA_STORM=$REPLICA_STORM_JSON
+BENCH_REPLICA_STORM_SKIPPED=$REPLICA_STORM_SKIPPED
+BENCH_SESSIONS=$([[ "$NEED_SESSIONS" == 1 ]] && echo "$SESSIONS" || echo 0)
+BENCH_MODES=$MODES
+BENCH_ELAPSED=$SECONDS
 BENCH_BACKGROUND_BUSY=$BACKGROUND_BUSY
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"

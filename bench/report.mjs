@@ -1,4 +1,4 @@
-// Formats bench/load.sh's results: a table on stdout, and
+// Formats bench/load.sh's results: a table per mode on stdout, and
 // <out>/latest.md (table + raw JSON) and <out>/latest.json.
 //
 //   node report.mjs results.jsonl OUT_DIR    (metadata from BENCH_* variables)
@@ -30,90 +30,143 @@ const median = (values) => {
 };
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 
-// One summary per server, in the order they ran.
-const names = [...new Set(runs.map((r) => r.name))];
-const servers = names.map((name) => {
-  const rs = runs.filter((r) => r.name === name);
-  const col = (f) => median(rs.map(f));
-  return {
-    name,
-    label: rs[0].label,
-    rounds: rs.length,
-    rps: col((r) => r.rps),
-    rps_min: Math.min(...rs.map((r) => r.rps)),
-    rps_max: Math.max(...rs.map((r) => r.rps)),
-    p50_us: col((r) => r.wrk.p50_us),
-    p90_us: col((r) => r.wrk.p90_us),
-    p99_us: col((r) => r.wrk.p99_us),
-    p999_us: col((r) => r.wrk.p999_us),
-    server_cpu_pct: col((r) => r.server_cpu_pct),
-    load_cores_busy_pct: col((r) => r.load_cores_busy_pct),
-    other_cpu_pct: col((r) => r.other_cpu_pct),
-    requests: sum(rs.map((r) => r.wrk.requests)),
-    status_errors: sum(rs.map((r) => r.wrk.status_errors)),
-    socket_errors: sum(
-      rs.map((r) => r.wrk.connect_errors + r.wrk.read_errors + r.wrk.write_errors + r.wrk.timeouts),
-    ),
-  };
-});
-const by = Object.fromEntries(servers.map((s) => [s.name, s]));
-
-// Ratios of the medians, and the median of the per-round ratios (each round
-// ran its servers back to back, so per-round ratios shrug off slow drift).
-const rounds = [...new Set(runs.map((r) => r.round))];
-const perRound = (a, b) =>
-  median(
-    rounds.map((round) => {
-      const ra = runs.find((r) => r.name === a && r.round === round);
-      const rb = runs.find((r) => r.name === b && r.round === round);
-      return ra && rb ? ra.rps / rb.rps : null;
-    }),
-  );
-const ratio = (a, b, key) => (by[a] && by[b] ? by[a][key] / by[b][key] : null);
-const ratios = {
-  authkit_over_none_rps: ratio('authkit', 'none', 'rps'),
-  authkit_over_node_rps: ratio('authkit', 'node', 'rps'),
-  authkit_over_none_rps_per_round: perRound('authkit', 'none'),
-  authkit_over_node_rps_per_round: perRound('authkit', 'node'),
-  authkit_over_none_p50: ratio('authkit', 'none', 'p50_us'),
-  authkit_over_node_p50: ratio('authkit', 'node', 'p50_us'),
-  authkit_over_node_p99: ratio('authkit', 'node', 'p99_us'),
+// The modes, in the order they ran (results without a mode are cookie-hot,
+// the only mode before there were several).
+const modeOf = (r) => r.mode ?? 'cookie-hot';
+const modes = [...new Set(runs.map(modeOf))];
+// The layer's default caches hold 4 096 cookies and 10 000 tokens.
+const fitsCaches =
+  Number(env.BENCH_SESSIONS) <= 10_000
+    ? ' (no more than the layer\'s default caches hold: partly or wholly cache hits, a smoke test only)'
+    : '';
+const MODE_TEXT = {
+  'cookie-hot': 'GET /api/ping (AuthUser), one `wos-session` cookie on every request (the caches\' case)',
+  'cookie-cold': `GET /api/ping (AuthUser), ${env.BENCH_SESSIONS} distinct sessions round-robin, one cookie a request${fitsCaches}`,
+  'bearer-hot': 'GET /api/claims (AuthClaims), one `Authorization: Bearer` access token on every request',
+  'bearer-cold': `GET /api/claims (AuthClaims), ${env.BENCH_SESSIONS} distinct access tokens round-robin${fitsCaches}`,
 };
+// CPU per request: the server's utime + stime over the measured window ÷
+// the requests wrk completed in it, in µs.
+const cpuPerRequest = (r) =>
+  r.server_cpu_ticks === undefined ? null : ((r.server_cpu_ticks / r.clk_tck) * 1e6) / r.wrk.requests;
+
+// One summary per mode and server, in the order they ran.
+const summarize = (mode) => {
+  const inMode = runs.filter((r) => modeOf(r) === mode);
+  const names = [...new Set(inMode.map((r) => r.name))];
+  const servers = names.map((name) => {
+    const rs = inMode.filter((r) => r.name === name);
+    const col = (f) => median(rs.map(f));
+    return {
+      name,
+      label: rs[0].label,
+      rounds: rs.length,
+      rps: col((r) => r.rps),
+      rps_min: Math.min(...rs.map((r) => r.rps)),
+      rps_max: Math.max(...rs.map((r) => r.rps)),
+      p50_us: col((r) => r.wrk.p50_us),
+      p90_us: col((r) => r.wrk.p90_us),
+      p99_us: col((r) => r.wrk.p99_us),
+      p999_us: col((r) => r.wrk.p999_us),
+      cpu_us_per_request: col(cpuPerRequest),
+      server_cpu_pct: col((r) => r.server_cpu_pct),
+      load_cores_busy_pct: col((r) => r.load_cores_busy_pct),
+      other_cpu_pct: col((r) => r.other_cpu_pct),
+      rss_start_kib: col((r) => r.rss_start_kib),
+      rss_end_kib: col((r) => r.rss_end_kib),
+      rss_hwm_kib: col((r) => r.rss_hwm_kib),
+      requests: sum(rs.map((r) => r.wrk.requests)),
+      status_errors: sum(rs.map((r) => r.wrk.status_errors)),
+      socket_errors: sum(
+        rs.map((r) => r.wrk.connect_errors + r.wrk.read_errors + r.wrk.write_errors + r.wrk.timeouts),
+      ),
+    };
+  });
+  const by = Object.fromEntries(servers.map((s) => [s.name, s]));
+  // Ratios of the medians, and the median of the per-round ratios (each
+  // round ran its servers back to back, so per-round ratios shrug off slow
+  // drift).
+  const rounds = [...new Set(inMode.map((r) => r.round))];
+  const perRound = (a, b) =>
+    median(
+      rounds.map((round) => {
+        const ra = inMode.find((r) => r.name === a && r.round === round);
+        const rb = inMode.find((r) => r.name === b && r.round === round);
+        return ra && rb ? ra.rps / rb.rps : null;
+      }),
+    );
+  const ratio = (a, b, key) => (by[a] && by[b] && by[b][key] ? by[a][key] / by[b][key] : null);
+  const ratios = {
+    authkit_over_none_rps: ratio('authkit', 'none', 'rps'),
+    authkit_over_node_rps: ratio('authkit', 'node', 'rps'),
+    authkit_over_none_rps_per_round: perRound('authkit', 'none'),
+    authkit_over_node_rps_per_round: perRound('authkit', 'node'),
+    authkit_over_none_p50: ratio('authkit', 'none', 'p50_us'),
+    authkit_over_node_p50: ratio('authkit', 'node', 'p50_us'),
+    authkit_over_node_p99: ratio('authkit', 'node', 'p99_us'),
+    // What authentication costs a request beyond the ceiling's work.
+    authkit_minus_none_cpu_us:
+      by.authkit && by.none && by.authkit.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
+        ? by.authkit.cpu_us_per_request - by.none.cpu_us_per_request
+        : null,
+    node_over_authkit_cpu: ratio('node', 'authkit', 'cpu_us_per_request'),
+  };
+  return { mode, description: MODE_TEXT[mode] ?? mode, servers, ratios };
+};
+const results = modes.map(summarize);
 
 const ms = (us) => (us === null ? 'n/a' : (us / 1000).toFixed(2));
 const pct = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(0)}%`);
 const x = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)}×`);
 const kilo = (v) => (v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
+const us = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(1));
+const mib = (kib) => (kib === null || kib === undefined ? 'n/a' : (kib / 1024).toFixed(1));
 
 const header = [
-  'server', 'req/s', 'req/s range', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms',
-  'server CPU', 'wrk cores busy', 'other CPU', 'requests', 'non-2xx', 'socket errors',
+  'server', 'req/s', 'req/s range', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req',
+  'server CPU', 'wrk cores busy', 'other CPU', 'RSS start MiB', 'RSS end MiB', 'RSS peak MiB',
+  'requests', 'non-2xx', 'socket errors',
 ];
-const rows = servers.map((s) => [
-  s.label,
-  s.rps.toFixed(0),
-  s.rounds > 1 ? `${kilo(s.rps_min)}–${kilo(s.rps_max)}` : '-',
-  ms(s.p50_us),
-  ms(s.p90_us),
-  ms(s.p99_us),
-  ms(s.p999_us),
-  pct(s.server_cpu_pct),
-  pct(s.load_cores_busy_pct),
-  pct(s.other_cpu_pct),
-  String(s.requests),
-  String(s.status_errors),
-  String(s.socket_errors),
-]);
+const rowsOf = (result) =>
+  result.servers.map((s) => [
+    s.label,
+    s.rps.toFixed(0),
+    s.rounds > 1 ? `${kilo(s.rps_min)}–${kilo(s.rps_max)}` : '-',
+    ms(s.p50_us),
+    ms(s.p90_us),
+    ms(s.p99_us),
+    ms(s.p999_us),
+    us(s.cpu_us_per_request),
+    pct(s.server_cpu_pct),
+    pct(s.load_cores_busy_pct),
+    pct(s.other_cpu_pct),
+    mib(s.rss_start_kib),
+    mib(s.rss_end_kib),
+    mib(s.rss_hwm_kib),
+    String(s.requests),
+    String(s.status_errors),
+    String(s.socket_errors),
+  ]);
+const ratioLines = ({ ratios }) => [
+  `authkit / ceiling (req/s): **${x(ratios.authkit_over_none_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_none_rps_per_round)})`,
+  `authkit / Node (req/s): **${x(ratios.authkit_over_node_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_node_rps_per_round)})`,
+  `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs**; Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
+  `p50 latency, authkit / ceiling: ${x(ratios.authkit_over_none_p50)}; authkit / Node: ${x(ratios.authkit_over_node_p50)}; p99 authkit / Node: ${x(ratios.authkit_over_node_p99)}`,
+];
 
-let storm = null;
-try {
-  storm = env.BENCH_STORM ? JSON.parse(env.BENCH_STORM) : null;
-} catch {
-  storm = { unparsed: env.BENCH_STORM };
-}
+const parseStorm = (text) => {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { unparsed: text };
+  }
+};
+const storm = parseStorm(env.BENCH_STORM);
+const replicaStorm = parseStorm(env.BENCH_REPLICA_STORM);
 
 const meta = {
   date: env.BENCH_DATE,
+  elapsed_s: Number(env.BENCH_ELAPSED),
   machine: {
     nproc: Number(env.BENCH_NPROC),
     cpu: env.BENCH_CPU,
@@ -130,6 +183,8 @@ const meta = {
     iron_session: env.BENCH_IRON,
   },
   settings: {
+    modes,
+    sessions: Number(env.BENCH_SESSIONS),
     duration_s: Number(env.BENCH_DURATION),
     warmup_s: Number(env.BENCH_WARMUP),
     rounds: Number(env.BENCH_ROUNDS),
@@ -140,52 +195,69 @@ const meta = {
     load_cpus: env.BENCH_LOAD_CPUS,
   },
 };
-const disturbed = runs.filter((r) => r.other_cpu_pct > 15).map((r) => `${r.label} (round ${r.round})`);
+const disturbed = runs
+  .filter((r) => r.other_cpu_pct > 15)
+  .map((r) => `${modeOf(r)}: ${r.label} (round ${r.round})`);
+const stormText = (st) =>
+  `${st.requests} concurrent requests carrying one session whose access token had expired, ` +
+  `${st.replicas > 1 ? `through ${st.through} over ${st.replicas} replicas` : 'to one process'}: ` +
+  `${st.ok} answered 200, ${st.errors} failed, **${st.upstream_refresh_calls}** refresh call(s) ` +
+  `reached WorkOS (the emulator); ${st.distinct_new_cookies} distinct new cookie(s) handed out, in ${st.elapsed_ms?.toFixed?.(0)} ms.`;
+const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.machine.memory} · Linux ${meta.machine.kernel}`;
 
-// ---- stdout: an aligned table
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells) =>
-  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+// ---- stdout: an aligned table per mode
 const s = meta.settings;
-console.log(`medians of ${s.rounds} round(s) of ${s.duration_s} s per server`);
-console.log(line(header));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const row of rows) console.log(line(row));
+const cpuNote =
+  'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests. ' +
+  'RSS: VmRSS at start (before the warm-up) and at the end, and VmHWM (peak).';
+console.log(`${meta.date} · ${machineLine}`);
+console.log(
+  `medians of ${s.rounds} round(s) of ${s.duration_s} s per server; ${s.connections} connections, ${s.threads} wrk threads; ` +
+    (s.pinned ? `server on core(s) ${s.server_cpus}, wrk on ${s.load_cpus}` : 'not pinned'),
+);
+for (const result of results) {
+  const rows = rowsOf(result);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log();
+  console.log(`${result.mode}: ${result.description}`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+  for (const l of ratioLines(result)) console.log(l.replaceAll('**', ''));
+}
 console.log();
-console.log(
-  `authkit / none (req/s): ${x(ratios.authkit_over_none_rps)} (median per round ${x(ratios.authkit_over_none_rps_per_round)})`,
-);
-console.log(
-  `authkit / node (req/s): ${x(ratios.authkit_over_node_rps)} (median per round ${x(ratios.authkit_over_node_rps_per_round)})`,
-);
-console.log(
-  `p50 latency, authkit / none: ${x(ratios.authkit_over_none_p50)}, authkit / node: ${x(ratios.authkit_over_node_p50)}`,
-);
+console.log(cpuNote);
 if (storm) console.log(`storm: ${JSON.stringify(storm)}`);
-for (const d of disturbed) console.log(`WARNING: ${d} was disturbed by other processes`);
+if (replicaStorm) console.log(`storm through replicas: ${JSON.stringify(replicaStorm)}`);
+else console.log(`storm through replicas: skipped (${env.BENCH_REPLICA_STORM_SKIPPED ?? 'no nginx'})`);
+if (disturbed.length > 3) {
+  console.log(`WARNING: ${disturbed.length} of ${runs.length} runs were disturbed by other processes (other CPU > 15% of a core)`);
+} else {
+  for (const d of disturbed) console.log(`WARNING: ${d} was disturbed by other processes`);
+}
+console.log(`the whole run took ${meta.elapsed_s} s`);
 
 // ---- files
-const json = { ...meta, servers, ratios, storm, runs };
+const json = { ...meta, results, storm, replica_storm: replicaStorm, runs };
 writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 
 const md = [];
 md.push('# bench/load.sh — latest results', '');
-md.push(
-  `${meta.date} · ${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.machine.memory} · Linux ${meta.machine.kernel}`,
-  '',
-);
+md.push(`${meta.date} · ${machineLine}`, '');
 md.push(
   `authkit-axum ${meta.versions.authkit_axum} · ${meta.versions.rustc} · ${meta.versions.wrk} · ` +
     `Node ${meta.versions.node}, @workos-inc/node ${meta.versions.workos_node}, iron-session ${meta.versions.iron_session}`,
   '',
 );
 md.push(
-  `GET /api/ping with a valid \`wos-session\` cookie; wrk, ${s.rounds} round(s) of ${s.duration_s} s per server ` +
+  `wrk, ${s.rounds} round(s) of ${s.duration_s} s per server ` +
     `(interleaved, each after a ${s.warmup_s} s warm-up), ${s.connections} connections, ${s.threads} threads; ` +
     (s.pinned
       ? `server pinned to core(s) ${s.server_cpus}, wrk and the emulator to core(s) ${s.load_cpus}.`
       : 'not pinned.') +
-    ' Each column is the median over the rounds.',
+    ` Each column is the median over the rounds. The whole run took ${meta.elapsed_s} s.`,
   '',
 );
 if (meta.machine.background_busy_pct_before >= 10) {
@@ -194,37 +266,34 @@ if (meta.machine.background_busy_pct_before >= 10) {
     '',
   );
 }
-if (disturbed.length) {
+if (disturbed.length > 3) {
+  md.push(`**Warning:** other processes took more than 15% of a core during ${disturbed.length} of the ${runs.length} runs.`, '');
+} else if (disturbed.length) {
   md.push(`**Warning:** other processes took more than 15% of a core during: ${disturbed.join(', ')}.`, '');
 }
-md.push(`| ${header.join(' | ')} |`);
-md.push(`| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
-for (const row of rows) md.push(`| ${row.join(' | ')} |`);
-md.push('');
+for (const result of results) {
+  md.push(`## ${result.mode}`, '', `${result.description}.`, '');
+  md.push(`| ${header.join(' | ')} |`);
+  md.push(`| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
+  for (const row of rowsOf(result)) md.push(`| ${row.join(' | ')} |`);
+  md.push('');
+  for (const l of ratioLines(result)) md.push(`- ${l}`);
+  md.push('');
+}
 md.push(
-  `- authkit / none (req/s): **${x(ratios.authkit_over_none_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_none_rps_per_round)})`,
-);
-md.push(
-  `- authkit / node (req/s): **${x(ratios.authkit_over_node_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_node_rps_per_round)})`,
-);
-md.push(
-  `- p50 latency, authkit / none: ${x(ratios.authkit_over_none_p50)}; authkit / node: ${x(ratios.authkit_over_node_p50)}; p99 authkit / node: ${x(ratios.authkit_over_node_p99)}`,
-);
-md.push(
-  '- "server CPU": the server process\'s CPU time over the run, in % of one core. "wrk cores busy": how busy the ' +
+  `- ${cpuNote} "server CPU": the server process's CPU time over the run, in % of one core. "wrk cores busy": how busy the ` +
     'load generator\'s core(s) were (pinned runs only). "other CPU": CPU time used by anything but the server, wrk ' +
     'and the emulator, in % of one core (about 0 on a quiet machine).',
 );
 md.push('');
-if (storm) {
-  md.push('## Refresh storm', '');
-  md.push(
-    `${storm.requests} concurrent requests carrying one session whose access token had expired: ` +
-      `${storm.ok} answered 200, ${storm.errors} failed, **${storm.upstream_refresh_calls}** refresh call(s) ` +
-      `reached WorkOS (the emulator); ${storm.distinct_new_cookies} distinct new cookie(s) handed out, in ${storm.elapsed_ms?.toFixed?.(0)} ms.`,
-    '',
-  );
-}
+md.push('## Refresh storms', '');
+if (storm) md.push(`- ${stormText(storm)}`);
+md.push(
+  replicaStorm
+    ? `- ${stormText(replicaStorm)}`
+    : `- Through two replicas behind nginx: skipped (${env.BENCH_REPLICA_STORM_SKIPPED ?? 'no nginx'}).`,
+);
+md.push('');
 md.push('## Raw', '', '```json', JSON.stringify(json, null, 2), '```', '');
 writeFileSync(join(outDir, 'latest.md'), md.join('\n'));
 console.log(`\nwrote ${join(outDir, 'latest.md')} and latest.json`);

@@ -1,21 +1,29 @@
 //! The servers behind `bench/load.sh`, in one binary with three modes.
 //!
 //! ```text
-//! bench_server emulator --port P --out FILE
+//! bench_server emulator --port P --out FILE [--sessions N --sessions-out FILE2]
 //!     The WorkOS emulator on 127.0.0.1:P (demo seed, 2 h access tokens).
 //!     Signs the demo user in, seals the session cookie with a fixed bench
 //!     password and writes {base_url, api_key, client_id, cookie_password,
-//!     cookie} as JSON to FILE; then serves until killed.
+//!     cookie} as JSON to FILE. With --sessions, also seeds N more users
+//!     and signs each in once by password (through the client, over HTTP,
+//!     64 at a time), writing one line per session to FILE2:
+//!     `<user id> TAB <sealed cookie> TAB <access token>`. Then serves
+//!     until killed.
 //!
 //! bench_server app --mode none|authkit --port P --config FILE
-//!     GET /api/ping on 127.0.0.1:P answering {"ok":true,"user":…}.
+//!     On 127.0.0.1:P, answering {"ok":true,"user":…}:
+//!     GET /api/ping (the session cookie; AuthUser) and GET /api/claims
+//!     (a Bearer token or the cookie; AuthClaims, no user fetch).
 //!     none: no authentication (the ceiling; a constant user).
-//!     authkit: the AuthKit layer against the emulator in FILE, and an
-//!     AuthUser handler answering the signed-in user's id.
+//!     authkit: the AuthKit layer against the emulator in FILE.
 //!
-//! bench_server storm [--requests N]
+//! bench_server storm [--requests N] [--replicas 2 --nginx PATH]
 //!     In-process emulator and AuthKit app; one session whose access token
 //!     has expired; N (default 200) concurrent requests with that cookie.
+//!     With --replicas R, R AuthKit apps (each its own caches and refresh
+//!     single flight, as R processes would have) behind a real nginx
+//!     (round-robin), the requests going through nginx.
 //!     Prints {requests, ok, errors, upstream_refresh_calls, …} as JSON.
 //! ```
 //!
@@ -27,9 +35,9 @@ use std::time::{Duration, Instant};
 
 use authkit_axum::client::AuthenticateWithPassword;
 use authkit_axum::client::UserManagement;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed, SeedUser};
 use authkit_axum::seal::Passwords;
-use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
+use authkit_axum::{AuthClaims, AuthKit, AuthKitBuilder, AuthUser};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -44,10 +52,15 @@ const NONE_USER: &str = "user_bench_none";
 /// The session cookie's name (the SDKs' default).
 const COOKIE_NAME: &str = "wos-session";
 
+/// The password of every user seeded for `--sessions`.
+const SESSION_USER_PASSWORD: &str = "bench-user-password-0123";
+/// How many sign-ins `--sessions` runs at once.
+const MINT_CONCURRENCY: usize = 64;
+
 const USAGE: &str = "usage:
-  bench_server emulator --port P --out FILE
+  bench_server emulator --port P --out FILE [--sessions N --sessions-out FILE2]
   bench_server app --mode none|authkit --port P --config FILE
-  bench_server storm [--requests N]";
+  bench_server storm [--requests N] [--replicas R --nginx PATH]";
 
 /// What the emulator mode writes for the app servers and the load generator.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,7 +88,12 @@ fn main() {
             let (Some(port), Some(out)) = (port, out) else {
                 fail(USAGE);
             };
-            runtime.block_on(run_emulator(port, out))
+            let sessions = match (flag(rest, "--sessions"), flag(rest, "--sessions-out")) {
+                (None, None) => None,
+                (Some(n), Some(file)) => Some((n.parse().unwrap_or_else(|_| fail(USAGE)), file)),
+                _ => fail(USAGE),
+            };
+            runtime.block_on(run_emulator(port, out, sessions))
         }
         "app" => {
             let mode = flag(rest, "--mode");
@@ -94,7 +112,18 @@ fn main() {
                 None => 200,
                 Some(n) => n.parse().unwrap_or_else(|_| fail(USAGE)),
             };
-            runtime.block_on(run_storm(requests))
+            let balancer = match (flag(rest, "--replicas"), flag(rest, "--nginx")) {
+                (None, None) => None,
+                (Some(n), Some(nginx)) => {
+                    let replicas: usize = n.parse().unwrap_or_else(|_| fail(USAGE));
+                    if replicas == 0 {
+                        fail(USAGE);
+                    }
+                    Some((replicas, nginx))
+                }
+                _ => fail(USAGE),
+            };
+            runtime.block_on(run_storm(requests, balancer))
         }
         _ => fail(USAGE),
     };
@@ -142,14 +171,29 @@ async fn shutdown_signal() {
 
 // ---------------------------------------------------------------- emulator
 
-async fn run_emulator(port: u16, out: &str) -> Result<(), BoxError> {
+fn session_user_email(i: usize) -> String {
+    format!("bench{i:05}@bench.example")
+}
+
+async fn run_emulator(
+    port: u16,
+    out: &str,
+    sessions: Option<(usize, &str)>,
+) -> Result<(), BoxError> {
+    let mut seed = Seed::demo();
+    for i in 0..sessions.map_or(0, |(n, _)| n) {
+        seed = seed.with_user(SeedUser::new(session_user_email(i), SESSION_USER_PASSWORD));
+    }
     let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
+        .with_seed(seed)
         .with_access_token_ttl(Duration::from_secs(2 * 3600))
         .with_port(port)
         .start()
         .await?;
     let cookie = sign_in(&emulator).await?;
+    if let Some((n, file)) = sessions {
+        mint_sessions(&emulator, n, file).await?;
+    }
     let config = BenchConfig {
         base_url: emulator.base_url().to_owned(),
         api_key: emulator.api_key().to_owned(),
@@ -186,6 +230,49 @@ async fn sign_in(emulator: &Emulator) -> Result<String, BoxError> {
     Ok(auth.seal_session(&Passwords::single(BENCH_COOKIE_PASSWORD)?)?)
 }
 
+/// Signs the `n` seeded bench users in once each (password grant through
+/// the client, [`MINT_CONCURRENCY`] at a time), seals their sessions with
+/// the bench password and writes `<user id>\t<cookie>\t<access token>`
+/// lines to `file` (written whole, then renamed).
+async fn mint_sessions(emulator: &Emulator, n: usize, file: &str) -> Result<(), BoxError> {
+    use futures_util::StreamExt as _;
+    let started = Instant::now();
+    let client = emulator.client();
+    let passwords = Passwords::single(BENCH_COOKIE_PASSWORD)?;
+    let mut minted = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let (client, passwords) = (client.clone(), passwords.clone());
+            async move {
+                let auth = client
+                    .authenticate_with_password(&AuthenticateWithPassword {
+                        email: session_user_email(i),
+                        password: SESSION_USER_PASSWORD.into(),
+                        ..Default::default()
+                    })
+                    .await?;
+                let cookie = auth.seal_session(&passwords)?;
+                Ok::<_, BoxError>(format!(
+                    "{}\t{cookie}\t{}\n",
+                    auth.user.id,
+                    auth.access_token.expose()
+                ))
+            }
+        })
+        .buffered(MINT_CONCURRENCY);
+    let mut lines = String::new();
+    while let Some(line) = minted.next().await {
+        lines.push_str(&line?);
+    }
+    let tmp = format!("{file}.tmp");
+    std::fs::write(&tmp, lines)?;
+    std::fs::rename(&tmp, file)?;
+    println!(
+        "{n} sessions minted (one password sign-in each) in {:.1} s, written to {file}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------- app
 
 async fn ping_none() -> Json<Value> {
@@ -196,9 +283,14 @@ async fn ping_authkit(user: AuthUser) -> Json<Value> {
     Json(json!({"ok": true, "user": user.user.id}))
 }
 
+async fn claims_authkit(claims: AuthClaims) -> Json<Value> {
+    Json(json!({"ok": true, "user": claims.user_id()}))
+}
+
 fn authkit_router(authkit: &AuthKit) -> Router {
     Router::new()
         .route("/api/ping", get(ping_authkit))
+        .route("/api/claims", get(claims_authkit))
         .layer(authkit.layer())
 }
 
@@ -215,7 +307,12 @@ fn bench_authkit(client: UserManagement, port: u16, password: &str) -> AuthKitBu
 
 async fn run_app(port: u16, config: Option<&str>) -> Result<(), BoxError> {
     let (app, what) = match config {
-        None => (Router::new().route("/api/ping", get(ping_none)), "none"),
+        None => (
+            Router::new()
+                .route("/api/ping", get(ping_none))
+                .route("/api/claims", get(ping_none)),
+            "none",
+        ),
         Some(path) => {
             let config: BenchConfig = serde_json::from_slice(&std::fs::read(path)?)?;
             let client = UserManagement::builder(config.api_key, config.client_id)
@@ -238,7 +335,7 @@ async fn run_app(port: u16, config: Option<&str>) -> Result<(), BoxError> {
 
 // ---------------------------------------------------------------- storm
 
-async fn run_storm(requests: usize) -> Result<(), BoxError> {
+async fn run_storm(requests: usize, balancer: Option<(usize, &str)>) -> Result<(), BoxError> {
     let ttl = Duration::from_secs(300);
     let emulator = Emulator::builder()
         .with_seed(Seed::demo())
@@ -251,12 +348,28 @@ async fn run_storm(requests: usize) -> Result<(), BoxError> {
         .ok_or("the demo user is missing")?
         .id;
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let port = listener.local_addr()?.port();
-    let authkit = bench_authkit(emulator.client(), port, BENCH_COOKIE_PASSWORD)
-        .with_clock(emulator.session_clock())
-        .build()?;
-    let server = tokio::spawn(axum::serve(listener, authkit_router(&authkit)).into_future());
+    // One app, or `replicas` apps that share nothing but the cookie
+    // password and WorkOS (each its own AuthKit: caches, single flight).
+    let mut servers = Vec::new();
+    let mut ports = Vec::new();
+    for _ in 0..balancer.map_or(1, |(replicas, _)| replicas) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let authkit = bench_authkit(emulator.client(), port, BENCH_COOKIE_PASSWORD)
+            .with_clock(emulator.session_clock())
+            .build()?;
+        servers.push(tokio::spawn(
+            axum::serve(listener, authkit_router(&authkit)).into_future(),
+        ));
+        ports.push(port);
+    }
+    let (mut nginx, port) = match balancer {
+        None => (None, ports[0]),
+        Some((_, program)) => {
+            let (nginx, port) = start_nginx(program, &ports).await?;
+            (Some(nginx), port)
+        }
+    };
 
     // The access token is now expired for both the emulator and the layer.
     emulator.clock().advance(ttl + Duration::from_secs(60));
@@ -327,6 +440,8 @@ async fn run_storm(requests: usize) -> Result<(), BoxError> {
     }
     let elapsed = started.elapsed();
     let report = json!({
+        "replicas": ports.len(),
+        "through": if nginx.is_some() { "nginx (round-robin)" } else { "direct" },
         "requests": requests,
         "ok": ok,
         "errors": errors,
@@ -337,10 +452,131 @@ async fn run_storm(requests: usize) -> Result<(), BoxError> {
         "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
     });
     println!("{report}");
-    server.abort();
+    if let Some(nginx) = &mut nginx {
+        nginx.stop();
+    }
+    for server in servers {
+        server.abort();
+    }
     emulator.stop().await;
     if errors > 0 {
         return Err(format!("{errors} of {requests} storm requests failed").into());
     }
+    // Single flight: at most one refresh call per process holding the
+    // expired session (WorkOS's replay window lets a second replica's call
+    // with the same refresh token succeed).
+    let calls = report["upstream_refresh_calls"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    if calls == 0 || calls > ports.len() as u64 {
+        return Err(format!(
+            "{calls} refresh calls for one expired session on {} replica(s)",
+            ports.len()
+        )
+        .into());
+    }
     Ok(())
+}
+
+/// nginx, started as a child process, stopped (and its directory removed)
+/// on [`Nginx::stop`] or drop.
+struct Nginx {
+    program: String,
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Nginx {
+    /// `nginx -s stop`: the master stops its workers, then exits (a SIGKILL
+    /// to the master would leave the workers running).
+    fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = std::process::Command::new(&self.program)
+                .arg("-p")
+                .arg(&self.dir)
+                .arg("-c")
+                .arg(self.dir.join("nginx.conf"))
+                .args(["-e", "stderr", "-s", "stop"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            for _ in 0..50 {
+                if self.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts `program` (nginx) on a free 127.0.0.1 port, balancing
+/// round-robin (no stickiness, no retry on another upstream) over the
+/// `upstreams` ports with keep-alive connections; returns once it answers.
+async fn start_nginx(program: &str, upstreams: &[u16]) -> Result<(Nginx, u16), BoxError> {
+    let port = {
+        let probe = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        probe.local_addr()?.port()
+    };
+    let dir = std::env::temp_dir().join(format!("authkit-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let d = dir.display();
+    let servers: String = upstreams
+        .iter()
+        .map(|p| format!("    server 127.0.0.1:{p};\n"))
+        .collect();
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr warn;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+         upstream replicas {{\n{servers}    keepalive 64;\n  }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://replicas;\n\
+         proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_next_upstream off;\n\
+         proxy_read_timeout 30s;\n    }}\n  }}\n}}\n"
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf)?;
+    let child = std::process::Command::new(program)
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .args(["-e", "stderr"])
+        .stdin(std::process::Stdio::null())
+        // Not our stdout (the storm's JSON report), which a reader waits on
+        // until every holder has closed it.
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start nginx ({program}): {e}"))?;
+    let mut nginx = Nginx {
+        program: program.to_owned(),
+        child,
+        dir,
+    };
+    let url = format!("http://127.0.0.1:{port}/api/ping");
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    for _ in 0..200 {
+        if let Some(status) = nginx.child.try_wait()? {
+            return Err(format!("nginx exited at start ({status})").into());
+        }
+        // Without a cookie the app answers 401: nginx and the app are up.
+        if let Ok(r) = http.get(&url).send().await
+            && r.status() == reqwest::StatusCode::UNAUTHORIZED
+        {
+            return Ok((nginx, port));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nginx.stop();
+    Err("nginx did not answer in 10 s".into())
 }

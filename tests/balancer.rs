@@ -16,14 +16,18 @@
 //! each refresh token is spent at most once: single flight within a
 //! process; across replicas WorkOS's replay window makes them agree).
 //!
-//! A second test puts nginx in front of one app answering on two origins,
+//! A second test is `bench/load.sh`'s refresh storm through two replicas:
+//! one expired session, 200 requests at once, at most one refresh call per
+//! replica and none failed.
+//!
+//! A third test puts nginx in front of one app answering on two origins,
 //! plain HTTP and TLS, as a reverse proxy (not a balancer): with the
 //! forwarded headers trusted, each origin signs in with its own redirect URI
 //! and gets cookies that are `Secure` exactly on the https one.
 //!
 //! Needs nginx (`apt-get install -y nginx`, or `NGINX=/path/to/nginx`),
-//! `openssl` (the second test's throwaway certificate) and the built
-//! example, so both are ignored by default. `.ci/run` does:
+//! `openssl` (the third test's throwaway certificate) and the built
+//! example, so all are ignored by default. `.ci/run` does:
 //!
 //! ```text
 //! cargo build --example replica
@@ -259,43 +263,40 @@ struct ReplicaRefreshes {
     per_token: BTreeMap<String, usize>,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs nginx and `cargo build --example replica`: see .ci/run"]
-async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries() {
-    let total_requests = env_or("BALANCER_REQUESTS", 4000) as usize;
-    let run = Duration::from_secs(env_or("BALANCER_SECONDS", 30));
-    let nginx = nginx();
-    let replica_binary = example("replica");
-    let started = Instant::now();
+/// Replicas behind nginx: one process of `examples/replica.rs` a name, each
+/// reaching `emulator` through its own [`Tap`], refreshing only once the
+/// access token has expired, behind nginx's round-robin.
+struct Deployment {
+    /// One a replica, in the order of the names.
+    taps: Vec<Tap>,
+    replicas: Vec<Proc>,
+    balancer: Proc,
+    /// The balancer's origin, the replicas' public origin.
+    origin: String,
+    /// nginx's configuration and temporary files.
+    dir: TempDir,
+}
 
-    // WorkOS: the emulator, with USERS users and short access tokens, and a
-    // tap per replica in front of it.
-    let seed = Seed {
-        users: (0..USERS)
-            .map(|u| SeedUser::new(email(u), password(u)))
-            .collect(),
-        ..Seed::default()
-    };
-    let emulator: Emulator = Emulator::builder()
-        .with_seed(seed)
-        .with_access_token_ttl(ACCESS_TOKEN_TTL)
-        .start()
-        .await
-        .unwrap();
+async fn replicas_behind_nginx(
+    emulator: &Emulator,
+    names: &[&str],
+    nginx: &std::path::Path,
+    replica_binary: &std::path::Path,
+) -> Deployment {
     let mut taps = Vec::new();
-    for _ in REPLICAS {
+    for _ in names {
         taps.push(Tap::start(emulator.base_url()).await);
     }
 
-    // The replicas: three processes, the balancer's address as their public
-    // origin, refreshing only once the access token has expired.
+    // The replicas: the balancer's address as their public origin,
+    // refreshing only once the access token has expired.
     let listen = free_port();
     let origin = format!("http://127.0.0.1:{listen}");
     let mut replicas = Vec::new();
     let mut ports = Vec::new();
-    for (name, tap) in REPLICAS.iter().zip(&taps) {
+    for (name, tap) in names.iter().zip(&taps) {
         let port = free_port();
-        let mut command = Command::new(&replica_binary);
+        let mut command = Command::new(replica_binary);
         for (var, _) in std::env::vars_os() {
             if var.to_string_lossy().starts_with("WORKOS_") {
                 command.env_remove(var);
@@ -326,7 +327,7 @@ async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries(
     std::fs::write(&conf, nginx_conf(dir.path(), listen, &ports)).unwrap();
     let mut balancer = Proc::spawn(
         "nginx",
-        Command::new(&nginx)
+        Command::new(nginx)
             .arg("-p")
             .arg(dir.path())
             .arg("-c")
@@ -336,6 +337,45 @@ async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries(
             .args(["-e", "stderr"]),
     );
     wait_until_answering(&mut balancer, &format!("{origin}/"), WAIT).await;
+    Deployment {
+        taps,
+        replicas,
+        balancer,
+        origin,
+        dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs nginx and `cargo build --example replica`: see .ci/run"]
+async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries() {
+    let total_requests = env_or("BALANCER_REQUESTS", 4000) as usize;
+    let run = Duration::from_secs(env_or("BALANCER_SECONDS", 30));
+    let nginx = nginx();
+    let replica_binary = example("replica");
+    let started = Instant::now();
+
+    // WorkOS: the emulator, with USERS users and short access tokens, and a
+    // tap per replica in front of it.
+    let seed = Seed {
+        users: (0..USERS)
+            .map(|u| SeedUser::new(email(u), password(u)))
+            .collect(),
+        ..Seed::default()
+    };
+    let emulator: Emulator = Emulator::builder()
+        .with_seed(seed)
+        .with_access_token_ttl(ACCESS_TOKEN_TTL)
+        .start()
+        .await
+        .unwrap();
+    let Deployment {
+        taps,
+        mut replicas,
+        mut balancer,
+        origin,
+        dir: _dir,
+    } = replicas_behind_nginx(&emulator, &REPLICAS, &nginx, &replica_binary).await;
     let startup = started.elapsed();
 
     let http = http_client();
@@ -580,6 +620,150 @@ async fn three_replicas_behind_nginx_keep_every_user_signed_in_through_expiries(
             "{token}: replicas got different new refresh tokens"
         );
     }
+}
+
+/// The refresh storm of `bench/load.sh` through a balancer: one user's
+/// session, its access token expired, and [`STORM_REQUESTS`] requests with
+/// that cookie at the same moment through nginx, spread over two replica
+/// processes. Each replica refreshes at most once (single flight within a
+/// process), so WorkOS sees at most two refresh calls, and every request
+/// answers 200 for its own user and session.
+const STORM_REQUESTS: usize = 200;
+const STORM_REPLICAS: [&str; 2] = ["a", "b"];
+const STORM_TOKEN_TTL: Duration = Duration::from_secs(3);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs nginx and `cargo build --example replica`: see .ci/run"]
+async fn a_storm_of_one_expired_session_through_two_replicas_makes_at_most_two_refresh_calls() {
+    let nginx = nginx();
+    let replica_binary = example("replica");
+    let emulator: Emulator = Emulator::builder()
+        .with_seed(Seed {
+            users: vec![SeedUser::new(email(0), password(0))],
+            ..Seed::default()
+        })
+        .with_access_token_ttl(STORM_TOKEN_TTL)
+        .start()
+        .await
+        .unwrap();
+    let Deployment {
+        taps,
+        mut replicas,
+        mut balancer,
+        origin,
+        dir: _dir,
+    } = replicas_behind_nginx(&emulator, &STORM_REPLICAS, &nginx, &replica_binary).await;
+
+    let http = http_client();
+    let signed = remote::sign_in(&http, &origin, &email(0), &password(0), REPLICA_HEADER).await;
+    let cookie = signed.jar.header();
+    let me: Value = http
+        .get(format!("{origin}/api/me"))
+        .header(ACCEPT, "application/json")
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session_id = me["session_id"].as_str().unwrap().to_owned();
+    // The access token expires (the replicas read the real clock).
+    tokio::time::sleep(STORM_TOKEN_TTL + Duration::from_millis(1500)).await;
+    assert_eq!(emulator.grant_count("refresh_token"), 0, "no refresh yet");
+
+    let start_line = Arc::new(tokio::sync::Barrier::new(STORM_REQUESTS));
+    let answers = futures_util::future::join_all((0..STORM_REQUESTS).map(|_| {
+        let (http, origin, cookie, start_line) = (
+            http.clone(),
+            origin.clone(),
+            cookie.clone(),
+            start_line.clone(),
+        );
+        async move {
+            start_line.wait().await;
+            let r = http
+                .get(format!("{origin}/api/me"))
+                .header(ACCEPT, "application/json")
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let replica = r
+                .headers()
+                .get(REPLICA_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none (nginx)")
+                .to_owned();
+            let change = session_change(&r);
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            (status, replica, change, body)
+        }
+    }))
+    .await;
+    for proc in replicas.iter_mut().chain([&mut balancer]) {
+        proc.assert_running();
+    }
+
+    let mut by_replica = BTreeMap::<String, usize>::new();
+    let mut refreshed = 0;
+    for (status, replica, change, body) in &answers {
+        *by_replica.entry(replica.clone()).or_default() += 1;
+        assert_eq!(*status, 200, "{replica}: {body}");
+        assert_ne!(
+            *change,
+            CookieChange::Cleared,
+            "{replica} signed the user out"
+        );
+        assert_eq!(body["email"], email(0).as_str(), "{replica}: {body}");
+        assert_eq!(body["session_id"], session_id.as_str(), "{replica}: {body}");
+        refreshed += usize::from(matches!(change, CookieChange::Set(_)));
+    }
+    let calls: Vec<Vec<RefreshCall>> = taps.iter().map(Tap::refresh_calls).collect();
+    let total: usize = calls.iter().map(Vec::len).sum();
+    println!(
+        "storm: {STORM_REQUESTS} requests through nginx, per replica {by_replica:?}, \
+         {refreshed} with a refreshed cookie; refresh calls per replica {:?}",
+        calls.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    for name in STORM_REPLICAS {
+        assert!(
+            by_replica.get(name).copied().unwrap_or(0) >= STORM_REQUESTS / 4,
+            "round-robin: replica {name} served {by_replica:?}"
+        );
+    }
+    assert_eq!(
+        refreshed, STORM_REQUESTS,
+        "every answer carries the refreshed session"
+    );
+    for (name, calls) in STORM_REPLICAS.iter().zip(&calls) {
+        assert!(
+            calls.len() <= 1,
+            "replica {name} refreshed {} times",
+            calls.len()
+        );
+        assert!(
+            calls.iter().all(|c| c.status == 200),
+            "replica {name}: a refresh failed"
+        );
+    }
+    assert!(
+        (1..=STORM_REPLICAS.len()).contains(&total),
+        "{total} refresh calls for one expired session on {} replicas",
+        STORM_REPLICAS.len()
+    );
+    assert_eq!(total as u64, emulator.grant_count("refresh_token"));
+    let new_tokens: BTreeSet<_> = calls
+        .iter()
+        .flatten()
+        .map(|c| c.new_token.clone())
+        .collect();
+    assert_eq!(
+        new_tokens.len(),
+        1,
+        "both replicas got the same new refresh token"
+    );
 }
 
 /// How long a process may take to start answering.

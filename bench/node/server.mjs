@@ -2,6 +2,10 @@
 // @workos-inc/node — read the `wos-session` cookie, then
 // `loadSealedSession({ sessionData, cookiePassword }).authenticate()`
 // (iron unseal + RS256 verification against the cached JWKS).
+// GET /api/claims takes `Authorization: Bearer <access token>` instead: the
+// SDK's own check of an access token, `userManagement.isValidJwt(token)`
+// (jose's jwtVerify against the SDK's createRemoteJWKSet, what
+// authenticate() runs after unsealing), then the claims decoded for `sub`.
 //
 //   node server.mjs --port P --config FILE
 //
@@ -80,10 +84,23 @@ async function ping(req, res) {
   }
 }
 
+async function claims(req, res) {
+  const header = req.headers.authorization ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  if (!token || !(await workos.userManagement.isValidJwt(token))) {
+    send(res, 401, { ok: false, reason: token ? 'invalid_token' : 'no_token' });
+    return;
+  }
+  const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+  send(res, 200, { ok: true, user: payload.sub });
+}
+
 const server = http.createServer((req, res) => {
   const path = req.url.split('?', 1)[0];
   if (req.method === 'GET' && path === '/api/ping') {
     ping(req, res).catch((error) => send(res, 500, { ok: false, error: String(error) }));
+  } else if (req.method === 'GET' && path === '/api/claims') {
+    claims(req, res).catch((error) => send(res, 500, { ok: false, error: String(error) }));
   } else {
     send(res, 404, { ok: false, error: 'not found' });
   }
