@@ -5,6 +5,7 @@
 # What it measures, in four modes (MODES), against three servers each:
 #   1. axum, no authentication at all        (the ceiling; same headers)
 #   2. axum + the AuthKit layer              (examples/bench_server.rs)
+#      (in the cold modes also with its session and token caches off)
 #   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
 # all verifying against the same embedded WorkOS emulator:
 #   cookie-hot   GET /api/ping (AuthUser), one `wos-session` cookie on every
@@ -603,6 +604,10 @@ for MODE in $MODES; do
       "$BIN" app --mode none --port $((BASE_PORT + 1))
     bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) 1 \
       "$BIN" app --mode authkit --port $((BASE_PORT + 2)) --config "$CONFIG"
+    if [[ "$MODE" == *-cold ]]; then
+      bench_one nocache "axum + AuthKit layer, caches off" $((BASE_PORT + 2)) 1 \
+        "$BIN" app --mode authkit-nocache --port $((BASE_PORT + 2)) --config "$CONFIG"
+    fi
     bench_one node "Node @workos-inc/node" $((BASE_PORT + 3)) 1 \
       "$NODE" "$NODE_DIR/server.mjs" --port $((BASE_PORT + 3)) --config "$CONFIG"
   done

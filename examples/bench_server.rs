@@ -11,12 +11,14 @@
 //!     `<user id> TAB <sealed cookie> TAB <access token>`. Then serves
 //!     until killed.
 //!
-//! bench_server app --mode none|authkit --port P --config FILE
+//! bench_server app --mode none|authkit|authkit-nocache --port P --config FILE
 //!     On 127.0.0.1:P, answering {"ok":true,"user":…}:
 //!     GET /api/ping (the session cookie; AuthUser) and GET /api/claims
 //!     (a Bearer token or the cookie; AuthClaims, no user fetch).
 //!     none: no authentication (the ceiling; a constant user).
 //!     authkit: the AuthKit layer against the emulator in FILE.
+//!     authkit-nocache: the same with the session and token caches off
+//!     (every request unsealed and its token verified).
 //!
 //! bench_server storm [--requests N] [--replicas 2 --nginx PATH]
 //!     In-process emulator and AuthKit app; one session whose access token
@@ -59,7 +61,7 @@ const MINT_CONCURRENCY: usize = 64;
 
 const USAGE: &str = "usage:
   bench_server emulator --port P --out FILE [--sessions N --sessions-out FILE2]
-  bench_server app --mode none|authkit --port P --config FILE
+  bench_server app --mode none|authkit|authkit-nocache --port P --config FILE
   bench_server storm [--requests N] [--replicas R --nginx PATH]";
 
 /// What the emulator mode writes for the app servers and the load generator.
@@ -100,9 +102,12 @@ fn main() {
             let port = flag(rest, "--port").and_then(parse_port);
             let config = flag(rest, "--config");
             match (mode, port, config) {
-                (Some("none"), Some(port), _) => runtime.block_on(run_app(port, None)),
+                (Some("none"), Some(port), _) => runtime.block_on(run_app(port, None, true)),
                 (Some("authkit"), Some(port), Some(config)) => {
-                    runtime.block_on(run_app(port, Some(config)))
+                    runtime.block_on(run_app(port, Some(config), true))
+                }
+                (Some("authkit-nocache"), Some(port), Some(config)) => {
+                    runtime.block_on(run_app(port, Some(config), false))
                 }
                 _ => fail(USAGE),
             }
@@ -305,7 +310,7 @@ fn bench_authkit(client: UserManagement, port: u16, password: &str) -> AuthKitBu
         .with_api_prefix("/api")
 }
 
-async fn run_app(port: u16, config: Option<&str>) -> Result<(), BoxError> {
+async fn run_app(port: u16, config: Option<&str>, caches: bool) -> Result<(), BoxError> {
     let (app, what) = match config {
         None => (
             Router::new()
@@ -318,8 +323,21 @@ async fn run_app(port: u16, config: Option<&str>) -> Result<(), BoxError> {
             let client = UserManagement::builder(config.api_key, config.client_id)
                 .with_base_url(config.base_url)
                 .build()?;
-            let authkit = bench_authkit(client, port, &config.cookie_password).build()?;
-            (authkit_router(&authkit), "authkit")
+            let mut builder = bench_authkit(client, port, &config.cookie_password);
+            if !caches {
+                builder = builder
+                    .with_session_cache_capacity(0)
+                    .with_token_cache_capacity(0);
+            }
+            let authkit = builder.build()?;
+            (
+                authkit_router(&authkit),
+                if caches {
+                    "authkit"
+                } else {
+                    "authkit, caches off"
+                },
+            )
         }
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
