@@ -249,11 +249,29 @@ fn refused_bearer(state: &AuthState, parts: &Parts) -> Option<AuthRejection> {
 ///
 /// let api: Router = Router::new().route("/api/widgets", get(widgets));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AuthClaims {
     source: CredentialSource,
-    access_token: Secret,
+    access_token: AccessToken,
     claims: Arc<AccessTokenClaims>,
+}
+
+/// Where [`AuthClaims::access_token`] is read from: a cookie's session is
+/// shared (no copy of the token per request), a Bearer token is its own.
+#[derive(Clone)]
+enum AccessToken {
+    Session(Arc<AuthenticatedSession>),
+    Bearer(Secret),
+}
+
+impl std::fmt::Debug for AuthClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthClaims")
+            .field("source", &self.source)
+            .field("access_token", self.access_token())
+            .field("claims", &self.claims)
+            .finish()
+    }
 }
 
 impl AuthClaims {
@@ -261,7 +279,7 @@ impl AuthClaims {
         match status {
             AuthStatus::Authenticated(session) => Some(AuthClaims {
                 source: CredentialSource::Cookie,
-                access_token: session.access_token.clone(),
+                access_token: AccessToken::Session(session.clone()),
                 claims: session.claims.clone(),
             }),
             AuthStatus::Bearer {
@@ -269,7 +287,7 @@ impl AuthClaims {
                 claims,
             } => Some(AuthClaims {
                 source: CredentialSource::Bearer,
-                access_token: access_token.clone(),
+                access_token: AccessToken::Bearer(access_token.clone()),
                 claims: claims.clone(),
             }),
             _ => None,
@@ -340,7 +358,10 @@ impl AuthClaims {
 
     /// The verified access token (to call another API on the user's behalf).
     pub fn access_token(&self) -> &Secret {
-        &self.access_token
+        match &self.access_token {
+            AccessToken::Session(session) => &session.access_token,
+            AccessToken::Bearer(token) => token,
+        }
     }
 
     /// When the access token expires.
@@ -585,7 +606,7 @@ mod tests {
     fn claims(json: serde_json::Value) -> AuthClaims {
         AuthClaims {
             source: CredentialSource::Bearer,
-            access_token: "t".into(),
+            access_token: AccessToken::Bearer("t".into()),
             claims: Arc::new(serde_json::from_value(json).unwrap()),
         }
     }

@@ -18,6 +18,7 @@ pub struct ResponseFuture<E = Infallible> {
 }
 
 impl<E> ResponseFuture<E> {
+    #[inline]
     pub(crate) fn new(future: impl Future<Output = Result<Response, E>> + Send + 'static) -> Self {
         ResponseFuture {
             inner: Box::pin(future),

@@ -39,7 +39,9 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap, refresh: 
     if settings.bearer_tokens {
         match bearer::credential(headers) {
             Credential::None => {}
-            Credential::Token(token) => return verify_bearer(shared, token).await,
+            // Boxed, as the refresh is: a key fetch would otherwise make
+            // every request's future kilobytes larger.
+            Credential::Token(token) => return Box::pin(verify_bearer(shared, token)).await,
             Credential::Malformed => {
                 return from_bearer(AuthStatus::Unauthenticated(
                     UnauthenticatedReason::InvalidAuthorizationHeader,
@@ -117,7 +119,7 @@ async fn resolve_cookie(
                 return authenticated(session, Vec::new());
             }
             let data = session.to_data();
-            match refresh(shared, data).await.as_ref() {
+            match Box::pin(refresh(shared, data)).await.as_ref() {
                 Ok(r) => authenticated(
                     Arc::new(r.session.clone()),
                     cookies::write_session(&settings.cookie_for(headers), &r.sealed, headers),
@@ -136,7 +138,7 @@ async fn resolve_cookie(
         }
         Authentication::Unauthenticated(u) => match (u.reason, u.session) {
             (UnauthenticatedReason::Expired, Some(data)) if allow_refresh => {
-                match refresh(shared, *data).await.as_ref() {
+                match Box::pin(refresh(shared, *data)).await.as_ref() {
                     Ok(r) => authenticated(
                         Arc::new(r.session.clone()),
                         cookies::write_session(&settings.cookie_for(headers), &r.sealed, headers),

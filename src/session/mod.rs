@@ -910,7 +910,9 @@ impl SessionManager {
                 ));
             }
         };
-        let outcome = self.authenticate_data(data).await?;
+        // Boxed: the verification (a key fetch, maybe) would otherwise make
+        // the future of every request, cache hits too, kilobytes larger.
+        let outcome = Box::pin(self.authenticate_data(data)).await?;
         if let Authentication::Authenticated(session) = &outcome {
             // The generation the token was verified under (a fetch may have
             // changed it meanwhile).
