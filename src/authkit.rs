@@ -1470,8 +1470,15 @@ impl AuthKitBuilder {
                                 .map_err(|e| e.renamed(config::BASE_URL, config::API_BASE_URL)),
                         )
                     }
-                    _ => {
-                        // Still checked, so its mistake is listed with the others.
+                    (api_key, client_id) => {
+                        // The one given, and the base URL, still checked as
+                        // the client would, so their mistakes are listed too.
+                        if api_key.is_some_and(|key| key.expose().is_empty()) {
+                            errors.push(ConfigError::missing(config::API_KEY));
+                        }
+                        if client_id.is_some_and(|id| id.trim().is_empty()) {
+                            errors.push(ConfigError::missing(config::CLIENT_ID));
+                        }
                         if let Some(url) = &self.api_base_url {
                             config::collect(
                                 &mut errors,
@@ -2249,6 +2256,18 @@ mod tests {
         ] {
             assert!(!shown.contains(value), "{shown}");
         }
+    }
+
+    #[test]
+    fn an_empty_api_key_is_listed_even_when_the_client_id_is_missing_too() {
+        let errors = AuthKit::builder()
+            .with_api_key("")
+            .with_cookie_password("a cookie password of at least 32 chars")
+            .with_redirect_uri("http://localhost:3000/auth/callback")
+            .build()
+            .unwrap_err();
+        let named: Vec<_> = errors.iter().map(|e| e.setting()).collect();
+        assert_eq!(named, ["with_client_id", "with_api_key"]);
     }
 
     #[test]

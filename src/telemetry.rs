@@ -13,7 +13,7 @@
 //! |---|---|---|---|
 //! | debug span | `authenticate` | `source` (`cookie`, `bearer`, or empty: no credential), `outcome` (`authenticated`, `unavailable`, or the [reason](crate::session::UnauthenticatedReason::as_str) it is not), `user_id`, `session_id`, `cache` (`hit`, `miss`) | `authkit_axum::middleware::service` |
 //! | info | `user signed in` | `user_id`, `organization_id`, `authentication_method` | `authkit_axum::session_cookies` |
-//! | info | `session refreshed` | `user_id`, `session_id`, `duration` (this request's wait), `shared` (whether another request's refresh answered it) | `authkit_axum::middleware::resolve` |
+//! | info (debug for requests that joined another's) | `session refreshed` | `user_id`, `session_id`, `duration` (this request's wait), `shared` (whether another request's refresh answered it): one info line per refresh the layer made; the organization switch's refreshes are counted by the metrics only | `authkit_axum::middleware::resolve` |
 //! | info | `user signed out` | `user_id`, `session_id` | `authkit_axum::routes::logout` |
 //! | debug | `session cookie rejected` | `reason`: `tampered` (MAC mismatch: wrong password or altered value), `expired_seal`, `unknown_password_id`, `malformed`, `token_invalid` (a token that does not verify), `unknown_key` (signed by a key WorkOS does not publish), `user_mismatch` | `authkit_axum::session` |
 //! | debug | `fetched the WorkOS JWKS` | `keys` | `authkit_axum::session::jwks` |

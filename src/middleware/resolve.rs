@@ -181,14 +181,26 @@ async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome
             owner.refresh(&data, RefreshOptions::default()).await
         })
         .await;
+    // Info once per refresh made (by the request that made it); the
+    // requests that joined it at debug, so a storm is one info line.
     if let Ok(r) = outcome.as_ref() {
-        tracing::info!(
-            user_id = %r.session.user.id,
-            session_id = %r.session.session_id(),
-            duration = ?started.elapsed(),
-            shared,
-            "session refreshed"
-        );
+        if shared {
+            tracing::debug!(
+                user_id = %r.session.user.id,
+                session_id = %r.session.session_id(),
+                duration = ?started.elapsed(),
+                shared,
+                "session refreshed"
+            );
+        } else {
+            tracing::info!(
+                user_id = %r.session.user.id,
+                session_id = %r.session.session_id(),
+                duration = ?started.elapsed(),
+                shared,
+                "session refreshed"
+            );
+        }
     }
     outcome
 }

@@ -1495,7 +1495,14 @@ fn record_cache(answer: &'static str) {
         target: "authkit_axum::middleware::service",
         tracing::Level::DEBUG
     ) {
-        tracing::Span::current().record("cache", answer);
+        let span = tracing::Span::current();
+        // Only the layer's own span: never a field of an app's span that
+        // happens to be current when it calls `authenticate` itself.
+        if span.metadata().is_some_and(|m| {
+            m.name() == "authenticate" && m.target() == "authkit_axum::middleware::service"
+        }) {
+            span.record("cache", answer);
+        }
     }
 }
 
