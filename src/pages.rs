@@ -36,28 +36,28 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margi
 
 /// `default-src 'none'`: no script, frame, form, image or fetch; the one
 /// inline style by hash; never framed (clickjacking).
-static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> =
+    LazyLock::new(|| content_security_policy(Some("'none'")));
+
+/// The pages' policy, with `form_action` as its `form-action` source (none
+/// when `None`).
+fn content_security_policy(form_action: Option<&str>) -> HeaderValue {
     let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    let form_action = form_action.map_or(String::new(), |f| format!("form-action {f}; "));
     HeaderValue::from_str(&format!(
         "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
-         form-action 'none'; frame-ancestors 'none'"
+         {form_action}frame-ancestors 'none'"
     ))
     .expect("a CSP of ASCII text")
-});
+}
 
 /// The same policy without `form-action`, for the sign-out page's one form
 /// only: browsers apply `form-action` to every redirect that follows the
 /// post too (ours to WorkOS's logout, WorkOS's to the after-logout URL), so
 /// `'self'` would stop the sign-out at its first redirect. The form is the
 /// page's own, fixed markup; there is no script to add another.
-static SIGN_OUT_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-    HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
-         frame-ancestors 'none'"
-    ))
-    .expect("a CSP of ASCII text")
-});
+static SIGN_OUT_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> =
+    LazyLock::new(|| content_security_policy(None));
 
 /// The headers every page of the crate carries: a strict CSP, no framing,
 /// no MIME sniffing, no referrer (the callback's URL holds the code), no caching.
@@ -407,14 +407,8 @@ pub(crate) fn sign_out_page(
 
 /// The policy of the organization picker: the default one, but its forms
 /// may post to this origin (the post redirects to a same-origin path only).
-static PICKER_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-    HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
-    ))
-    .expect("a CSP of ASCII text")
-});
+static PICKER_CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> =
+    LazyLock::new(|| content_security_policy(Some("'self'")));
 
 /// The callback's organization picker: one button per organization, each
 /// a same-origin form posting its id to `action`. Names come from WorkOS

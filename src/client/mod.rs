@@ -735,23 +735,14 @@ pub(crate) fn base_url_from_env_all() -> Result<String, Vec<ConfigError>> {
         None => true,
     };
     // Each part on its own, so a bad hostname and a bad port are both named.
-    if let Some(port) = &port
-        && port.trim().parse::<u16>().is_err()
-    {
-        errors.push(ConfigError::invalid(
-            config::API_PORT,
-            "expected a port number",
-        ));
+    if let Some(host) = &host {
+        config::collect(&mut errors, api_hostname(host));
     }
-    if let Some(host) = &host
-        && let Err(e) = base_url_from_parts(Some(host), None, https)
-    {
-        errors.push(e);
-    }
+    let port = config::collect(&mut errors, port.as_deref().map(api_port).transpose()).flatten();
     if !errors.is_empty() {
         return Err(errors);
     }
-    base_url_from_parts(host.as_deref(), port.as_deref(), https).map_err(|e| vec![e])
+    Ok(compose_base_url(host.as_deref(), port, https))
 }
 
 /// Builds a base URL from a hostname, an optional port and the scheme, as the
@@ -761,26 +752,42 @@ pub fn base_url_from_parts(
     port: Option<&str>,
     https: bool,
 ) -> Result<String, ConfigError> {
-    let host = host.unwrap_or("api.workos.com");
+    if let Some(host) = host {
+        api_hostname(host)?;
+    }
+    let port = port.map(api_port).transpose()?;
+    Ok(compose_base_url(host, port, https))
+}
+
+/// A hostname as `WORKOS_API_HOSTNAME` takes it: bare (no scheme, port or
+/// path), and one a URL can hold.
+fn api_hostname(host: &str) -> Result<(), ConfigError> {
     if host.contains('/') || host.contains(':') && !host.starts_with('[') {
         return Err(ConfigError::invalid(
             config::API_HOSTNAME,
             "expected a bare hostname such as api.workos.com (no scheme, port or path)",
         ));
     }
+    Url::parse(&format!("https://{host}"))
+        .map(drop)
+        .map_err(|e| ConfigError::invalid(config::API_HOSTNAME, e.to_string()))
+}
+
+/// A port as `WORKOS_API_PORT` takes it.
+fn api_port(port: &str) -> Result<u16, ConfigError> {
+    port.trim()
+        .parse()
+        .map_err(|_| ConfigError::invalid(config::API_PORT, "expected a port number"))
+}
+
+/// The base URL of checked parts (the hostname defaulting to WorkOS's).
+fn compose_base_url(host: Option<&str>, port: Option<u16>, https: bool) -> String {
+    let host = host.unwrap_or("api.workos.com");
     let scheme = if https { "https" } else { "http" };
-    let url = match port {
-        Some(port) => {
-            let port: u16 = port
-                .trim()
-                .parse()
-                .map_err(|_| ConfigError::invalid(config::API_PORT, "expected a port number"))?;
-            format!("{scheme}://{host}:{port}")
-        }
+    match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
         None => format!("{scheme}://{host}"),
-    };
-    Url::parse(&url).map_err(|e| ConfigError::invalid(config::API_HOSTNAME, e.to_string()))?;
-    Ok(url)
+    }
 }
 
 #[cfg(test)]

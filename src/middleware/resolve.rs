@@ -184,22 +184,23 @@ async fn refresh(shared: &Arc<Shared>, data: SessionData) -> SingleFlightOutcome
     // Info once per refresh made (by the request that made it); the
     // requests that joined it at debug, so a storm is one info line.
     if let Ok(r) = outcome.as_ref() {
+        // `event!` takes its level as a constant: one expansion per level.
+        macro_rules! refreshed {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    user_id = %r.session.user.id,
+                    session_id = %r.session.session_id(),
+                    duration = ?started.elapsed(),
+                    shared,
+                    "session refreshed"
+                )
+            };
+        }
         if shared {
-            tracing::debug!(
-                user_id = %r.session.user.id,
-                session_id = %r.session.session_id(),
-                duration = ?started.elapsed(),
-                shared,
-                "session refreshed"
-            );
+            refreshed!(tracing::Level::DEBUG);
         } else {
-            tracing::info!(
-                user_id = %r.session.user.id,
-                session_id = %r.session.session_id(),
-                duration = ?started.elapsed(),
-                shared,
-                "session refreshed"
-            );
+            refreshed!(tracing::Level::INFO);
         }
     }
     outcome

@@ -44,8 +44,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
@@ -1408,9 +1406,8 @@ fn rank(outcome: &Result<Authentication, SessionUnavailable>) -> (u8, i64) {
 /// The claims of a token whose integrity is vouched for otherwise (by the
 /// seal's MAC), without checking the signature.
 fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let payload = jws::Compact::split(token)?.payload_bytes()?;
+    serde_json::from_slice(&payload).ok()
 }
 
 /// A handle on one cookie value, as the SDKs' `CookieSession`.
