@@ -217,6 +217,55 @@ fn chunk_index(cookie: &str, name: &str) -> Option<usize> {
     index.parse().ok()
 }
 
+/// The session cookie's value as the request's raw bytes, when the request
+/// carries it in its one plain shape: exactly one cookie named `name`, no
+/// chunk of it, every cookie name ASCII. `None` for anything else, which
+/// [`read_session`] then reads.
+///
+/// The value is neither percent-decoded nor checked for UTF-8: it is only
+/// looked up among the cookies that authenticated before, which were
+/// decoded and checked when they did. A value that is not one of them —
+/// escaped, not UTF-8, quoted oddly — misses, and a miss takes the full
+/// path: the lookup can only find what [`read_session`] would find.
+pub(crate) fn single_session_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+    let name = name.as_bytes();
+    let mut found = None;
+    for header in headers.get_all(header::COOKIE) {
+        if header.len() > MAX_COOKIE_HEADER {
+            continue;
+        }
+        let bytes = header.as_bytes();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b';', bytes).chain(std::iter::once(bytes.len())) {
+            let pair = &bytes[start..end];
+            start = end + 1;
+            let Some(eq) = memchr::memchr(b'=', pair) else {
+                continue;
+            };
+            let n = pair[..eq].trim_ascii();
+            if !n.is_ascii() {
+                return None;
+            }
+            if n == name {
+                if found.is_some() {
+                    return None;
+                }
+                let value = pair[eq + 1..].trim_ascii();
+                found = Some(
+                    value
+                        .strip_prefix(b"\"")
+                        .and_then(|v| v.strip_suffix(b"\""))
+                        .unwrap_or(value),
+                );
+            } else if n.len() > name.len() && n.starts_with(name) && n[name.len()] == b'.' {
+                // Possibly a chunk: the full path decides.
+                return None;
+            }
+        }
+    }
+    found.filter(|v| !v.is_empty())
+}
+
 /// Indices of the session's chunk cookies the request carries.
 fn chunks_present(headers: &HeaderMap, name: &str) -> Vec<usize> {
     let mut found: Vec<usize> = request_cookies(headers)
@@ -583,6 +632,51 @@ mod tests {
         );
         assert!(read_session(&request_with("other=1"), "wos-session").is_empty());
         assert!(read_session(&request_with("wos-session="), "wos-session").is_empty());
+    }
+
+    #[test]
+    fn the_plain_shape_read_finds_what_the_full_read_finds_or_nothing() {
+        let headers: &[&[u8]] = &[
+            b"wos-session=Fe26.2*1*x",
+            b"a=1; wos-session=Fe26.2*1*x ; b=2",
+            b"  wos-session = \"Fe26.2*1*x\"",
+            b"wos-session=Fe26.2%2A1%2Ax",
+            b"wos-session=Fe26.2*1*x; wos-session=Fe26.2*1*y",
+            b"wos-session=Fe26.2*1*x; wos-session.0=a",
+            b"wos-session.0=a; wos-session.1=b",
+            b"wos-session=",
+            b"other=1",
+            b"latin1=\xe9t\xe9; wos-session=Fe26.2*1*x",
+            b"\xe9=1; wos-session=Fe26.2*1*x",
+            b"wos-session=\xe9t\xe9",
+            b"wos-sessionx=1; wos-session=v",
+            b"; ;=; wos-session=v;",
+        ];
+        for raw in headers {
+            let mut h = HeaderMap::new();
+            h.insert(header::COOKIE, HeaderValue::from_bytes(raw).unwrap());
+            let full = read_session(&h, "wos-session");
+            if let Some(value) = single_session_value(&h, "wos-session") {
+                // What the cache may hold is a value the full read gives.
+                let found = full.iter().any(|c| c.as_bytes() == value);
+                let escaped_or_not_utf8 =
+                    value.contains(&b'%') || std::str::from_utf8(value).is_err();
+                assert!(
+                    (full.len() == 1 && found) || escaped_or_not_utf8,
+                    "{:?}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
+        }
+        let h = request_with("a=1; wos-session=\"v\"; b=2");
+        assert_eq!(single_session_value(&h, "wos-session"), Some(&b"v"[..]));
+        for ambiguous in [
+            "wos-session=v; wos-session=w",
+            "wos-session=v; wos-session.0=w",
+        ] {
+            let h = request_with(ambiguous);
+            assert_eq!(single_session_value(&h, "wos-session"), None, "{ambiguous}");
+        }
     }
 
     #[test]

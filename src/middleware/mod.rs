@@ -15,6 +15,7 @@
 //! [`bearer`] what counts as a Bearer credential.
 
 mod bearer;
+mod finish;
 mod future;
 mod layer;
 mod resolve;

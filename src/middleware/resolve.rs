@@ -19,7 +19,7 @@ use http::{HeaderMap, HeaderValue};
 use super::bearer::{self, Credential};
 use crate::cookies;
 use crate::session::{
-    AuthenticatedSession, Authentication, RefreshError, RefreshOptions, SessionData,
+    AuthenticatedSession, Authentication, CookieKey, RefreshError, RefreshOptions, SessionData,
     SingleFlightOutcome, TokenError, UnauthenticatedReason,
 };
 use crate::shared::Shared;
@@ -33,8 +33,13 @@ pub(crate) struct Resolved {
 
 /// Authenticates a request: its Bearer token if it has one (and they are
 /// accepted), else its cookie, refreshing when the token is expired or
-/// about to expire.
-pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap, refresh: bool) -> Resolved {
+/// about to expire. `known_miss`: what [`resolve_cached`] found not cached.
+pub(crate) async fn resolve(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    refresh: bool,
+    known_miss: Option<CookieKey>,
+) -> Resolved {
     let settings = &shared.settings;
     if settings.bearer_tokens {
         match bearer::credential(headers) {
@@ -56,7 +61,7 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap, refresh: 
             source: None,
         };
     }
-    let mut resolved = resolve_cookie(shared, headers, refresh).await;
+    let mut resolved = resolve_cookie(shared, headers, refresh, known_miss).await;
     if !matches!(
         resolved.status,
         AuthStatus::Unauthenticated(UnauthenticatedReason::NoSessionCookieProvided)
@@ -64,6 +69,47 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, headers: &HeaderMap, refresh: 
         resolved.source = Some(CredentialSource::Cookie);
     }
     resolved
+}
+
+/// What [`resolve`] would answer, when it can be had without waiting: a
+/// Bearer token or a plain session cookie the caches vouch for, still
+/// valid and not due for a refresh. `None` for everything else, which
+/// `resolve` then decides; so the two never disagree, and this is only
+/// the common case made cheap (no future, no allocation). `Err` holds the
+/// cache key of a plain cookie that was looked up and not found, for
+/// `resolve` not to look it up again.
+pub(crate) fn resolve_cached(
+    shared: &Shared,
+    headers: &HeaderMap,
+    refresh: bool,
+) -> Result<Resolved, Option<CookieKey>> {
+    let settings = &shared.settings;
+    if settings.bearer_tokens {
+        match bearer::credential(headers) {
+            Credential::None => {}
+            Credential::Token(token) => {
+                let claims = shared.sessions.cached_bearer_claims(token).ok_or(None)?;
+                return Ok(from_bearer(AuthStatus::Bearer {
+                    access_token: token.into(),
+                    claims,
+                }));
+            }
+            Credential::Malformed => return Err(None),
+        }
+    }
+    if !settings.session_cookies {
+        return Err(None);
+    }
+    let cookie = cookies::single_session_value(headers, &settings.cookie.name).ok_or(None)?;
+    let session = shared.sessions.cached_session(cookie)?;
+    if refresh && expires_soon(shared, &session) {
+        return Err(None);
+    }
+    Ok(Resolved {
+        status: AuthStatus::Authenticated(session),
+        set_cookie: Vec::new(),
+        source: Some(CredentialSource::Cookie),
+    })
 }
 
 /// A Bearer token, verified as a cookie's token is, plus its issuer. There
@@ -103,10 +149,20 @@ async fn resolve_cookie(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     allow_refresh: bool,
+    known_miss: Option<CookieKey>,
 ) -> Resolved {
     let settings = &shared.settings;
     let candidates = cookies::read_session(headers, &settings.cookie.name);
-    let outcome = match shared.sessions.authenticate_candidates(&candidates).await {
+    // The plain cookie the fast path missed is not looked up again.
+    let known_miss = known_miss.and_then(|key| {
+        let cookie = cookies::single_session_value(headers, &settings.cookie.name)?;
+        Some((cookie, key))
+    });
+    let outcome = match shared
+        .sessions
+        .authenticate_candidates(&candidates, known_miss)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "session could not be verified; keeping the cookie");

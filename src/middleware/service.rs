@@ -7,14 +7,14 @@ use std::task::{Context, Poll};
 use axum::BoxError;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderName, HeaderValue, Request, header};
+use http::{HeaderValue, Request, header};
 use tower_service::Service;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use super::finish::Finish;
 use super::future::ResponseFuture;
-use super::resolve::{Resolved, resolve};
-use crate::cookies;
+use super::resolve::{Resolved, resolve, resolve_cached};
 use crate::rejection::{AuthRejection, PageJudge, original_uri};
 use crate::shared::Shared;
 use crate::state::{AuthState, AuthStatus, CredentialSource};
@@ -106,7 +106,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -116,68 +116,97 @@ where
         // The clone that was driven to readiness is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = self.shared.clone();
         host_from_authority(&mut request);
-        ResponseFuture::new(async move {
-            // A layer further out (on the router this one is nested in) has
-            // authenticated the request already: once is enough.
-            if request.extensions().get::<AuthState>().is_some() {
-                return Ok(inner.call(request).await?.map(Body::new));
+        // A layer further out (on the router this one is nested in) has
+        // authenticated the request already: once is enough.
+        if request.extensions().get::<AuthState>().is_some() {
+            return ResponseFuture::passthrough(inner.call(request));
+        }
+        // Signing out needs the session's id, not a fresh token: an expired
+        // one is not refreshed on the way to the logout route. The path is
+        // the one the client asked for, not what `nest` left of it.
+        let path = original_uri(request.extensions(), request.uri()).path();
+        let refresh = !self.shared.settings.is_logout_route(path);
+        let span = authenticate_span();
+        // The common case first, without a future: a credential the caches
+        // vouch for that needs no refresh.
+        let cached = if span.is_disabled() {
+            resolve_cached(&self.shared, request.headers(), refresh)
+        } else {
+            let cached = span.in_scope(|| resolve_cached(&self.shared, request.headers(), refresh));
+            if let Ok(resolved) = &cached {
+                record(&span, resolved);
             }
-            // The URI the client asked for, not what `nest` left of it.
-            let uri = original_uri(request.extensions(), request.uri());
-            // Signing out needs the session's id, not a fresh token: an
-            // expired one is not refreshed on the way to the logout route.
-            let refresh = !shared.settings.is_logout_route(uri.path());
-            let span = authenticate_span();
+            cached
+        };
+        let known_miss = match cached {
+            Ok(resolved) => {
+                return match prepare(&self.shared, resolved, &mut request) {
+                    Ok(finish) => ResponseFuture::inner(inner.call(request), finish),
+                    Err(answer) => ResponseFuture::ready(answer),
+                };
+            }
+            Err(known_miss) => known_miss,
+        };
+        let shared = self.shared.clone();
+        ResponseFuture::boxed(async move {
             // Awaited in place when the span is off: instrumenting would
             // move the (large) future into a wrapper on every request.
             let resolved = if span.is_disabled() {
-                resolve(&shared, request.headers(), refresh).await
+                resolve(&shared, request.headers(), refresh, known_miss).await
             } else {
-                let resolved = resolve(&shared, request.headers(), refresh)
+                let resolved = resolve(&shared, request.headers(), refresh, known_miss)
                     .instrument(span.clone())
                     .await;
                 record(&span, &resolved);
                 resolved
             };
-            let source = resolved.source;
-            let state = AuthState::new(resolved.status, shared.settings.clone())
-                .with_source(source)
-                .with_sessions(shared.sessions.clone());
-            let signed_in = state.is_authenticated();
-            let pages = PageJudge::new(
-                &shared.settings,
-                uri,
-                request.headers(),
-                source == Some(CredentialSource::Bearer),
-            );
-            let response = if !signed_in && shared.settings.requires_session(uri.path()) {
-                let (mut parts, _) = Request::new(()).into_parts();
-                parts.method = request.method().clone();
-                parts.uri = uri.clone();
-                parts.headers = request.headers().clone();
-                AuthRejection::from_state(&state, &parts).into_response()
-            } else {
-                request.extensions_mut().insert(state);
-                inner.call(request).await?.map(Body::new)
-            };
-            // A 403 or 503 of the crate's, as a page for a browser navigation.
-            let mut response = pages.answer(
-                response,
-                shared.hooks.error_page.as_ref(),
-                shared.hooks.page.as_ref(),
-            );
-            finish(
-                &shared,
-                &mut response,
-                resolved.set_cookie,
-                signed_in,
-                source,
-            );
-            Ok(response)
+            Ok(match prepare(&shared, resolved, &mut request) {
+                Ok(finish) => finish.apply(inner.call(request).await?.map(Body::new)),
+                Err(answer) => answer,
+            })
         })
     }
+}
+
+/// Puts the request's [`AuthState`] in its extensions, for the app (then
+/// what the response needs on its way out), or answers it when it needs a
+/// session it does not have
+/// ([`with_protect_by_default`](crate::AuthKitBuilder::with_protect_by_default)).
+fn prepare<B>(
+    shared: &Arc<Shared>,
+    resolved: Resolved,
+    request: &mut Request<B>,
+) -> Result<Finish, Response> {
+    let source = resolved.source;
+    let state = AuthState::new(resolved.status, shared.settings.clone())
+        .with_source(source)
+        .with_sessions(shared.sessions.clone());
+    let signed_in = state.is_authenticated();
+    let uri = original_uri(request.extensions(), request.uri());
+    let pages = PageJudge::new(
+        &shared.settings,
+        uri,
+        request.headers(),
+        source == Some(CredentialSource::Bearer),
+    );
+    let finish = Finish {
+        shared: shared.clone(),
+        pages,
+        set_cookie: resolved.set_cookie,
+        signed_in,
+        source,
+    };
+    if !signed_in && shared.settings.requires_session(uri.path()) {
+        let (mut parts, _) = Request::new(()).into_parts();
+        parts.method = request.method().clone();
+        parts.uri = uri.clone();
+        parts.headers = request.headers().clone();
+        let response = AuthRejection::from_state(&state, &parts).into_response();
+        return Err(finish.apply(response));
+    }
+    request.extensions_mut().insert(state);
+    Ok(finish)
 }
 
 /// The span of one request's authentication: its fields are recorded once
@@ -238,46 +267,4 @@ fn host_from_authority<B>(request: &mut Request<B>) {
     {
         request.headers_mut().insert(header::HOST, host);
     }
-}
-
-/// Appends the session cookie and the caching headers.
-fn finish(
-    shared: &Shared,
-    response: &mut Response,
-    set_cookie: Vec<HeaderValue>,
-    signed_in: bool,
-    source: Option<CredentialSource>,
-) {
-    let name = &shared.settings.cookie.name;
-    let headers = response.headers_mut();
-    // A route that set the session cookie itself (login, logout, organization
-    // switch) knows better than the layer.
-    if !set_cookie.is_empty() && !cookies::response_sets_session(headers, name) {
-        for value in set_cookie {
-            headers.append(header::SET_COOKIE, value);
-        }
-    }
-    if signed_in || headers.contains_key(header::SET_COOKIE) {
-        // Personalised responses and cookie changes must not be cached by
-        // shared caches.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        // The answer depends on the credential it was judged by.
-        let (by, name) = match source {
-            Some(CredentialSource::Bearer) => (header::AUTHORIZATION, "Authorization"),
-            _ => (header::COOKIE, "Cookie"),
-        };
-        if !varies(headers, &by) {
-            headers.append(header::VARY, HeaderValue::from_static(name));
-        }
-    }
-}
-
-/// Whether the response already says it varies by `name` (or by everything).
-fn varies(headers: &http::HeaderMap, name: &HeaderName) -> bool {
-    headers
-        .get_all(header::VARY)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|v| v.trim().eq_ignore_ascii_case(name.as_str()) || v.trim() == "*")
 }

@@ -68,7 +68,11 @@ pub(crate) async fn switch_organization(
         // The routes without the layer: the cookie is all there is.
         None => {
             let candidates = cookies::read_session(&headers, &config.cookie.name);
-            match shared.sessions.authenticate_candidates(&candidates).await {
+            match shared
+                .sessions
+                .authenticate_candidates(&candidates, None)
+                .await
+            {
                 Ok(Authentication::Authenticated(session)) => {
                     shared.refresh(&session.to_data(), options).await
                 }

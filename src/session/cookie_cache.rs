@@ -40,7 +40,8 @@ use super::bounded::bounded;
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
-type Key = [u8; 16];
+/// A cookie's cache key: its GMAC under this process's key.
+pub(crate) type Key = [u8; 16];
 
 #[derive(Clone)]
 struct Entry {
@@ -83,39 +84,43 @@ impl CookieCache {
     }
 
     /// The cookie's cache key: GMAC (AES-128-GCM sealing nothing, the cookie
-    /// as associated data). The nonce is the same for every cookie, which is
-    /// sound only because no tag is ever shown: the constant it adds is the
-    /// same for all, and equal tags still mean equal GHASHes.
-    fn key(&self, cookie: &str) -> Option<Key> {
+    /// as associated data); `None` when the cache is off. The nonce is the
+    /// same for every cookie, which is sound only because no tag is ever
+    /// shown: the constant it adds is the same for all, and equal tags still
+    /// mean equal GHASHes. Any bytes may be keyed: only a cookie that was
+    /// [`insert`](Self::insert)ed (so one that was cacheable) can be found.
+    pub(crate) fn key(&self, cookie: &[u8]) -> Option<Key> {
+        self.entries.as_ref()?;
         let tag = self
             .mac
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key([0; 12]),
-                Aad::from(cookie.as_bytes()),
+                Aad::from(cookie),
                 &mut [],
             )
             .ok()?;
         tag.as_ref().try_into().ok()
     }
 
-    /// The session this exact cookie authenticated as under this JWKS
+    /// The session the cookie of this key authenticated as under this JWKS
     /// generation.
-    pub(crate) fn get(&self, cookie: &str, generation: u64) -> Option<Arc<AuthenticatedSession>> {
-        let entries = self.entries.as_ref()?;
-        if !cacheable(cookie) {
-            return None;
-        }
-        let entry = entries.get(&self.key(cookie)?)?;
+    pub(crate) fn get(&self, key: &Key, generation: u64) -> Option<Arc<AuthenticatedSession>> {
+        let entry = self.entries.as_ref()?.get(key)?;
         (entry.generation == generation).then_some(entry.session)
     }
 
-    /// Remembers a cookie that authenticated (one of another generation
-    /// under the same digest is replaced).
-    pub(crate) fn insert(&self, cookie: &str, session: Arc<AuthenticatedSession>, generation: u64) {
+    /// Remembers a cookie that authenticated, `key` being its
+    /// [`key`](Self::key) (one of another generation under the same key is
+    /// replaced).
+    pub(crate) fn insert(
+        &self,
+        key: Key,
+        cookie: &str,
+        session: Arc<AuthenticatedSession>,
+        generation: u64,
+    ) {
         let Some(entries) = &self.entries else { return };
-        if cacheable(cookie)
-            && let Some(key) = self.key(cookie)
-        {
+        if cacheable(cookie) {
             entries.insert(
                 key,
                 Entry {
@@ -135,6 +140,18 @@ impl CookieCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl CookieCache {
+        fn put(&self, cookie: &str, session: Arc<AuthenticatedSession>, generation: u64) {
+            if let Some(key) = self.key(cookie.as_bytes()) {
+                self.insert(key, cookie, session, generation);
+            }
+        }
+
+        fn find(&self, cookie: &[u8], generation: u64) -> Option<Arc<AuthenticatedSession>> {
+            self.get(&self.key(cookie)?, generation)
+        }
+    }
 
     fn session(exp: i64) -> Arc<AuthenticatedSession> {
         let claims: super::super::AccessTokenClaims =
@@ -161,16 +178,16 @@ mod tests {
     #[test]
     fn hits_need_the_whole_cookie_and_the_same_jwks_generation() {
         let cache = CookieCache::new(10);
-        cache.insert(&cookie(1), session(100), 7);
-        assert!(cache.get(&cookie(1), 7).is_some());
-        assert!(cache.get(&cookie(1), 8).is_none());
+        cache.put(&cookie(1), session(100), 7);
+        assert!(cache.find(cookie(1).as_bytes(), 7).is_some());
+        assert!(cache.find(cookie(1).as_bytes(), 8).is_none());
         let same_mac_other_body = cookie(1).replace("*ct*", "*cT*");
-        assert!(cache.get(&same_mac_other_body, 7).is_none());
+        assert!(cache.find(same_mac_other_body.as_bytes(), 7).is_none());
         let chunk_marker_dropped = cookie(1).replace("~2", "");
-        assert!(cache.get(&chunk_marker_dropped, 7).is_none());
+        assert!(cache.find(chunk_marker_dropped.as_bytes(), 7).is_none());
         // Verified again under the new key set: a hit again.
-        cache.insert(&cookie(1), session(100), 8);
-        assert!(cache.get(&cookie(1), 8).is_some());
+        cache.put(&cookie(1), session(100), 8);
+        assert!(cache.find(cookie(1).as_bytes(), 8).is_some());
         assert_eq!(cache.len(), 1);
     }
 
@@ -179,7 +196,7 @@ mod tests {
         for capacity in [1, 50, 4_096] {
             let cache = CookieCache::new(capacity);
             for i in 0..capacity * 4 {
-                cache.insert(&cookie(i), session(i64::MAX), 1);
+                cache.put(&cookie(i), session(i64::MAX), 1);
                 assert!(cache.len() <= capacity);
             }
         }
@@ -190,16 +207,19 @@ mod tests {
         let cache = CookieCache::new(500);
         let in_use: Vec<String> = (0..50).map(|i| cookie(1_000_000 + i)).collect();
         for c in &in_use {
-            cache.insert(c, session(i64::MAX), 1);
+            cache.put(c, session(i64::MAX), 1);
         }
         // Four times the capacity of new cookies, each seen once, while the
         // fifty in use come back between them.
         for round in 0..200 {
             for c in &in_use {
-                assert!(cache.get(c, 1).is_some(), "a session in use was evicted");
+                assert!(
+                    cache.find(c.as_bytes(), 1).is_some(),
+                    "a session in use was evicted"
+                );
             }
             for j in 0..10 {
-                cache.insert(&cookie(round * 10 + j), session(i64::MAX), 1);
+                cache.put(&cookie(round * 10 + j), session(i64::MAX), 1);
             }
         }
         assert!(cache.len() <= 500);
@@ -208,8 +228,8 @@ mod tests {
     #[test]
     fn a_zero_capacity_cache_stores_nothing() {
         let cache = CookieCache::new(0);
-        cache.insert(&cookie(1), session(i64::MAX), 1);
-        assert!(cache.get(&cookie(1), 1).is_none());
+        cache.put(&cookie(1), session(i64::MAX), 1);
+        assert!(cache.find(cookie(1).as_bytes(), 1).is_none());
         assert_eq!(cache.len(), 0);
     }
 
@@ -218,7 +238,7 @@ mod tests {
         let cache = CookieCache::new(DEFAULT_CAPACITY);
         let shared = session(i64::MAX);
         for i in 0..DEFAULT_CAPACITY * 2 {
-            cache.insert(&cookie(i), shared.clone(), 1);
+            cache.put(&cookie(i), shared.clone(), 1);
         }
         let entries = cache.entries.as_ref().unwrap();
         let bytes = entries.memory_used().total() / DEFAULT_CAPACITY;
@@ -235,8 +255,8 @@ mod tests {
         assert!(!cacheable("Fe26.2*1*s*iv*ct**ms*short"));
         let cache = CookieCache::new(10);
         let expiring = format!("Fe26.2*1*s*iv*ct*123*ms*{mac}~2");
-        cache.insert(&expiring, session(i64::MAX), 1);
-        assert!(cache.get(&expiring, 1).is_none());
+        cache.put(&expiring, session(i64::MAX), 1);
+        assert!(cache.find(expiring.as_bytes(), 1).is_none());
         assert_eq!(cache.len(), 0);
     }
 }

@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use cookie_cache::DEFAULT_CAPACITY as DEFAULT_SESSION_CACHE_CAPACITY;
+pub(crate) use cookie_cache::Key as CookieKey;
 use jwks::Lookup;
 pub use jwks::{JwksCache, JwksError};
 pub use token_cache::DEFAULT_CAPACITY as DEFAULT_TOKEN_CACHE_CAPACITY;
@@ -853,13 +854,20 @@ impl SessionManager {
     /// expired session (to refresh), then WorkOS's keys being unavailable
     /// (keep the cookies), then the first reason to sign out. There is rarely
     /// more than one candidate, and checks of a known cookie are cached.
+    ///
+    /// `known_miss` is the cache key of a candidate the caller just looked
+    /// up and did not find: it is not looked up again.
     pub(crate) async fn authenticate_candidates(
         &self,
         candidates: &[Cow<'_, str>],
+        known_miss: Option<(&[u8], CookieKey)>,
     ) -> Result<Authentication, SessionUnavailable> {
         let mut best: Option<Result<Authentication, SessionUnavailable>> = None;
         for candidate in candidates {
-            let outcome = self.authenticate(Some(candidate)).await;
+            let known = known_miss
+                .filter(|(cookie, _)| *cookie == candidate.as_bytes())
+                .map(|(_, key)| key);
+            let outcome = self.authenticate_keyed(Some(candidate), known).await;
             if best.as_ref().is_none_or(|b| rank(&outcome) > rank(b)) {
                 best = Some(outcome);
             }
@@ -878,26 +886,46 @@ impl SessionManager {
         &self,
         cookie: Option<&str>,
     ) -> Result<Authentication, SessionUnavailable> {
+        self.authenticate_keyed(cookie, None).await
+    }
+
+    /// [`authenticate`](Self::authenticate), `known_miss` being the cookie's
+    /// cache key when the caller just missed it in the cache.
+    async fn authenticate_keyed(
+        &self,
+        cookie: Option<&str>,
+        known_miss: Option<CookieKey>,
+    ) -> Result<Authentication, SessionUnavailable> {
         let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
             return Ok(Authentication::unauthenticated(
                 UnauthenticatedReason::NoSessionCookieProvided,
             ));
         };
-        let generation = self.jwks.generation();
-        if let Some(session) = self.cookies.get(cookie, generation) {
-            record_cache("hit");
-            let now = self.now_secs();
-            let leeway = self.leeway.as_secs() as i64;
-            if session.claims.exp + leeway > now {
-                return Ok(Authentication::Authenticated(session));
+        let key = match known_miss {
+            Some(key) => Some(key),
+            None => {
+                let key = self.cookies.key(cookie.as_bytes());
+                if let Some(session) = key
+                    .as_ref()
+                    .and_then(|key| self.cookies.get(key, self.jwks.generation()))
+                {
+                    record_cache("hit");
+                    let now = self.now_secs();
+                    let leeway = self.leeway.as_secs() as i64;
+                    if session.claims.exp + leeway > now {
+                        return Ok(Authentication::Authenticated(session));
+                    }
+                    // Expired since it was cached: answer as an uncached
+                    // check would.
+                    return Ok(Authentication::Unauthenticated(Unauthenticated {
+                        reason: UnauthenticatedReason::Expired,
+                        session: Some(Box::new(session.to_data())),
+                        claims: Some(session.claims.clone()),
+                    }));
+                }
+                key
             }
-            // Expired since it was cached: answer as an uncached check would.
-            return Ok(Authentication::Unauthenticated(Unauthenticated {
-                reason: UnauthenticatedReason::Expired,
-                session: Some(Box::new(session.to_data())),
-                claims: Some(session.claims.clone()),
-            }));
-        }
+        };
         record_cache("miss");
         let data = match self.unseal(cookie) {
             Ok(data) => data,
@@ -911,11 +939,14 @@ impl SessionManager {
         // Boxed: the verification (a key fetch, maybe) would otherwise make
         // the future of every request, cache hits too, kilobytes larger.
         let outcome = Box::pin(self.authenticate_data(data)).await?;
-        if let Authentication::Authenticated(session) = &outcome {
+        if let Authentication::Authenticated(session) = &outcome
+            && let Some(key) = key
+        {
             // The generation the token was verified under (a fetch may have
             // changed it meanwhile).
             let generation = self.jwks.generation();
-            self.cookies.insert(cookie, session.clone(), generation);
+            self.cookies
+                .insert(key, cookie, session.clone(), generation);
         }
         Ok(outcome)
     }
@@ -1203,6 +1234,52 @@ impl SessionManager {
             return Err(TokenError::Invalid);
         }
         Ok(Arc::new(claims))
+    }
+
+    /// The session of a cookie that authenticated before and whose access
+    /// token is still valid, found without waiting: the layer's fast path.
+    /// `None` for anything else — not cached, expired since, another JWKS
+    /// generation's — which [`authenticate`](Self::authenticate) then
+    /// decides. `cookie` may be any bytes (see `cookies::single_session_value`).
+    ///
+    /// `Err` holds the cookie's cache key when it was looked up and not
+    /// found, for [`authenticate_candidates`](Self::authenticate_candidates).
+    pub(crate) fn cached_session(
+        &self,
+        cookie: &[u8],
+    ) -> Result<Arc<AuthenticatedSession>, Option<CookieKey>> {
+        let key = self.cookies.key(cookie).ok_or(None)?;
+        let session = self
+            .cookies
+            .get(&key, self.jwks.generation())
+            .ok_or(Some(key))?;
+        let leeway = self.leeway.as_secs() as i64;
+        if session.claims.exp + leeway <= self.now_secs() {
+            return Err(None);
+        }
+        record_cache("hit");
+        Ok(session)
+    }
+
+    /// The claims of a Bearer token whose signature verified before and that
+    /// is still valid and of this app's issuer, found without waiting: the
+    /// layer's fast path. `None` for anything else, which
+    /// [`verify_bearer_token`](Self::verify_bearer_token) then decides.
+    pub(crate) fn cached_bearer_claims(&self, token: &str) -> Option<Arc<AccessTokenClaims>> {
+        if !self.tokens.is_enabled() {
+            return None;
+        }
+        let claims = self
+            .tokens
+            .get(&TokenCache::key(token), self.jwks.generation())?;
+        let now = self.now_secs();
+        let leeway = self.leeway.as_secs() as i64;
+        let valid = claims.nbf.is_none_or(|nbf| nbf <= now + leeway) && claims.exp + leeway > now;
+        let issued_here = claims
+            .iss
+            .as_deref()
+            .is_some_and(|iss| self.issuers.iter().any(|ok| ok == iss));
+        (valid && issued_here).then_some(claims)
     }
 
     fn now_secs(&self) -> i64 {
