@@ -143,7 +143,7 @@ where
             Ok(resolved) => {
                 return match prepare(&self.shared, resolved, &mut request) {
                     Ok(finish) => ResponseFuture::inner(inner.call(request), finish),
-                    Err(answer) => ResponseFuture::ready(answer),
+                    Err(answer) => ResponseFuture::ready(*answer),
                 };
             }
             Err(known_miss) => known_miss,
@@ -163,7 +163,7 @@ where
             };
             Ok(match prepare(&shared, resolved, &mut request) {
                 Ok(finish) => finish.apply(inner.call(request).await?.map(Body::new)),
-                Err(answer) => answer,
+                Err(answer) => *answer,
             })
         })
     }
@@ -177,7 +177,7 @@ fn prepare<B>(
     shared: &Arc<Shared>,
     resolved: Resolved,
     request: &mut Request<B>,
-) -> Result<Finish, Response> {
+) -> Result<Finish, Box<Response>> {
     let source = resolved.source;
     let state = AuthState::new(resolved.status, shared.settings.clone())
         .with_source(source)
@@ -203,7 +203,7 @@ fn prepare<B>(
         parts.uri = uri.clone();
         parts.headers = request.headers().clone();
         let response = AuthRejection::from_state(&state, &parts).into_response();
-        return Err(finish.apply(response));
+        return Err(Box::new(finish.apply(response)));
     }
     request.extensions_mut().insert(state);
     Ok(finish)
