@@ -1,6 +1,6 @@
 //! The one helper tree of the test suites: `tests/it` (every behaviour
 //! suite) and the separate binaries (`browser`, `node_interop`, `soak`,
-//! `fuzz`, `balancer`) include it with `mod support;`. Each binary uses some
+//! `fuzz`, `balancer`, `allocations`) include it with `mod support;`. Each binary uses some
 //! of it, so unused items are not an error here.
 #![allow(dead_code, unreachable_pub)]
 
