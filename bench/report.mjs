@@ -110,6 +110,13 @@ const summarize = (mode) => {
         ? by.authkit.cpu_us_per_request - by.none.cpu_us_per_request
         : null,
     node_over_authkit_cpu: ratio('node', 'authkit', 'cpu_us_per_request'),
+    // What axum charges any layer with state (an `Extension`), for scale.
+    layer_over_none_rps: ratio('layer', 'none', 'rps'),
+    layer_over_none_rps_per_round: perRound('layer', 'none'),
+    layer_minus_none_cpu_us:
+      by.layer && by.none && by.layer.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
+        ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
+        : null,
   };
   return { mode, description: MODE_TEXT[mode] ?? mode, servers, ratios };
 };
@@ -149,6 +156,11 @@ const rowsOf = (result) =>
   ]);
 const ratioLines = ({ ratios }) => [
   `authkit / ceiling (req/s): **${x(ratios.authkit_over_none_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_none_rps_per_round)})`,
+  ...(ratios.layer_over_none_rps === null
+    ? []
+    : [
+        `one Extension layer / ceiling (req/s): ${x(ratios.layer_over_none_rps)} (median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)}); CPU per request, Extension layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
+      ]),
   `authkit / Node (req/s): **${x(ratios.authkit_over_node_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_node_rps_per_round)})`,
   `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs**; Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
   `p50 latency, authkit / ceiling: ${x(ratios.authkit_over_none_p50)}; authkit / Node: ${x(ratios.authkit_over_node_p50)}; p99 authkit / Node: ${x(ratios.authkit_over_node_p99)}`,

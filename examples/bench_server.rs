@@ -11,11 +11,13 @@
 //!     `<user id> TAB <sealed cookie> TAB <access token>`. Then serves
 //!     until killed.
 //!
-//! bench_server app --mode none|authkit|authkit-nocache --port P --config FILE
+//! bench_server app --mode none|layer|authkit|authkit-nocache --port P --config FILE
 //!     On 127.0.0.1:P, answering {"ok":true,"user":…}:
 //!     GET /api/ping (the session cookie; AuthUser) and GET /api/claims
 //!     (a Bearer token or the cookie; AuthClaims, no user fetch).
 //!     none: no authentication (the ceiling; a constant user).
+//!     layer: the same behind one `Extension` layer (an `Arc`): what axum
+//!     charges any layer with state, authentication or not.
 //!     authkit: the AuthKit layer against the emulator in FILE.
 //!     authkit-nocache: the same with the session and token caches off
 //!     (every request unsealed and its token verified).
@@ -61,7 +63,7 @@ const MINT_CONCURRENCY: usize = 64;
 
 const USAGE: &str = "usage:
   bench_server emulator --port P --out FILE [--sessions N --sessions-out FILE2]
-  bench_server app --mode none|authkit|authkit-nocache --port P --config FILE
+  bench_server app --mode none|layer|authkit|authkit-nocache --port P --config FILE
   bench_server storm [--requests N] [--replicas R --nginx PATH]";
 
 /// What the emulator mode writes for the app servers and the load generator.
@@ -103,6 +105,7 @@ fn main() {
             let config = flag(rest, "--config");
             match (mode, port, config) {
                 (Some("none"), Some(port), _) => runtime.block_on(run_app(port, None, true)),
+                (Some("layer"), Some(port), _) => runtime.block_on(run_app(port, None, false)),
                 (Some("authkit"), Some(port), Some(config)) => {
                     runtime.block_on(run_app(port, Some(config), true))
                 }
@@ -310,14 +313,23 @@ fn bench_authkit(client: UserManagement, port: u16, password: &str) -> AuthKitBu
         .with_api_prefix("/api")
 }
 
+/// `config`: the AuthKit app's (`caches` on or off); without, the ceiling
+/// (`caches` true) or the ceiling behind one `Extension` layer (false).
 async fn run_app(port: u16, config: Option<&str>, caches: bool) -> Result<(), BoxError> {
     let (app, what) = match config {
-        None => (
-            Router::new()
+        None => {
+            let ceiling = Router::new()
                 .route("/api/ping", get(ping_none))
-                .route("/api/claims", get(ping_none)),
-            "none",
-        ),
+                .route("/api/claims", get(ping_none));
+            if caches {
+                (ceiling, "none")
+            } else {
+                (
+                    ceiling.layer(axum::Extension(std::sync::Arc::new(port))),
+                    "none, one Extension layer",
+                )
+            }
+        }
         Some(path) => {
             let config: BenchConfig = serde_json::from_slice(&std::fs::read(path)?)?;
             let client = UserManagement::builder(config.api_key, config.client_id)

@@ -97,7 +97,7 @@ pub(crate) fn resolve_cached(
             Credential::Malformed => return Err(None),
         }
     }
-    if !settings.session_cookies {
+    if !settings.session_cookies || !shared.sessions.caches_cookies() {
         return Err(None);
     }
     let cookie = cookies::single_session_value(headers, &settings.cookie.name).ok_or(None)?;

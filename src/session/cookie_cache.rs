@@ -83,6 +83,11 @@ impl CookieCache {
         }
     }
 
+    /// Whether the cache is on.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
     /// The cookie's cache key: GMAC (AES-128-GCM sealing nothing, the cookie
     /// as associated data); `None` when the cache is off. The nonce is the
     /// same for every cookie, which is sound only because no tag is ever

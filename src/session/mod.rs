@@ -1261,6 +1261,11 @@ impl SessionManager {
         Ok(session)
     }
 
+    /// Whether authenticated cookies are cached at all.
+    pub(crate) fn caches_cookies(&self) -> bool {
+        self.cookies.is_enabled()
+    }
+
     /// The claims of a Bearer token whose signature verified before and that
     /// is still valid and of this app's issuer, found without waiting: the
     /// layer's fast path. `None` for anything else, which
