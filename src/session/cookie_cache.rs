@@ -25,9 +25,11 @@
 //! bytes in the cache's slab and index, ghosts included (quick_cache's own
 //! accounting, `MemoryUsed`, over a full cache divided by its capacity;
 //! `an_entry_costs_well_under_a_kilobyte` holds it under 256), far under
-//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims
-//! shared with the token cache: 1–2 KiB for a typical session) is the one
-//! the request uses anyway, and is freed when the entry is evicted.
+//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims,
+//! which the token cache does not keep as well: about 2 KiB for a typical
+//! session, `cargo bench --bench memory`) is the one the request uses
+//! anyway, and is freed when the entry is evicted. A refresh inserts the new
+//! cookie with the session it just verified.
 
 use std::sync::Arc;
 
@@ -107,6 +109,17 @@ impl CookieCache {
         }
         let entry = entries.get(&self.key(cookie)?)?;
         (entry.generation == generation).then_some(entry.session)
+    }
+
+    /// Whether the cache is on.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// Whether this cookie would be remembered once it authenticates: the
+    /// cache is on and the seal has no expiry of its own.
+    pub(crate) fn holds(&self, cookie: &str) -> bool {
+        self.is_enabled() && cacheable(cookie)
     }
 
     /// Remembers a cookie that authenticated (one of another generation
