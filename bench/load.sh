@@ -144,10 +144,10 @@ for mode in $MODES; do
 done
 [[ -n "${MODES// /}" ]] || die "MODES is empty"
 # The layer's default caches (session/cookie_cache.rs, token_cache.rs) hold
-# 4 096 cookies and 10 000 tokens: fewer sessions than that make the cold
+# 2 048 cookies and 10 000 tokens: fewer sessions than that make the cold
 # modes partly (QUICK: wholly) cache hits.
 if [[ "$NEED_SESSIONS" == 1 ]] && (( SESSIONS <= 10000 )); then
-  echo "note: SESSIONS=$SESSIONS fits the layer's default caches (4 096 cookies, 10 000 tokens): the cold modes are not all cold; a smoke test only" >&2
+  echo "note: SESSIONS=$SESSIONS fits the layer's default caches (2 048 cookies, 10 000 tokens): the cold modes are not all cold; a smoke test only" >&2
 fi
 in_range BASE_PORT "$BASE_PORT" 1024 65000
 in_range WAIT_IDLE "$WAIT_IDLE" 0 3600

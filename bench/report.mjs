@@ -34,7 +34,7 @@ const sum = (values) => values.reduce((a, b) => a + b, 0);
 // the only mode before there were several).
 const modeOf = (r) => r.mode ?? 'cookie-hot';
 const modes = [...new Set(runs.map(modeOf))];
-// The layer's default caches hold 4 096 cookies and 10 000 tokens.
+// The layer's default caches hold 2 048 cookies and 10 000 tokens.
 const fitsCaches =
   Number(env.BENCH_SESSIONS) <= 10_000
     ? ' (no more than the layer\'s default caches hold: partly or wholly cache hits, a smoke test only)'

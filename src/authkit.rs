@@ -933,14 +933,15 @@ impl AuthKitBuilder {
     /// an unchanged cookie is not unsealed and verified again on every
     /// request (default
     /// [`DEFAULT_SESSION_CACHE_CAPACITY`](crate::session::DEFAULT_SESSION_CACHE_CAPACITY),
-    /// 4 096; 0 turns the cache off: every request unseals its cookie and
+    /// 2 048; 0 turns the cache off: every request unseals its cookie and
     /// checks its token).
     ///
     /// Memory: about 80 bytes an entry (a MAC of the cookie, not the
-    /// cookie) plus the session it holds (the user, the tokens, the claims:
-    /// 1–2 KiB for a typical session), so about 8 MiB at the default for
-    /// typical sessions. Eviction is O(1); a session in use outlives cookies
-    /// seen once.
+    /// cookie) plus the session it holds (the user, the tokens, the claims,
+    /// kept here only, not in the token cache too: about 2 KiB for a
+    /// typical session, `cargo bench --bench memory`), so about 4.5 MiB at
+    /// the default for typical sessions. Eviction is O(1); a session in use
+    /// outlives cookies seen once.
     ///
     /// ```
     /// use authkit_axum::AuthKit;
@@ -962,8 +963,10 @@ impl AuthKitBuilder {
     /// every request.
     ///
     /// Memory: about 110 bytes an entry (the token's SHA-256) plus its
-    /// claims (a few hundred bytes, shared with the session that holds
-    /// them), so about 5 MiB at the default for typical tokens.
+    /// claims (a few hundred bytes: about 600 bytes in all for a typical
+    /// token, `cargo bench --bench memory`), so about 6 MiB at the default
+    /// when it is full. An app whose requests carry only session cookies
+    /// leaves it empty.
     ///
     /// ```
     /// use authkit_axum::AuthKit;

@@ -6,7 +6,7 @@
 //! Asserted: no 5xx but the documented 503 (WorkOS unavailable, for an
 //! expired session, while a fault is active), no sign-out of a valid
 //! session, every forged cookie refused, no panic, no failed request, and
-//! resident memory bounded (the session cookie cache keeps at most 4096
+//! resident memory bounded (the session cookie cache keeps at most 2048
 //! entries and the token cache at most 10 000).
 //!
 //! Run by `.ci/run`:

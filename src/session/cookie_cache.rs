@@ -10,7 +10,7 @@
 //! never leaves the process (nor does any tag), an attacker's chance that a
 //! forged cookie of `n` 16-byte blocks lands on one cached entry is at most
 //! `(n + 1) / 2^128` a try, and on any of a full cache's at most
-//! `capacity · (n + 1) / 2^128` (below 2^-100 for 4 096 entries of 4 KiB
+//! `capacity · (n + 1) / 2^128` (below 2^-100 for 2 048 entries of 4 KiB
 //! cookies), so no collision can forge an entry. A MAC rather
 //! than SHA-256 because the key is computed on every request: over a 2 KiB
 //! cookie GHASH costs a fraction of SHA-256's time. Entries are void when
@@ -25,9 +25,11 @@
 //! bytes in the cache's slab and index, ghosts included (quick_cache's own
 //! accounting, `MemoryUsed`, over a full cache divided by its capacity;
 //! `an_entry_costs_well_under_a_kilobyte` holds it under 256), far under
-//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims
-//! shared with the token cache: 1–2 KiB for a typical session) is the one
-//! the request uses anyway, and is freed when the entry is evicted.
+//! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims,
+//! which the token cache does not keep as well: about 2 KiB for a typical
+//! session, `cargo bench --bench memory`) is the one the request uses
+//! anyway, and is freed when the entry is evicted. A refresh inserts the new
+//! cookie with the session it just verified.
 
 use std::sync::Arc;
 
@@ -38,7 +40,7 @@ use super::AuthenticatedSession;
 use super::bounded::bounded;
 
 /// Entries kept at most.
-pub const DEFAULT_CAPACITY: usize = 4096;
+pub const DEFAULT_CAPACITY: usize = 2048;
 
 /// A cookie's cache key: its GMAC under this process's key.
 pub(crate) type Key = [u8; 16];
@@ -112,6 +114,12 @@ impl CookieCache {
     pub(crate) fn get(&self, key: &Key, generation: u64) -> Option<Arc<AuthenticatedSession>> {
         let entry = self.entries.as_ref()?.get(key)?;
         (entry.generation == generation).then_some(entry.session)
+    }
+
+    /// Whether this cookie would be remembered once it authenticates: the
+    /// cache is on and the seal has no expiry of its own.
+    pub(crate) fn holds(&self, cookie: &str) -> bool {
+        self.is_enabled() && cacheable(cookie)
     }
 
     /// Remembers a cookie that authenticated, `key` being its

@@ -758,9 +758,15 @@ impl SessionManager {
 
     /// How many verified access tokens to remember, so their RS256
     /// signature is checked once rather than on every request (default
-    /// [`DEFAULT_TOKEN_CACHE_CAPACITY`]; 0 turns the cache off). Memory:
-    /// about 110 bytes an entry plus the token's claims (shared with its
-    /// session), about 5 MiB at the default for typical tokens.
+    /// [`DEFAULT_TOKEN_CACHE_CAPACITY`]; 0 turns the cache off): the tokens
+    /// of [`verify_access_token`](Self::verify_access_token),
+    /// [`verify_bearer_token`](Self::verify_bearer_token) and
+    /// [`authenticate_data`](Self::authenticate_data), and of cookies the
+    /// session cache does not hold (it is off, or the seal has an expiry of
+    /// its own). A cookie the session cache holds keeps its token's claims
+    /// there only. Memory: about 110 bytes an entry plus the token's
+    /// claims, about 600 bytes in all for a typical token, so about 6 MiB
+    /// at the default when full.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -782,10 +788,12 @@ impl SessionManager {
 
     /// How many authenticated cookies to remember, so an unchanged cookie
     /// is not unsealed again on every request (default
-    /// [`DEFAULT_SESSION_CACHE_CAPACITY`]; 0 turns the cache off). Memory:
-    /// about 80 bytes an entry (a MAC of the cookie, not the cookie)
-    /// plus the session it holds (1–2 KiB for a typical one), about 8 MiB
-    /// at the default.
+    /// [`DEFAULT_SESSION_CACHE_CAPACITY`]; 0 turns the cache off, and the
+    /// token cache then remembers the cookies' tokens). Memory: about 80
+    /// bytes an entry (a MAC of the cookie, not the cookie) plus the
+    /// session it holds (its claims included, kept nowhere else: about
+    /// 2 KiB for a typical one), about 4.5 MiB at the default. A refresh
+    /// puts the new cookie in with its session.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -936,9 +944,18 @@ impl SessionManager {
                 ));
             }
         };
-        // Boxed: the verification (a key fetch, maybe) would otherwise make
-        // the future of every request, cache hits too, kilobytes larger.
-        let outcome = Box::pin(self.authenticate_data(data)).await?;
+        // A cookie the session cache holds keeps its token's claims there:
+        // the token cache is for the others (Bearer tokens, seals with an
+        // expiry of their own, a session cache turned off), so a token is
+        // remembered once. Boxed: the verification (a key fetch, maybe)
+        // would otherwise make the future of every request, cache hits
+        // too, kilobytes larger.
+        let tokens = if self.cookies.holds(cookie) {
+            TokenCaching::Skip
+        } else {
+            TokenCaching::Use
+        };
+        let outcome = Box::pin(self.authenticate_unsealed(data, tokens)).await?;
         if let Authentication::Authenticated(session) = &outcome
             && let Some(key) = key
         {
@@ -951,12 +968,24 @@ impl SessionManager {
         Ok(outcome)
     }
 
-    /// Verifies already-unsealed session data.
+    /// Verifies already-unsealed session data (its token's claims
+    /// remembered in the token cache).
     pub async fn authenticate_data(
         &self,
         data: SessionData,
     ) -> Result<Authentication, SessionUnavailable> {
-        match self.verify_access_token(data.access_token.expose()).await {
+        self.authenticate_unsealed(data, TokenCaching::Use).await
+    }
+
+    async fn authenticate_unsealed(
+        &self,
+        data: SessionData,
+        tokens: TokenCaching,
+    ) -> Result<Authentication, SessionUnavailable> {
+        let verified = self
+            .verify_token(data.access_token.expose(), Lookup::Throttled, tokens)
+            .await;
+        match verified {
             Ok(claims) if claims.sub != data.user.id => {
                 rejected_cookie("user_mismatch");
                 Ok(Authentication::unauthenticated(
@@ -1029,7 +1058,8 @@ impl SessionManager {
         &self,
         token: &str,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
-        self.verify_token(token, Lookup::Throttled).await
+        self.verify_token(token, Lookup::Throttled, TokenCaching::Use)
+            .await
     }
 
     /// Verifies an access token sent as `Authorization: Bearer`: everything
@@ -1164,9 +1194,11 @@ impl SessionManager {
         &self,
         token: &str,
         lookup: Lookup,
+        caching: TokenCaching,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         // The token's hash only when there is a cache to look it up in.
-        let cache_key = self.tokens.is_enabled().then(|| TokenCache::key(token));
+        let cache_key = (caching == TokenCaching::Use && self.tokens.is_enabled())
+            .then(|| TokenCache::key(token));
         let generation = self.jwks.generation();
         let cached = cache_key
             .as_ref()
@@ -1347,8 +1379,15 @@ impl SessionManager {
         if next.authentication_method.is_none() {
             next.authentication_method = data.authentication_method.clone();
         }
+        // The new cookie goes into the session cache below (when there is
+        // one), with these claims: not into the token cache as well.
+        let tokens = if self.cookies.is_enabled() {
+            TokenCaching::Skip
+        } else {
+            TokenCaching::Use
+        };
         let verified = self
-            .verify_token(next.access_token.expose(), Lookup::FromWorkos)
+            .verify_token(next.access_token.expose(), Lookup::FromWorkos, tokens)
             .await;
         let claims = match verified {
             Ok(claims) if claims.sub == next.user.id => claims,
@@ -1390,17 +1429,28 @@ impl SessionManager {
             next.organization_id = claims.org_id.clone();
         }
         let sealed = self.seal(&next).map_err(RefreshError::Seal)?;
+        let session = AuthenticatedSession {
+            user: next.user.clone(),
+            impersonator: next.impersonator.clone(),
+            authentication_method: next.authentication_method.clone(),
+            access_token: next.access_token.clone(),
+            claims,
+            refresh_token: next.refresh_token.clone(),
+            organization_id: next.organization_id.clone(),
+        };
+        // The next request carries the new cookie: it is a session cache hit,
+        // as the old cookie was (not an unseal and a signature check again).
+        if self.cookies.holds(&sealed)
+            && session.claims.exp > self.now_secs()
+            && let Some(key) = self.cookies.key(sealed.as_bytes())
+        {
+            let generation = self.jwks.generation();
+            self.cookies
+                .insert(key, &sealed, Arc::new(session.clone()), generation);
+        }
         Ok(Refreshed {
             sealed,
-            session: AuthenticatedSession {
-                user: next.user.clone(),
-                impersonator: next.impersonator.clone(),
-                authentication_method: next.authentication_method.clone(),
-                access_token: next.access_token.clone(),
-                claims,
-                refresh_token: next.refresh_token.clone(),
-                organization_id: next.organization_id.clone(),
-            },
+            session,
             data: next,
         })
     }
@@ -1435,6 +1485,15 @@ fn default_issuers(client: &UserManagement) -> Vec<String> {
         base.to_owned(),
         format!("{base}/user_management/{}", client.client_id()),
     ]
+}
+
+/// Whether a verification looks the token up in the token cache and
+/// remembers it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenCaching {
+    Use,
+    /// The session cache keeps this token's claims with its session.
+    Skip,
 }
 
 /// Why an access token did not verify.

@@ -12,12 +12,20 @@
 //! token in use survives a stream of tokens seen once. A dropped entry only
 //! costs one re-verification.
 //!
+//! What it holds: Bearer tokens, tokens verified through the public
+//! `verify_*`/`authenticate_data`, and the tokens of cookies the session
+//! cache does not hold (it is off, or the seal has an expiry of its own). A
+//! cookie the session cache holds keeps its claims there, with its session,
+//! and is neither looked up nor remembered here: a cookie-only app leaves
+//! this cache empty instead of keeping every session's claims twice.
+//!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
-//! 32-byte digest, the generation and an `Arc` of the claims (shared with the
-//! session that holds them), about 110 bytes in the cache's slab and index
-//! (measured by `an_entry_costs_well_under_a_kilobyte`), plus the claims
-//! themselves, a few hundred bytes for a typical token (more with many
-//! permissions): about 5 MiB at the default capacity for typical tokens.
+//! 32-byte digest, the generation and an `Arc` of the claims, about 110
+//! bytes in the cache's slab and index (measured by
+//! `an_entry_costs_well_under_a_kilobyte`), plus the claims themselves, a
+//! few hundred bytes for a typical token (more with many permissions; about
+//! 600 bytes an entry in all, `cargo bench --bench memory`): about 6 MiB at
+//! the default capacity for typical tokens.
 
 use std::sync::Arc;
 

@@ -144,3 +144,86 @@ async fn the_user_cache_capacity_and_ttl_set_on_the_builder_reach_the_layer() {
     let ten_minutes = |b: AuthKitBuilder| b.with_user_cache_ttl(Duration::from_secs(600));
     assert_eq!(fetches(ten_minutes, minute).await, 1);
 }
+
+#[tokio::test]
+async fn a_cookie_sessions_token_is_remembered_with_its_session_not_in_the_token_cache_too() {
+    let app = start(|b| b).await;
+    let cookie = session_cookie(&app).await;
+    assert_eq!(
+        account(&app, (COOKIE, format!("wos-session={cookie}"))).await,
+        200
+    );
+    let session = authenticated(&app, &cookie).await;
+    let token = session.access_token.expose().to_owned();
+    let sessions = app.authkit.sessions();
+
+    // The same token as Bearer: verified anew (the cookie's check left
+    // nothing in the token cache), then remembered there.
+    assert_eq!(
+        account(&app, (AUTHORIZATION, format!("Bearer {token}"))).await,
+        200
+    );
+    let first = sessions.verify_access_token(&token).await.unwrap();
+    let again = sessions.verify_access_token(&token).await.unwrap();
+    assert!(
+        !Arc::ptr_eq(&first, &session.claims),
+        "a cookie the session cache holds keeps its claims there only"
+    );
+    assert!(Arc::ptr_eq(&first, &again), "a Bearer token is remembered");
+    assert_eq!(first.sid, session.claims.sid);
+
+    // The cookie's session, still the cached one.
+    assert!(Arc::ptr_eq(&session, &authenticated(&app, &cookie).await));
+}
+
+#[tokio::test]
+async fn a_refreshed_session_is_remembered_once_in_the_session_cache_else_in_the_token_cache() {
+    // (session cache, token cache): whether the new cookie's first check
+    // answers the claims the refresh verified, and whether the token
+    // cache holds them.
+    for (caches, first_check_cached, in_token_cache) in [
+        ((None, None), true, false),
+        ((Some(0), None), true, true),
+        ((Some(0), Some(0)), false, false),
+    ] {
+        let app = start(|b| {
+            let b = match caches.0 {
+                Some(capacity) => b.with_session_cache_capacity(capacity),
+                None => b,
+            };
+            match caches.1 {
+                Some(capacity) => b.with_token_cache_capacity(capacity),
+                None => b,
+            }
+        })
+        .await;
+        let cookie = session_cookie(&app).await;
+        let sessions = app.authkit.sessions();
+        let refreshed = sessions
+            .refresh(Some(&cookie), Default::default())
+            .await
+            .unwrap();
+        assert_ne!(refreshed.sealed, cookie);
+        let next = authenticated(&app, &refreshed.sealed).await;
+        assert_eq!(
+            Arc::ptr_eq(&next.claims, &refreshed.session.claims),
+            first_check_cached,
+            "caches {caches:?}"
+        );
+        assert_eq!(next.user.id, refreshed.session.user.id);
+        let verified = sessions
+            .verify_access_token(refreshed.session.access_token.expose())
+            .await
+            .unwrap();
+        assert_eq!(
+            Arc::ptr_eq(&verified, &refreshed.session.claims),
+            in_token_cache,
+            "caches {caches:?}"
+        );
+        // And the layer signs the user in with it.
+        assert_eq!(
+            account(&app, (COOKIE, format!("wos-session={}", refreshed.sealed))).await,
+            200
+        );
+    }
+}
