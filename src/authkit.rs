@@ -962,7 +962,7 @@ impl AuthKitBuilder {
     /// 10 000; 0 turns the cache off). `exp` and `nbf` are still checked on
     /// every request.
     ///
-    /// Memory: about 110 bytes an entry (the token's SHA-256) plus its
+    /// Memory: about 100 bytes an entry (a 128-bit MAC of the token) plus its
     /// claims (a few hundred bytes: about 600 bytes in all for a typical
     /// token, `cargo bench --bench memory`), so about 6 MiB at the default
     /// when it is full. An app whose requests carry only session cookies

@@ -4,16 +4,9 @@
 //! unsealing it (two key derivations, HMAC-SHA256 and AES-CBC over a
 //! kilobyte or two, then JSON) costs several microseconds. A cookie that
 //! authenticated is remembered with its session, keyed by a 128-bit MAC of
-//! the whole cookie under a random key of this process (GMAC: AES-128-GCM's
-//! tag over the cookie, from aws-lc-rs). The cookie itself is not kept, and
-//! a cookie that differs in any byte has another key: without the key, which
-//! never leaves the process (nor does any tag), an attacker's chance that a
-//! forged cookie of `n` 16-byte blocks lands on one cached entry is at most
-//! `(n + 1) / 2^128` a try, and on any of a full cache's at most
-//! `capacity · (n + 1) / 2^128` (below 2^-100 for 2 048 entries of 4 KiB
-//! cookies), so no collision can forge an entry. A MAC rather
-//! than SHA-256 because the key is computed on every request: over a 2 KiB
-//! cookie GHASH costs a fraction of SHA-256's time. Entries are void when
+//! the whole cookie under a random key of this process ([`digest`](super::digest)):
+//! the cookie itself is not kept, and one that differs in any byte has another
+//! key, so no collision can forge an entry. Entries are void when
 //! the JWKS changes, and the access token's `exp` is still checked on every
 //! use (`nbf` was checked before the entry was made, and stays true). Seals carrying their own expiry are not cached.
 //!
@@ -33,17 +26,17 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use quick_cache::sync::Cache;
 
 use super::AuthenticatedSession;
 use super::bounded::bounded;
+use super::digest::{Digest, Digester};
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 2048;
 
-/// A cookie's cache key: its GMAC under this process's key.
-pub(crate) type Key = [u8; 16];
+/// A cookie's cache key.
+pub(crate) type Key = Digest;
 
 #[derive(Clone)]
 struct Entry {
@@ -54,8 +47,8 @@ struct Entry {
 pub(crate) struct CookieCache {
     /// `None`: the cache is off.
     entries: Option<Cache<Key, Entry>>,
-    /// The GMAC key, random for this cache.
-    mac: LessSafeKey,
+    /// The keys' MAC key, random for this cache.
+    digester: Digester,
 }
 
 /// Whether a seal has no expiry of its own (`…*<expiry>*<mac salt>*<mac>`,
@@ -73,15 +66,10 @@ fn cacheable(cookie: &str) -> bool {
 
 impl CookieCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        let mut key = [0u8; 16];
-        // Without randomness, no cache (never a guessable key).
-        let random = aws_lc_rs::rand::fill(&mut key).is_ok();
-        let mac = LessSafeKey::new(
-            UnboundKey::new(&AES_128_GCM, &key).expect("a 16-byte key is an AES-128 key"),
-        );
+        let digester = Digester::new();
         CookieCache {
-            entries: bounded(if random { capacity } else { 0 }),
-            mac,
+            entries: bounded(if digester.is_random() { capacity } else { 0 }),
+            digester,
         }
     }
 
@@ -90,23 +78,12 @@ impl CookieCache {
         self.entries.is_some()
     }
 
-    /// The cookie's cache key: GMAC (AES-128-GCM sealing nothing, the cookie
-    /// as associated data); `None` when the cache is off. The nonce is the
-    /// same for every cookie, which is sound only because no tag is ever
-    /// shown: the constant it adds is the same for all, and equal tags still
-    /// mean equal GHASHes. Any bytes may be keyed: only a cookie that was
-    /// [`insert`](Self::insert)ed (so one that was cacheable) can be found.
+    /// The cookie's cache key; `None` when the cache is off. Any bytes may
+    /// be keyed: only a cookie that was [`insert`](Self::insert)ed (so one
+    /// that was cacheable) can be found.
     pub(crate) fn key(&self, cookie: &[u8]) -> Option<Key> {
         self.entries.as_ref()?;
-        let tag = self
-            .mac
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key([0; 12]),
-                Aad::from(cookie),
-                &mut [],
-            )
-            .ok()?;
-        tag.as_ref().try_into().ok()
+        self.digester.digest(cookie)
     }
 
     /// The session the cookie of this key authenticated as under this JWKS

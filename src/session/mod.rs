@@ -32,6 +32,7 @@
 mod bounded;
 mod claims;
 mod cookie_cache;
+mod digest;
 mod fetch_cache;
 mod jwks;
 mod jws;
@@ -1196,9 +1197,10 @@ impl SessionManager {
         lookup: Lookup,
         caching: TokenCaching,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
-        // The token's hash only when there is a cache to look it up in.
-        let cache_key = (caching == TokenCaching::Use && self.tokens.is_enabled())
-            .then(|| TokenCache::key(token));
+        // The token's key only when there is a cache to look it up in.
+        let cache_key = (caching == TokenCaching::Use)
+            .then(|| self.tokens.key(token))
+            .flatten();
         let generation = self.jwks.generation();
         let cached = cache_key
             .as_ref()
@@ -1303,12 +1305,9 @@ impl SessionManager {
     /// layer's fast path. `None` for anything else, which
     /// [`verify_bearer_token`](Self::verify_bearer_token) then decides.
     pub(crate) fn cached_bearer_claims(&self, token: &str) -> Option<Arc<AccessTokenClaims>> {
-        if !self.tokens.is_enabled() {
-            return None;
-        }
         let claims = self
             .tokens
-            .get(&TokenCache::key(token), self.jwks.generation())?;
+            .get(&self.tokens.key(token)?, self.jwks.generation())?;
         let now = self.now_secs();
         let leeway = self.leeway.as_secs() as i64;
         let valid = claims.nbf.is_none_or(|nbf| nbf <= now + leeway) && claims.exp + leeway > now;

@@ -2,8 +2,9 @@
 //!
 //! Verifying an RSA signature costs tens of microseconds; a session's access
 //! token is the same on every request for minutes. So a token whose signature
-//! checked out is remembered by the SHA-256 of its full text (no collision can
-//! forge an entry), together with the JWKS generation it was checked under:
+//! checked out is remembered by a 128-bit MAC of its full text under a key
+//! random for the process ([`digest`](super::digest): no collision can forge
+//! an entry), together with the JWKS generation it was checked under:
 //! when the key set changes, every entry is void. `exp` and `nbf` are still
 //! checked on each use against the clock, so a cached token expires exactly
 //! when an uncached one would.
@@ -20,7 +21,7 @@
 //! this cache empty instead of keeping every session's claims twice.
 //!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
-//! 32-byte digest, the generation and an `Arc` of the claims, about 110
+//! 16-byte digest, the generation and an `Arc` of the claims, about 110
 //! bytes in the cache's slab and index (measured by
 //! `an_entry_costs_well_under_a_kilobyte`), plus the claims themselves, a
 //! few hundred bytes for a typical token (more with many permissions; about
@@ -30,15 +31,16 @@
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use sha2::{Digest, Sha256};
 
 use super::AccessTokenClaims;
 use super::bounded::bounded;
+use super::digest::{Digest, Digester};
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-pub(crate) type Key = [u8; 32];
+/// A token's cache key.
+pub(crate) type Key = Digest;
 
 #[derive(Clone)]
 struct Entry {
@@ -49,23 +51,23 @@ struct Entry {
 pub(crate) struct TokenCache {
     /// `None`: the cache is off.
     entries: Option<Cache<Key, Entry>>,
+    /// The keys' MAC key, random for this cache.
+    digester: Digester,
 }
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
+        let digester = Digester::new();
         TokenCache {
-            entries: bounded(capacity),
+            entries: bounded(if digester.is_random() { capacity } else { 0 }),
+            digester,
         }
     }
 
-    /// Whether tokens are remembered at all (capacity above 0): when not,
-    /// no key need be computed.
-    pub(crate) fn is_enabled(&self) -> bool {
-        self.entries.is_some()
-    }
-
-    pub(crate) fn key(token: &str) -> Key {
-        Sha256::digest(token.as_bytes()).into()
+    /// The token's cache key; `None` when the cache is off.
+    pub(crate) fn key(&self, token: &str) -> Option<Key> {
+        self.entries.as_ref()?;
+        self.digester.digest(token.as_bytes())
     }
 
     /// The claims of a token verified under this JWKS generation.
@@ -100,17 +102,20 @@ mod tests {
     }
 
     fn key(i: usize) -> Key {
-        TokenCache::key(&i.to_string())
+        // Distinct keys; what makes them is `digest`'s to test.
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        key
     }
 
     #[test]
     fn entries_are_void_under_another_jwks_generation() {
         let cache = TokenCache::new(10);
-        let k = TokenCache::key("token");
+        let k = cache.key("token").unwrap();
         cache.insert(k, claims(100), 1);
         assert!(cache.get(&k, 1).is_some());
         assert!(cache.get(&k, 2).is_none());
-        assert!(cache.get(&TokenCache::key("token2"), 1).is_none());
+        assert!(cache.get(&cache.key("token2").unwrap(), 1).is_none());
         // Verified again under the new set: valid again.
         cache.insert(k, claims(100), 2);
         assert!(cache.get(&k, 2).is_some());
@@ -131,9 +136,7 @@ mod tests {
     #[test]
     fn a_token_in_use_survives_a_scan_of_tokens_seen_once() {
         let cache = TokenCache::new(1_000);
-        let hot: Vec<Key> = (0..100)
-            .map(|i| TokenCache::key(&format!("hot{i}")))
-            .collect();
+        let hot: Vec<Key> = (0..100).map(|i| key(1_000_000 + i)).collect();
         for k in &hot {
             cache.insert(*k, claims(i64::MAX), 1);
         }
@@ -154,7 +157,11 @@ mod tests {
     #[test]
     fn a_zero_capacity_cache_stores_nothing() {
         let cache = TokenCache::new(0);
-        let k = TokenCache::key("t");
+        assert!(
+            cache.key("t").is_none(),
+            "no key is computed for a cache that is off"
+        );
+        let k = key(7);
         cache.insert(k, claims(1), 1);
         assert!(cache.get(&k, 1).is_none());
         assert_eq!(cache.len(), 0);
