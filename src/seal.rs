@@ -92,7 +92,6 @@ const SALT_HEX_LEN: usize = SALT_BYTES * 2;
 const IV_BYTES: usize = 16;
 const KEY_BYTES: usize = 32;
 const MAC_BYTES: usize = 32;
-const PBKDF2_ROUNDS: u32 = 1;
 
 type Aes256CbcEnc = cbc::Encryptor<Aes256>;
 type Aes256CbcDec = cbc::Decryptor<Aes256>;
@@ -198,10 +197,22 @@ impl SealError {
 /// least [`MIN_PASSWORD_LEN`] characters.
 ///
 /// `Debug` never shows the secret.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Password {
     id: String,
     secret: Secret,
+    /// HMAC-SHA1 keyed with the secret (its two padded key blocks hashed
+    /// once, here): the PRF of every key derivation, cloned ready.
+    prf: Hmac<Sha1>,
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Password")
+            .field("id", &self.id)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Password {
@@ -220,7 +231,9 @@ impl Password {
         if len < MIN_PASSWORD_LEN {
             return Err(SealError::PasswordTooShort { id, len });
         }
-        Ok(Self { id, secret })
+        let prf = <Hmac<Sha1> as Mac>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC accepts any key length");
+        Ok(Self { id, secret, prf })
     }
 
     /// The password's id.
@@ -228,14 +241,23 @@ impl Password {
         &self.id
     }
 
+    /// Iron's key: PBKDF2-HMAC-SHA1 of the secret over the salt's hex
+    /// text, one iteration, 32 bytes. With one iteration PBKDF2's block `i`
+    /// is `HMAC(secret, salt ‖ i)` (`i` as a big-endian `u32` from 1; RFC
+    /// 8018 §5.2, `U_1` alone), so this is RustCrypto's HMAC from the
+    /// password's keyed state, the salt hashed once for both blocks (the
+    /// `pbkdf2` crate keys the HMAC and hashes the salt again for each;
+    /// a unit test compares the two).
     fn derive_key(&self, salt_hex: &str) -> [u8; KEY_BYTES] {
+        const SHA1_BYTES: usize = 20;
+        let mut salted = self.prf.clone();
+        salted.update(salt_hex.as_bytes());
         let mut key = [0u8; KEY_BYTES];
-        pbkdf2::pbkdf2_hmac::<Sha1>(
-            self.secret.expose().as_bytes(),
-            salt_hex.as_bytes(),
-            PBKDF2_ROUNDS,
-            &mut key,
-        );
+        for (block, i) in key.chunks_mut(SHA1_BYTES).zip(1u32..) {
+            let mut prf = salted.clone();
+            prf.update(&i.to_be_bytes());
+            block.copy_from_slice(&prf.finalize().into_bytes()[..block.len()]);
+        }
         key
     }
 }
@@ -569,9 +591,13 @@ struct Parts<'a> {
 
 impl<'a> Parts<'a> {
     fn parse(sealed: &'a str) -> Result<Self, SealError> {
-        let body = match sealed.split_once('~') {
+        // memchr's searches (SIMD) over the 2 KB a session seal has, where
+        // `split` looked for each separator a byte at a time.
+        let body = match memchr::memchr(b'~', sealed.as_bytes()) {
             None => sealed,
-            Some((body, version)) => {
+            // `~` is ASCII: both sides are on character boundaries.
+            Some(at) => {
+                let (body, version) = (&sealed[..at], &sealed[at + 1..]);
                 if version.is_empty() || !version.bytes().all(|c| c.is_ascii_digit()) {
                     return Err(SealError::BadFormat("malformed version suffix"));
                 }
@@ -583,13 +609,22 @@ impl<'a> Parts<'a> {
         };
 
         let mut fields = [""; 8];
-        let mut split = body.split('*');
-        for field in &mut fields {
-            *field = split
-                .next()
-                .ok_or(SealError::BadFormat("wrong number of fields"))?;
+        let mut stars = memchr::memchr_iter(b'*', body.as_bytes());
+        let mut start = 0;
+        for (i, field) in fields.iter_mut().enumerate() {
+            // Seven separators between eight fields; the last runs to the end.
+            let end = if i < 7 {
+                stars
+                    .next()
+                    .ok_or(SealError::BadFormat("wrong number of fields"))?
+            } else {
+                body.len()
+            };
+            // `*` is ASCII: every field is on character boundaries.
+            *field = &body[start..end];
+            start = end + 1;
         }
-        if split.next().is_some() {
+        if stars.next().is_some() {
             return Err(SealError::BadFormat("wrong number of fields"));
         }
         let [
@@ -698,6 +733,20 @@ mod tests {
 
     fn unseal_value(sealed: &str, passwords: &Passwords) -> Result<Value, SealError> {
         unseal(sealed, passwords, UnsealOptions::default())
+    }
+
+    #[test]
+    fn key_derivation_is_the_pbkdf2_crates_with_one_iteration() {
+        let long = "a password longer than one SHA-1 block, which HMAC hashes first: ".repeat(2);
+        for secret in [PW1, PW2, long.as_str()] {
+            let password = Password::new("1", secret).unwrap();
+            for salt_len in [0, 2, 54, 55, 56, 63, 64, 65, 120, 128, 200] {
+                let salt: String = "0123456789abcdef".chars().cycle().take(salt_len).collect();
+                let mut expected = [0u8; KEY_BYTES];
+                pbkdf2::pbkdf2_hmac::<Sha1>(secret.as_bytes(), salt.as_bytes(), 1, &mut expected);
+                assert_eq!(password.derive_key(&salt), expected, "salt of {salt_len}");
+            }
+        }
     }
 
     #[test]
