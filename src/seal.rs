@@ -563,9 +563,7 @@ fn unseal_bytes(
     let iv: [u8; IV_BYTES] = iv[..iv_len]
         .try_into()
         .map_err(|_| SealError::Decrypt("IV is not 16 bytes"))?;
-    let mut buffer = URL_SAFE_NO_PAD
-        .decode(parts.ciphertext)
-        .map_err(|_| SealError::BadEncoding("ciphertext is not unpadded base64url"))?;
+    let mut buffer = decode_ciphertext(parts.ciphertext)?;
 
     let enc_key = password.derive_key(parts.enc_salt);
     let len = Aes256CbcDec::new(&enc_key.into(), &iv.into())
@@ -683,6 +681,15 @@ impl<'a> Parts<'a> {
     }
 }
 
+/// The ciphertext's bytes: unpadded base64url, refused as `base64`'s
+/// `URL_SAFE_NO_PAD` refuses (padding, a stray character, a length of 4n+1,
+/// non-zero trailing bits; a unit test compares the two), decoded with SIMD.
+fn decode_ciphertext(text: &str) -> Result<Vec<u8>, SealError> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text)
+        .map_err(|_| SealError::BadEncoding("ciphertext is not unpadded base64url"))
+}
+
 fn hmac_sha256(key: &[u8; KEY_BYTES], message: &[u8]) -> [u8; MAC_BYTES] {
     // HMAC takes keys of any length: this cannot fail.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -748,6 +755,59 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn ciphertext_decoding_accepts_and_refuses_what_base64_does() {
+        // Every string of up to 3 characters over an alphabet of edge cases,
+        // then longer ones from a fixed pseudo-random walk.
+        let alphabet = b"AQgw_-9+/=.~ \n\0";
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=3 {
+            let mut next = Vec::new();
+            for prefix in inputs.iter().filter(|s| s.len() == len - 1) {
+                for &c in alphabet {
+                    let mut s = prefix.clone();
+                    s.push(c);
+                    next.push(s);
+                }
+            }
+            inputs.extend(next);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..4000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 80) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = state.rotate_left(i as u32 * 7);
+                    if r % 50 == 0 {
+                        alphabet[(r / 50 % alphabet.len() as u64) as usize]
+                    } else {
+                        URL_SAFE_CHARS[(r / 3 % 64) as usize]
+                    }
+                })
+                .collect();
+            inputs.push(s);
+        }
+        inputs.push(URL_SAFE_NO_PAD.encode(vec![0xa5; 1600]).into_bytes());
+        let mut accepted = 0;
+        for input in &inputs {
+            let text = std::str::from_utf8(input).unwrap();
+            let expected = URL_SAFE_NO_PAD.decode(text).ok();
+            accepted += usize::from(expected.is_some());
+            assert_eq!(decode_ciphertext(text).ok(), expected, "{text:?}");
+        }
+        // Both sides of the line were tried, many times.
+        assert!(
+            accepted > 500 && inputs.len() - accepted > 500,
+            "{accepted}"
+        );
+    }
+
+    const URL_SAFE_CHARS: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     #[test]
     fn round_trip() {
