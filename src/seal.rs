@@ -782,7 +782,7 @@ mod tests {
             let s: Vec<u8> = (0..len)
                 .map(|i| {
                     let r = state.rotate_left(i as u32 * 7);
-                    if r % 50 == 0 {
+                    if r.is_multiple_of(50) {
                         alphabet[(r / 50 % alphabet.len() as u64) as usize]
                     } else {
                         URL_SAFE_CHARS[(r / 3 % 64) as usize]
