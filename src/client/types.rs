@@ -970,23 +970,44 @@ mod tests {
     }
 
     #[test]
-    fn every_recorded_user_and_its_cookie_shape_read_as_the_derive_read_them() {
+    fn every_recorded_user_reads_as_the_derive_read_it_by_snake_and_camel_case_names() {
         let users = recorded_users();
         assert!(users.len() > 10, "the fixtures hold users: {}", users.len());
         for json in users {
             let user = assert_reads_as_the_derive(&json.to_string()).unwrap();
-            // The camelCase shape the session cookie keeps it in.
-            let data = crate::session::SessionData {
-                access_token: "a".into(),
-                refresh_token: "r".into(),
-                user: user.clone(),
-                impersonator: None,
-                authentication_method: None,
-                organization_id: None,
-            };
-            let cookie = serde_json::to_value(&data).unwrap();
-            let again = assert_reads_as_the_derive(&cookie["user"].to_string()).unwrap();
-            assert_eq!(again, user, "the cookie's shape reads back the same user");
+            // The camelCase names the session cookie keeps it under.
+            let camel: serde_json::Map<String, serde_json::Value> = json
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(key, value)| {
+                    let mut words = key.split('_');
+                    let mut camel = words.next().unwrap_or_default().to_owned();
+                    for word in words {
+                        let mut chars = word.chars();
+                        camel.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                        camel.push_str(chars.as_str());
+                    }
+                    (camel, value.clone())
+                })
+                .collect();
+            let again =
+                assert_reads_as_the_derive(&serde_json::Value::Object(camel).to_string()).unwrap();
+            assert_eq!(
+                (
+                    &again.id,
+                    &again.email_verified,
+                    &again.first_name,
+                    &again.created_at
+                ),
+                (
+                    &user.id,
+                    &user.email_verified,
+                    &user.first_name,
+                    &user.created_at
+                ),
+                "the cookie's names read back the same user"
+            );
         }
     }
 
