@@ -25,11 +25,15 @@ pub(crate) struct Compact<'a> {
 impl<'a> Compact<'a> {
     /// Exactly three parts separated by dots, or `None`.
     pub(crate) fn split(token: &'a str) -> Option<Self> {
-        let (signing_input, signature) = token.rsplit_once('.')?;
-        let (header, payload) = signing_input.rsplit_once('.')?;
+        // memchr's searches (SIMD) over a token of a kilobyte or so; `.` is
+        // ASCII, so every split is on character boundaries.
+        let last = memchr::memrchr(b'.', token.as_bytes())?;
+        let (signing_input, signature) = (&token[..last], &token[last + 1..]);
+        let dot = memchr::memrchr(b'.', signing_input.as_bytes())?;
+        let (header, payload) = (&signing_input[..dot], &signing_input[dot + 1..]);
         // A dot in the header is no base64url: refused by its decoding too,
         // but said here where the shape is.
-        if header.contains('.') {
+        if memchr::memchr(b'.', header.as_bytes()).is_some() {
             return None;
         }
         Some(Compact {
