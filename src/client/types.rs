@@ -190,34 +190,27 @@ string_enum! {
 /// [`extra`](User::extra).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
+    // Serialize is derived; Deserialize is by hand (`UserVisitor`: the
+    // names, aliases and defaults it reads).
     /// Always `"user"`.
-    #[serde(default = "user_object")]
     pub object: String,
     /// The user's id (`user_…`).
     pub id: String,
     /// The user's email address.
     pub email: String,
     /// Whether the email address was verified.
-    #[serde(default, alias = "emailVerified")]
     pub email_verified: bool,
     /// First name.
-    #[serde(default, alias = "firstName")]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(default, alias = "lastName")]
     pub last_name: Option<String>,
     /// Profile picture URL.
-    #[serde(default, alias = "profilePictureUrl")]
     pub profile_picture_url: Option<String>,
     /// When the user last signed in (RFC 3339).
-    #[serde(
-        default,
-        alias = "lastSignInAt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_sign_in_at: Option<String>,
     /// Your own identifier for the user.
-    #[serde(default, alias = "externalId", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Key-value metadata, as WorkOS sent it.
     ///
@@ -227,24 +220,18 @@ pub struct User {
     /// came rather than failing the whole answer: read strings with
     /// `user.metadata.get("plan").and_then(|v| v.as_str())`. A `null` or
     /// non-object `metadata` reads as empty.
-    #[serde(
-        default,
-        deserialize_with = "metadata_or_empty",
-        skip_serializing_if = "HashMap::is_empty"
-    )]
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub metadata: HashMap<String, serde_json::Value>,
     /// Preferred locale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// Creation time (RFC 3339).
-    #[serde(alias = "createdAt")]
     pub created_at: String,
     /// Last update time (RFC 3339).
-    #[serde(alias = "updatedAt")]
     pub updated_at: String,
     /// Fields this crate does not model, kept so a user object read from a
     /// session cookie is written back unchanged.
-    #[serde(flatten)] // Serialize only: Deserialize is by hand.
+    #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
