@@ -92,7 +92,6 @@ const SALT_HEX_LEN: usize = SALT_BYTES * 2;
 const IV_BYTES: usize = 16;
 const KEY_BYTES: usize = 32;
 const MAC_BYTES: usize = 32;
-const PBKDF2_ROUNDS: u32 = 1;
 
 type Aes256CbcEnc = cbc::Encryptor<Aes256>;
 type Aes256CbcDec = cbc::Decryptor<Aes256>;
@@ -198,10 +197,22 @@ impl SealError {
 /// least [`MIN_PASSWORD_LEN`] characters.
 ///
 /// `Debug` never shows the secret.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Password {
     id: String,
     secret: Secret,
+    /// HMAC-SHA1 keyed with the secret (its two padded key blocks hashed
+    /// once, here): the PRF of every key derivation, cloned ready.
+    prf: Hmac<Sha1>,
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Password")
+            .field("id", &self.id)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Password {
@@ -220,7 +231,9 @@ impl Password {
         if len < MIN_PASSWORD_LEN {
             return Err(SealError::PasswordTooShort { id, len });
         }
-        Ok(Self { id, secret })
+        let prf = <Hmac<Sha1> as Mac>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC accepts any key length");
+        Ok(Self { id, secret, prf })
     }
 
     /// The password's id.
@@ -228,14 +241,23 @@ impl Password {
         &self.id
     }
 
+    /// Iron's key: PBKDF2-HMAC-SHA1 of the secret over the salt's hex
+    /// text, one iteration, 32 bytes. With one iteration PBKDF2's block `i`
+    /// is `HMAC(secret, salt ‖ i)` (`i` as a big-endian `u32` from 1; RFC
+    /// 8018 §5.2, `U_1` alone), so this is RustCrypto's HMAC from the
+    /// password's keyed state, the salt hashed once for both blocks (the
+    /// `pbkdf2` crate keys the HMAC and hashes the salt again for each;
+    /// a unit test compares the two).
     fn derive_key(&self, salt_hex: &str) -> [u8; KEY_BYTES] {
+        const SHA1_BYTES: usize = 20;
+        let mut salted = self.prf.clone();
+        salted.update(salt_hex.as_bytes());
         let mut key = [0u8; KEY_BYTES];
-        pbkdf2::pbkdf2_hmac::<Sha1>(
-            self.secret.expose().as_bytes(),
-            salt_hex.as_bytes(),
-            PBKDF2_ROUNDS,
-            &mut key,
-        );
+        for (block, i) in key.chunks_mut(SHA1_BYTES).zip(1u32..) {
+            let mut prf = salted.clone();
+            prf.update(&i.to_be_bytes());
+            block.copy_from_slice(&prf.finalize().into_bytes()[..block.len()]);
+        }
         key
     }
 }
@@ -541,9 +563,7 @@ fn unseal_bytes(
     let iv: [u8; IV_BYTES] = iv[..iv_len]
         .try_into()
         .map_err(|_| SealError::Decrypt("IV is not 16 bytes"))?;
-    let mut buffer = URL_SAFE_NO_PAD
-        .decode(parts.ciphertext)
-        .map_err(|_| SealError::BadEncoding("ciphertext is not unpadded base64url"))?;
+    let mut buffer = decode_ciphertext(parts.ciphertext)?;
 
     let enc_key = password.derive_key(parts.enc_salt);
     let len = Aes256CbcDec::new(&enc_key.into(), &iv.into())
@@ -569,9 +589,13 @@ struct Parts<'a> {
 
 impl<'a> Parts<'a> {
     fn parse(sealed: &'a str) -> Result<Self, SealError> {
-        let body = match sealed.split_once('~') {
+        // memchr's searches (SIMD) over the 2 KB a session seal has, where
+        // `split` looked for each separator a byte at a time.
+        let body = match memchr::memchr(b'~', sealed.as_bytes()) {
             None => sealed,
-            Some((body, version)) => {
+            // `~` is ASCII: both sides are on character boundaries.
+            Some(at) => {
+                let (body, version) = (&sealed[..at], &sealed[at + 1..]);
                 if version.is_empty() || !version.bytes().all(|c| c.is_ascii_digit()) {
                     return Err(SealError::BadFormat("malformed version suffix"));
                 }
@@ -583,13 +607,22 @@ impl<'a> Parts<'a> {
         };
 
         let mut fields = [""; 8];
-        let mut split = body.split('*');
-        for field in &mut fields {
-            *field = split
-                .next()
-                .ok_or(SealError::BadFormat("wrong number of fields"))?;
+        let mut stars = memchr::memchr_iter(b'*', body.as_bytes());
+        let mut start = 0;
+        for (i, field) in fields.iter_mut().enumerate() {
+            // Seven separators between eight fields; the last runs to the end.
+            let end = if i < 7 {
+                stars
+                    .next()
+                    .ok_or(SealError::BadFormat("wrong number of fields"))?
+            } else {
+                body.len()
+            };
+            // `*` is ASCII: every field is on character boundaries.
+            *field = &body[start..end];
+            start = end + 1;
         }
-        if split.next().is_some() {
+        if stars.next().is_some() {
             return Err(SealError::BadFormat("wrong number of fields"));
         }
         let [
@@ -648,6 +681,15 @@ impl<'a> Parts<'a> {
     }
 }
 
+/// The ciphertext's bytes: unpadded base64url, refused as `base64`'s
+/// `URL_SAFE_NO_PAD` refuses (padding, a stray character, a length of 4n+1,
+/// non-zero trailing bits; a unit test compares the two), decoded with SIMD.
+fn decode_ciphertext(text: &str) -> Result<Vec<u8>, SealError> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text)
+        .map_err(|_| SealError::BadEncoding("ciphertext is not unpadded base64url"))
+}
+
 fn hmac_sha256(key: &[u8; KEY_BYTES], message: &[u8]) -> [u8; MAC_BYTES] {
     // HMAC takes keys of any length: this cannot fail.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -699,6 +741,73 @@ mod tests {
     fn unseal_value(sealed: &str, passwords: &Passwords) -> Result<Value, SealError> {
         unseal(sealed, passwords, UnsealOptions::default())
     }
+
+    #[test]
+    fn key_derivation_is_the_pbkdf2_crates_with_one_iteration() {
+        let long = "a password longer than one SHA-1 block, which HMAC hashes first: ".repeat(2);
+        for secret in [PW1, PW2, long.as_str()] {
+            let password = Password::new("1", secret).unwrap();
+            for salt_len in [0, 2, 54, 55, 56, 63, 64, 65, 120, 128, 200] {
+                let salt: String = "0123456789abcdef".chars().cycle().take(salt_len).collect();
+                let mut expected = [0u8; KEY_BYTES];
+                pbkdf2::pbkdf2_hmac::<Sha1>(secret.as_bytes(), salt.as_bytes(), 1, &mut expected);
+                assert_eq!(password.derive_key(&salt), expected, "salt of {salt_len}");
+            }
+        }
+    }
+
+    #[test]
+    fn ciphertext_decoding_accepts_and_refuses_what_base64_does() {
+        // Every string of up to 3 characters over an alphabet of edge cases,
+        // then longer ones from a fixed pseudo-random walk.
+        let alphabet = b"AQgw_-9+/=.~ \n\0";
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=3 {
+            let mut next = Vec::new();
+            for prefix in inputs.iter().filter(|s| s.len() == len - 1) {
+                for &c in alphabet {
+                    let mut s = prefix.clone();
+                    s.push(c);
+                    next.push(s);
+                }
+            }
+            inputs.extend(next);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..4000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 80) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = state.rotate_left(i as u32 * 7);
+                    if r.is_multiple_of(50) {
+                        alphabet[(r / 50 % alphabet.len() as u64) as usize]
+                    } else {
+                        URL_SAFE_CHARS[(r / 3 % 64) as usize]
+                    }
+                })
+                .collect();
+            inputs.push(s);
+        }
+        inputs.push(URL_SAFE_NO_PAD.encode(vec![0xa5; 1600]).into_bytes());
+        let mut accepted = 0;
+        for input in &inputs {
+            let text = std::str::from_utf8(input).unwrap();
+            let expected = URL_SAFE_NO_PAD.decode(text).ok();
+            accepted += usize::from(expected.is_some());
+            assert_eq!(decode_ciphertext(text).ok(), expected, "{text:?}");
+        }
+        // Both sides of the line were tried, many times.
+        assert!(
+            accepted > 500 && inputs.len() - accepted > 500,
+            "{accepted}"
+        );
+    }
+
+    const URL_SAFE_CHARS: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     #[test]
     fn round_trip() {
