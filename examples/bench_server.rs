@@ -104,14 +104,24 @@ fn main() {
             let port = flag(rest, "--port").and_then(parse_port);
             let config = flag(rest, "--config");
             match (mode, port, config) {
-                (Some("none"), Some(port), _) => runtime.block_on(run_app(port, None, true)),
-                (Some("layer"), Some(port), _) => runtime.block_on(run_app(port, None, false)),
-                (Some("authkit"), Some(port), Some(config)) => {
-                    runtime.block_on(run_app(port, Some(config), true))
+                (Some("none"), Some(port), _) => runtime.block_on(run_app(port, App::Ceiling)),
+                (Some("layer"), Some(port), _) => {
+                    runtime.block_on(run_app(port, App::CeilingWithExtension))
                 }
-                (Some("authkit-nocache"), Some(port), Some(config)) => {
-                    runtime.block_on(run_app(port, Some(config), false))
-                }
+                (Some("authkit"), Some(port), Some(config)) => runtime.block_on(run_app(
+                    port,
+                    App::AuthKit {
+                        config,
+                        caches: true,
+                    },
+                )),
+                (Some("authkit-nocache"), Some(port), Some(config)) => runtime.block_on(run_app(
+                    port,
+                    App::AuthKit {
+                        config,
+                        caches: false,
+                    },
+                )),
                 _ => fail(USAGE),
             }
         }
@@ -313,24 +323,33 @@ fn bench_authkit(client: UserManagement, port: u16, password: &str) -> AuthKitBu
         .with_api_prefix("/api")
 }
 
-/// `config`: the AuthKit app's (`caches` on or off); without, the ceiling
-/// (`caches` true) or the ceiling behind one `Extension` layer (false).
-async fn run_app(port: u16, config: Option<&str>, caches: bool) -> Result<(), BoxError> {
-    let (app, what) = match config {
-        None => {
-            let ceiling = Router::new()
-                .route("/api/ping", get(ping_none))
-                .route("/api/claims", get(ping_none));
-            if caches {
-                (ceiling, "none")
-            } else {
-                (
-                    ceiling.layer(axum::Extension(std::sync::Arc::new(port))),
-                    "none, one Extension layer",
-                )
-            }
-        }
-        Some(path) => {
+/// The app servers `bench/load.sh` compares.
+enum App<'a> {
+    /// No authentication: the ceiling.
+    Ceiling,
+    /// The ceiling behind one `Extension` layer: what axum charges any layer
+    /// with state.
+    CeilingWithExtension,
+    /// The AuthKit layer against the emulator of the config file at `config`.
+    AuthKit { config: &'a str, caches: bool },
+}
+
+async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
+    let ceiling = || {
+        Router::new()
+            .route("/api/ping", get(ping_none))
+            .route("/api/claims", get(ping_none))
+    };
+    let (app, what) = match app {
+        App::Ceiling => (ceiling(), "none"),
+        App::CeilingWithExtension => (
+            ceiling().layer(axum::Extension(std::sync::Arc::new(port))),
+            "none, one Extension layer",
+        ),
+        App::AuthKit {
+            config: path,
+            caches,
+        } => {
             let config: BenchConfig = serde_json::from_slice(&std::fs::read(path)?)?;
             let client = UserManagement::builder(config.api_key, config.client_id)
                 .with_base_url(config.base_url)

@@ -388,9 +388,11 @@ impl<'de> Deserialize<'de> for Metadata {
 /// tests compare the two on every shape): the snake_case names and their
 /// camelCase aliases, the same defaults, `duplicate field` and
 /// `missing field` errors, every other key into `extra` (the last of a
-/// repeated one wins). The derive buffered every entry of the map into
-/// serde's private `Content` before dispatching it; this reads each value
-/// straight into its field, and copies no known key.
+/// repeated one wins). The derive read every key through serde's private
+/// `Content` (to keep the unknown ones) and buffered every unknown entry
+/// there before handing them to `extra`; this matches known keys as they
+/// are read, copies none of them, and reads each value straight into its
+/// field or into `extra`.
 struct UserVisitor;
 
 impl<'de> serde::de::Visitor<'de> for UserVisitor {

@@ -11,8 +11,10 @@
 //! Like tower-http's middleware, it is a [`Layer`](tower_layer::Layer)
 //! ([`AuthKitLayer`]), a [`Service`](tower_service::Service)
 //! ([`AuthKitService`]) and a named [`ResponseFuture`], each in its own file;
-//! [`resolve`] is what the service does with a request's credentials, and
-//! [`bearer`] what counts as a Bearer credential.
+//! [`resolve`] is what the service does with a request's credentials (the
+//! cached case without a future, the rest with one), [`finish`] what it does
+//! to the response on its way out, and [`bearer`] what counts as a Bearer
+//! credential.
 
 mod bearer;
 mod finish;

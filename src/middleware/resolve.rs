@@ -12,7 +12,7 @@
 //! read, refreshed nor cleared.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue};
 
@@ -101,8 +101,10 @@ pub(crate) fn resolve_cached(
         return Err(None);
     }
     let cookie = cookies::single_session_value(headers, &settings.cookie.name).ok_or(None)?;
-    let session = shared.sessions.cached_session(cookie)?;
-    if refresh && expires_soon(shared, &session) {
+    // The clock read once, for the token's expiry and the refresh's.
+    let now = shared.sessions.now_secs();
+    let session = shared.sessions.cached_session(cookie, now)?;
+    if refresh && expires_soon(shared, &session, now) {
         return Err(None);
     }
     Ok(Resolved {
@@ -171,7 +173,7 @@ async fn resolve_cookie(
     };
     match outcome {
         Authentication::Authenticated(session) => {
-            if !allow_refresh || !expires_soon(shared, &session) {
+            if !allow_refresh || !expires_soon(shared, &session, shared.sessions.now_secs()) {
                 return authenticated(session, Vec::new());
             }
             let data = session.to_data();
@@ -273,16 +275,12 @@ fn kept_cookie(shared: &Shared, request: &HeaderMap, e: &RefreshError) -> Vec<He
     }
 }
 
-fn expires_soon(shared: &Shared, session: &AuthenticatedSession) -> bool {
+/// Whether the session's access token is due for a refresh at `now`
+/// (seconds since the epoch).
+fn expires_soon(shared: &Shared, session: &AuthenticatedSession, now: i64) -> bool {
     let claims = &session.claims;
     let lifetime = claims.exp.saturating_sub(claims.iat);
     let buffer = shared.settings.refresh_buffer_for(lifetime);
-    let now = shared
-        .sessions
-        .now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as i64;
     claims.exp - now <= buffer.as_secs() as i64
 }
 

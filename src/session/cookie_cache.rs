@@ -110,6 +110,11 @@ impl CookieCache {
         generation: u64,
     ) {
         let Some(entries) = &self.entries else { return };
+        debug_assert_eq!(
+            self.key(cookie.as_bytes()),
+            Some(key),
+            "the key of another cookie"
+        );
         if cacheable(cookie) {
             entries.insert(
                 key,

@@ -1278,9 +1278,12 @@ impl SessionManager {
     ///
     /// `Err` holds the cookie's cache key when it was looked up and not
     /// found, for [`authenticate_candidates`](Self::authenticate_candidates).
+    /// `now` is [`now`](Self::now) in seconds since the epoch, read once by
+    /// the caller for this and its own refresh check.
     pub(crate) fn cached_session(
         &self,
         cookie: &[u8],
+        now: i64,
     ) -> Result<Arc<AuthenticatedSession>, Option<CookieKey>> {
         let key = self.cookies.key(cookie).ok_or(None)?;
         let session = self
@@ -1288,7 +1291,7 @@ impl SessionManager {
             .get(&key, self.jwks.generation())
             .ok_or(Some(key))?;
         let leeway = self.leeway.as_secs() as i64;
-        if session.claims.exp + leeway <= self.now_secs() {
+        if session.claims.exp + leeway <= now {
             return Err(None);
         }
         record_cache("hit");
@@ -1318,7 +1321,8 @@ impl SessionManager {
         (valid && issued_here).then_some(claims)
     }
 
-    fn now_secs(&self) -> i64 {
+    /// [`now`](Self::now) in seconds since the epoch.
+    pub(crate) fn now_secs(&self) -> i64 {
         self.now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
