@@ -10,8 +10,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
+use authkit_axum::emulator::{Emulator, EmulatorExt};
 use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
 use authkit_axum::session::{SessionData, SessionManager};
 use authkit_axum::{AuthKit, AuthUser};
@@ -22,7 +21,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "benchmark-cookie-password-of-32-chars-or-more";
+mod common;
+
+use common::PASSWORD;
 
 /// Counts heap allocations, to report allocations per request next to the
 /// timings (an atomic increment per allocation; both variants pay it).
@@ -78,21 +79,7 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .with_access_token_ttl(Duration::from_secs(3600))
-        .start()
-        .await
-        .unwrap();
-    let auth = emulator
-        .client()
-        .authenticate_with_password(&AuthenticateWithPassword {
-            email: "demo@example.com".into(),
-            password: DEMO_PASSWORD.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let (emulator, auth) = common::demo().await;
     let passwords = Passwords::single(PASSWORD).unwrap();
     let data = SessionData::from(&auth);
     let cookie = auth.seal_session(&passwords).unwrap();

@@ -26,8 +26,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
-use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
+use authkit_axum::emulator::{Emulator, EmulatorExt};
 use authkit_axum::seal::{self, Passwords, UnsealOptions};
 use authkit_axum::session::{Authentication, SessionData, SessionManager};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -38,7 +37,9 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::AlgorithmParameters;
 use sha2::Sha256;
 
-const PASSWORD: &str = "benchmark-cookie-password-of-32-chars-or-more";
+mod common;
+
+use common::PASSWORD;
 
 type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
 
@@ -71,21 +72,8 @@ fn derive(salt: &str) -> [u8; 32] {
 }
 
 async fn fixture() -> Fixture {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .with_access_token_ttl(Duration::from_secs(3600))
-        .start()
-        .await
-        .unwrap();
+    let (emulator, auth) = common::demo().await;
     let client = emulator.client();
-    let auth = client
-        .authenticate_with_password(&AuthenticateWithPassword {
-            email: "demo@example.com".into(),
-            password: DEMO_PASSWORD.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
     let passwords = Passwords::single(PASSWORD).unwrap();
     let cookie = auth.seal_session(&passwords).unwrap();
     let token = auth.access_token.expose().to_owned();

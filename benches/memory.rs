@@ -11,14 +11,15 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
-use std::time::Duration;
 
-use authkit_axum::client::{AuthenticateWithPassword, UserManagement};
-use authkit_axum::emulator::{Emulator, EmulatorExt, Seed, SeedUser};
+use authkit_axum::client::UserManagement;
+use authkit_axum::emulator::{EmulatorExt, Seed, SeedUser};
 use authkit_axum::seal::Passwords;
 use authkit_axum::session::{Authentication, SessionManager};
 
-const PASSWORD: &str = "benchmark-cookie-password-of-32-chars-or-more";
+mod common;
+
+use common::PASSWORD;
 const USER_PASSWORD: &str = "memory-bench-password-1";
 
 /// Counts live heap bytes (an atomic add per allocation and free).
@@ -120,24 +121,12 @@ fn main() {
         for i in 0..n {
             seed = seed.with_user(SeedUser::new(email(i), USER_PASSWORD));
         }
-        let emulator = Emulator::builder()
-            .with_seed(seed)
-            .with_access_token_ttl(Duration::from_secs(3600))
-            .start()
-            .await
-            .unwrap();
+        let emulator = common::emulator(seed).await;
         let client = emulator.client();
         let passwords = Passwords::single(PASSWORD).unwrap();
         let (mut cookies, mut tokens) = (Vec::new(), Vec::new());
         for i in 0..n {
-            let auth = client
-                .authenticate_with_password(&AuthenticateWithPassword {
-                    email: email(i),
-                    password: USER_PASSWORD.into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
+            let auth = common::sign_in(&emulator, &email(i), USER_PASSWORD).await;
             cookies.push(auth.seal_session(&passwords).unwrap());
             tokens.push(auth.access_token.expose().to_owned());
         }

@@ -18,10 +18,9 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use authkit_axum::client::AuthenticateWithPassword;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, EmulatorExt, Seed};
+use authkit_axum::emulator::EmulatorExt;
 use authkit_axum::seal::Passwords;
 use authkit_axum::{AuthClaims, AuthKit, AuthKitBuilder, AuthUser};
 use axum::body::Body;
@@ -31,7 +30,9 @@ use http::Request;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const PASSWORD: &str = "benchmark-cookie-password-of-32-chars-or-more";
+mod common;
+
+use common::PASSWORD;
 
 async fn ping_none() -> Json<Value> {
     Json(json!({"ok": true, "user": "user_bench_none"}))
@@ -66,21 +67,7 @@ fn main() {
         .build()
         .unwrap();
     let (emulator, cached, uncached, cookie, token) = runtime.block_on(async {
-        let emulator = Emulator::builder()
-            .with_seed(Seed::demo())
-            .with_access_token_ttl(Duration::from_secs(3600))
-            .start()
-            .await
-            .unwrap();
-        let auth = emulator
-            .client()
-            .authenticate_with_password(&AuthenticateWithPassword {
-                email: "demo@example.com".into(),
-                password: DEMO_PASSWORD.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let (emulator, auth) = common::demo().await;
         let cookie = auth
             .seal_session(&Passwords::single(PASSWORD).unwrap())
             .unwrap();

@@ -85,16 +85,19 @@ pub(crate) fn resolve_cached(
 ) -> Result<Resolved, Option<CookieKey>> {
     let settings = &shared.settings;
     if settings.bearer_tokens {
-        match bearer::credential(headers) {
-            Credential::None => {}
-            Credential::Token(token) => {
+        // Unchecked bytes: only a token that verified can be found.
+        match bearer::raw_token(headers) {
+            Ok(None) => {}
+            Ok(Some(token)) => {
                 let claims = shared.sessions.cached_bearer_claims(token).ok_or(None)?;
+                // A verified token is ASCII.
+                let token = std::str::from_utf8(token).map_err(|_| None)?;
                 return Ok(from_bearer(AuthStatus::Bearer {
                     access_token: token.into(),
                     claims,
                 }));
             }
-            Credential::Malformed => return Err(None),
+            Err(()) => return Err(None),
         }
     }
     if !settings.session_cookies || !shared.sessions.caches_cookies() {

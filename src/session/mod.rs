@@ -1199,7 +1199,7 @@ impl SessionManager {
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         // The token's key only when there is a cache to look it up in.
         let cache_key = (caching == TokenCaching::Use)
-            .then(|| self.tokens.key(token))
+            .then(|| self.tokens.key(token.as_bytes()))
             .flatten();
         let generation = self.jwks.generation();
         let cached = cache_key
@@ -1307,7 +1307,8 @@ impl SessionManager {
     /// is still valid and of this app's issuer, found without waiting: the
     /// layer's fast path. `None` for anything else, which
     /// [`verify_bearer_token`](Self::verify_bearer_token) then decides.
-    pub(crate) fn cached_bearer_claims(&self, token: &str) -> Option<Arc<AccessTokenClaims>> {
+    /// `token` may be any bytes: only a token that verified can be found.
+    pub(crate) fn cached_bearer_claims(&self, token: &[u8]) -> Option<Arc<AccessTokenClaims>> {
         let claims = self
             .tokens
             .get(&self.tokens.key(token)?, self.jwks.generation())?;

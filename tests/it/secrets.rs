@@ -299,7 +299,7 @@ async fn no_secret_appears_in_logs_responses_or_debug_output() {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = crate::support::logs::capture(subscriber);
 
     let hooked = Hooked::default();
     let app = start(&hooked).await;
@@ -619,7 +619,7 @@ async fn a_refused_code_is_not_echoed_in_the_error_page_or_logs() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = crate::support::logs::capture(subscriber);
     let hooked = Hooked::default();
     let app = start(&hooked).await;
     let mut ev = Evidence::default();
@@ -654,7 +654,7 @@ async fn the_webhook_secret_is_in_no_log_answer_or_debug_output() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = crate::support::logs::capture(subscriber);
     let mut ev = Evidence::default();
     ev.secret("webhook secret", WEBHOOK_SECRET);
 

@@ -99,7 +99,7 @@ fn only<'a>(logs: &Logs, events: &'a [Logged], what: &str) -> &'a Logged {
 #[tokio::test(flavor = "current_thread")]
 async fn sign_in_refresh_rejected_cookie_and_sign_out_are_logged_at_debug_with_their_ids() {
     let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+    let _guard = crate::support::logs::capture(logs.subscriber(tracing::Level::DEBUG));
     let app = start().await;
     let (user_id, session_id) = flow(&app).await;
 
@@ -177,7 +177,7 @@ async fn sign_in_refresh_rejected_cookie_and_sign_out_are_logged_at_debug_with_t
 #[tokio::test(flavor = "current_thread")]
 async fn the_layer_opens_a_debug_span_per_authentication_with_its_outcome_and_cache() {
     let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+    let _guard = crate::support::logs::capture(logs.subscriber(tracing::Level::DEBUG));
     let app = start().await;
     let mut jar = sign_in(&app).await;
     for _ in 0..2 {
@@ -409,7 +409,7 @@ async fn a_refused_cookie_is_logged_with_why_it_was_refused_and_never_its_value(
     use authkit_axum::seal::{self, Passwords, SealOptions, UnsealOptions};
     use authkit_axum::session::SessionData;
     let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+    let _guard = crate::support::logs::capture(logs.subscriber(tracing::Level::DEBUG));
     let app = start().await;
     let jar = sign_in(&app).await;
     let passwords = Passwords::single(app::COOKIE_PASSWORD).unwrap();

@@ -32,6 +32,30 @@ impl Logged {
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<Logged>>>);
 
+/// Makes `subscriber` this thread's default, as `tracing::subscriber::set_default`
+/// does, so that what this thread logs is captured even while other test
+/// threads log with no subscriber.
+///
+/// With one thread-local subscriber alone, tracing-core judges a callsite
+/// that another thread reaches first by that thread's default (none) and
+/// caches "never": the capturing thread then misses the event or span. A
+/// global do-nothing subscriber, set once, makes every callsite be judged
+/// by all subscribers, this one included.
+pub fn capture(
+    subscriber: impl Subscriber + Send + Sync + 'static,
+) -> tracing::subscriber::DefaultGuard {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        // Another global subscriber already there does as well.
+        let _ =
+            tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default());
+    });
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Callsites judged before this subscriber existed are judged again.
+    tracing::callsite::rebuild_interest_cache();
+    guard
+}
+
 impl Logs {
     /// A subscriber capturing everything from `level` up into `self`.
     pub fn subscriber(&self, level: Level) -> impl Subscriber + Send + Sync {
