@@ -938,10 +938,12 @@ impl AuthKitBuilder {
     ///
     /// Memory: about 80 bytes an entry (a MAC of the cookie, not the
     /// cookie) plus the session it holds (the user, the tokens, the claims,
-    /// kept here only, not in the token cache too: about 2 KiB for a
-    /// typical session, `cargo bench --bench memory`), so about 4.5 MiB at
+    /// kept here only, not in the token cache too: about 1.9 KiB for a
+    /// typical session, `cargo bench --bench memory`), so about 4 MiB at
     /// the default for typical sessions. Eviction is O(1); a session in use
-    /// outlives cookies seen once.
+    /// outlives cookies seen once. A process with more sessions active
+    /// within an access token's lifetime than it holds checks the others'
+    /// cookies in full (one RS256 verification each): raise it for them.
     ///
     /// ```
     /// use authkit_axum::AuthKit;
@@ -962,10 +964,9 @@ impl AuthKitBuilder {
     /// 10 000; 0 turns the cache off). `exp` and `nbf` are still checked on
     /// every request.
     ///
-    /// Memory: about 100 bytes an entry (a 128-bit MAC of the token) plus its
-    /// claims (a few hundred bytes: about 600 bytes in all for a typical
-    /// token, `cargo bench --bench memory`), so about 6 MiB at the default
-    /// when it is full. An app whose requests carry only session cookies
+    /// Memory: a 128-bit MAC of the token and its claims, about 550 bytes
+    /// in all for a typical token (`cargo bench --bench memory`), so about
+    /// 5.5 MB at the default when it is full. An app whose requests carry only session cookies
     /// leaves it empty.
     ///
     /// ```

@@ -19,7 +19,7 @@
 //! accounting, `MemoryUsed`, over a full cache divided by its capacity;
 //! `an_entry_costs_well_under_a_kilobyte` holds it under 256), far under
 //! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims,
-//! which the token cache does not keep as well: about 2 KiB for a typical
+//! which the token cache does not keep as well: about 1.9 KiB for a typical
 //! session, `cargo bench --bench memory`) is the one the request uses
 //! anyway, and is freed when the entry is evicted. A refresh inserts the new
 //! cookie with the session it just verified.

@@ -765,9 +765,8 @@ impl SessionManager {
     /// [`authenticate_data`](Self::authenticate_data), and of cookies the
     /// session cache does not hold (it is off, or the seal has an expiry of
     /// its own). A cookie the session cache holds keeps its token's claims
-    /// there only. Memory: about 110 bytes an entry plus the token's
-    /// claims, about 600 bytes in all for a typical token, so about 6 MiB
-    /// at the default when full.
+    /// there only. Memory: the token's MAC and claims, about 550 bytes in
+    /// all for a typical token, so about 5.5 MB at the default when full.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -793,7 +792,7 @@ impl SessionManager {
     /// token cache then remembers the cookies' tokens). Memory: about 80
     /// bytes an entry (a MAC of the cookie, not the cookie) plus the
     /// session it holds (its claims included, kept nowhere else: about
-    /// 2 KiB for a typical one), about 4.5 MiB at the default. A refresh
+    /// 1.9 KiB for a typical one), about 4 MiB at the default. A refresh
     /// puts the new cookie in with its session.
     ///
     /// ```

@@ -21,12 +21,11 @@
 //! this cache empty instead of keeping every session's claims twice.
 //!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
-//! 16-byte digest, the generation and an `Arc` of the claims, about 110
-//! bytes in the cache's slab and index (measured by
-//! `an_entry_costs_well_under_a_kilobyte`), plus the claims themselves, a
-//! few hundred bytes for a typical token (more with many permissions; about
-//! 600 bytes an entry in all, `cargo bench --bench memory`): about 6 MiB at
-//! the default capacity for typical tokens.
+//! 16-byte digest, the generation and an `Arc` of the claims, under 256
+//! bytes in the cache's slab and index (`an_entry_costs_well_under_a_kilobyte`),
+//! plus the claims themselves, a few hundred bytes for a typical token (more
+//! with many permissions; about 550 bytes an entry in all, `cargo bench
+//! --bench memory`): about 5.5 MB at the default capacity for typical tokens.
 
 use std::sync::Arc;
 
