@@ -381,7 +381,20 @@ pub(crate) mod tests {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::with_default(subscriber, run);
+        // With one thread-local subscriber alone, a callsite another test
+        // thread reaches first is judged by that thread's default (none)
+        // and cached as disabled: a global do-nothing subscriber, set once,
+        // makes every callsite be judged by all subscribers, this one too.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(
+                tracing::subscriber::NoSubscriber::default(),
+            );
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            run()
+        });
         String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
     }
 
