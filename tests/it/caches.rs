@@ -9,17 +9,11 @@ use std::time::Duration;
 
 use crate::support::app::{self, App, EMAIL, Jar};
 use authkit_axum::AuthKitBuilder;
-use authkit_axum::emulator::{Emulator, Seed};
 use authkit_axum::session::{AuthenticatedSession, Authentication};
 use reqwest::header::{ACCEPT, AUTHORIZATION, COOKIE};
 
 async fn start(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    app::start_with(emulator, configure, axum::Router::new()).await
+    app::start_demo(configure).await
 }
 
 /// A browser sign-in through the app: its session cookie.

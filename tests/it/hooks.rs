@@ -6,21 +6,15 @@ use std::time::Duration;
 
 use crate::support::app::{self, App, EMAIL, Jar};
 use crate::support::emulator::{org, user_id};
-use authkit_axum::emulator::{Emulator, EmulatorExt, Fault, Seed};
+use authkit_axum::emulator::{EmulatorExt, Fault};
 use authkit_axum::{AuthKitBuilder, RefreshEvent, RefreshFailure, SignOut};
-use axum::Router;
 use reqwest::header::{ACCEPT, COOKIE};
 use serde_json::Value;
 
 type Log<T> = Arc<Mutex<Vec<T>>>;
 
 async fn start(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    app::start_with(emulator, configure, Router::new()).await
+    app::start_demo(configure).await
 }
 
 /// An app whose refresh hook logs every event.

@@ -10,12 +10,7 @@ use axum::Router;
 use reqwest::header::{ALLOW, CONTENT_SECURITY_POLICY, COOKIE, ORIGIN};
 
 async fn start(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    app::start_with(emulator, configure, Router::new()).await
+    app::start_demo(configure).await
 }
 
 /// Signs out with `form` (and `query`), then follows WorkOS's logout:

@@ -8,18 +8,11 @@ use std::sync::{Arc, Mutex};
 use crate::support::app::{self, App, EMAIL, Jar, location};
 use crate::support::emulator::{org, user_id};
 use authkit_axum::AuthKitBuilder;
-use authkit_axum::emulator::{Emulator, Seed};
-use axum::Router;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 async fn start(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    app::start_with(emulator, configure, Router::new()).await
+    app::start_demo(configure).await
 }
 
 fn query(url: &str) -> HashMap<String, String> {

@@ -11,18 +11,11 @@ use std::time::Duration;
 
 use crate::support::app::{self, App, EMAIL, Jar, location};
 use crate::support::logs::{Logged, Logs};
-use authkit_axum::emulator::{Emulator, Seed};
-use axum::Router;
 use futures_util::future::join_all;
 use reqwest::header::{ACCEPT, COOKIE, ORIGIN};
 
 async fn start() -> App {
-    let emulator = Emulator::builder()
-        .with_seed(Seed::demo())
-        .start()
-        .await
-        .unwrap();
-    app::start_with(emulator, |b| b, Router::new()).await
+    app::start_demo(|b| b).await
 }
 
 async fn sign_in(app: &App) -> Jar {

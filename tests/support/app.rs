@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use authkit_axum::emulator::EmulatorExt;
-use authkit_axum::emulator::{DEMO_PASSWORD, Emulator};
+use authkit_axum::emulator::{DEMO_PASSWORD, Emulator, Seed};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
 use axum::Router;
 use axum::routing::get;
@@ -67,6 +67,16 @@ pub async fn start_with(
         extra,
     )
     .await
+}
+
+/// [`start_with`] on a new emulator with the demo seed, and no extra routes.
+pub async fn start_demo(configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder) -> App {
+    let emulator = Emulator::builder()
+        .with_seed(Seed::demo())
+        .start()
+        .await
+        .unwrap();
+    start_with(emulator, configure, Router::new()).await
 }
 
 /// Like [`start_with`], from [`builder`] (the cookie passwords are
