@@ -918,9 +918,7 @@ impl SessionManager {
                     .and_then(|key| self.cookies.get(key, self.jwks.generation()))
                 {
                     record_cache("hit");
-                    let now = self.now_secs();
-                    let leeway = self.leeway.as_secs() as i64;
-                    if session.claims.exp + leeway > now {
+                    if !self.expired(&session.claims, self.now_secs()) {
                         return Ok(Authentication::Authenticated(session));
                     }
                     // Expired since it was cached: answer as an uncached
@@ -1076,15 +1074,9 @@ impl SessionManager {
         &self,
         token: &str,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
-        let issued_here = |claims: &AccessTokenClaims| {
-            claims
-                .iss
-                .as_deref()
-                .is_some_and(|iss| self.issuers.iter().any(|ok| ok == iss))
-        };
         match self.verify_access_token(token).await {
-            Ok(claims) if issued_here(&claims) => Ok(claims),
-            Err(TokenError::Expired(claims)) if issued_here(&claims) => {
+            Ok(claims) if self.issued_here(&claims) => Ok(claims),
+            Err(TokenError::Expired(claims)) if self.issued_here(&claims) => {
                 Err(TokenError::Expired(claims))
             }
             Ok(_) | Err(TokenError::Expired(_)) => {
@@ -1218,16 +1210,36 @@ impl SessionManager {
             }
         };
         let now = self.now_secs();
-        let leeway = self.leeway.as_secs() as i64;
-        if let Some(nbf) = claims.nbf
-            && nbf > now + leeway
-        {
+        if self.not_yet_valid(&claims, now) {
             return Err(TokenError::Invalid);
         }
-        if claims.exp + leeway <= now {
+        if self.expired(&claims, now) {
             return Err(TokenError::Expired(claims));
         }
         Ok(claims)
+    }
+
+    /// Whether `claims` have expired at `now` (seconds since the epoch),
+    /// the leeway allowed.
+    fn expired(&self, claims: &AccessTokenClaims, now: i64) -> bool {
+        claims.exp + self.leeway.as_secs() as i64 <= now
+    }
+
+    /// Whether `claims` are not valid yet at `now` (their `nbf`), the leeway
+    /// allowed.
+    fn not_yet_valid(&self, claims: &AccessTokenClaims, now: i64) -> bool {
+        claims
+            .nbf
+            .is_some_and(|nbf| nbf > now + self.leeway.as_secs() as i64)
+    }
+
+    /// Whether a token was issued for this app (its `iss` one of this
+    /// client's issuers).
+    fn issued_here(&self, claims: &AccessTokenClaims) -> bool {
+        claims
+            .iss
+            .as_deref()
+            .is_some_and(|iss| self.issuers.iter().any(|ok| ok == iss))
     }
 
     /// Header checks, key lookup and the RS256 signature: the expensive part.
@@ -1289,8 +1301,7 @@ impl SessionManager {
             .cookies
             .get(&key, self.jwks.generation())
             .ok_or(Some(key))?;
-        let leeway = self.leeway.as_secs() as i64;
-        if session.claims.exp + leeway <= now {
+        if self.expired(&session.claims, now) {
             return Err(None);
         }
         record_cache("hit");
@@ -1312,13 +1323,8 @@ impl SessionManager {
             .tokens
             .get(&self.tokens.key(token)?, self.jwks.generation())?;
         let now = self.now_secs();
-        let leeway = self.leeway.as_secs() as i64;
-        let valid = claims.nbf.is_none_or(|nbf| nbf <= now + leeway) && claims.exp + leeway > now;
-        let issued_here = claims
-            .iss
-            .as_deref()
-            .is_some_and(|iss| self.issuers.iter().any(|ok| ok == iss));
-        (valid && issued_here).then_some(claims)
+        let valid = !self.not_yet_valid(&claims, now) && !self.expired(&claims, now);
+        (valid && self.issued_here(&claims)).then_some(claims)
     }
 
     /// [`now`](Self::now) in seconds since the epoch.
