@@ -25,7 +25,7 @@ use crate::middleware::AuthKitLayer;
 use crate::pages::PageContext;
 use crate::routes;
 use crate::seal::{Passwords, SealError};
-use crate::session::{Clock, JwksCache, SessionManager, SingleFlight};
+use crate::session::{Clock, JwksCache, SessionManager};
 use crate::session_cookies::{self, SaveSessionError, SessionCookies};
 use crate::settings::{Settings, origin_root};
 use crate::shared::Shared;
@@ -1702,13 +1702,12 @@ impl AuthKitBuilder {
             session_cookies: self.session_cookies,
         };
         Ok(AuthKit {
-            shared: Arc::new(Shared {
-                sessions: Arc::new(sessions),
-                settings: Arc::new(settings),
-                refreshes: Arc::new(SingleFlight::default()),
-                hooks: self.hooks,
-                keep_alive: self.keep_alive,
-            }),
+            shared: Arc::new(Shared::new(
+                Arc::new(sessions),
+                Arc::new(settings),
+                self.hooks,
+                self.keep_alive,
+            )),
         })
     }
 }

@@ -154,20 +154,22 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             AuthStatus::Bearer {
                 access_token,
                 claims,
-            } => bearer_user(state, parts, access_token, claims).await,
+            } => Box::pin(bearer_user(state, parts, access_token, claims)).await,
             _ => Err(AuthRejection::from_state(state, parts)),
         }
     }
 }
 
 /// The user of a Bearer request, fetched (and cached) through the client.
+/// Boxed by its callers: its future (a cache lookup that may join a fetch)
+/// would otherwise make every `AuthUser`'s, a cookie's too, ten times larger.
 async fn bearer_user(
     state: &AuthState,
     parts: &Parts,
     access_token: &Secret,
     claims: &Arc<AccessTokenClaims>,
 ) -> Result<AuthUser, AuthRejection> {
-    let Some(sessions) = &state.sessions else {
+    let Some(sessions) = state.sessions() else {
         return Err(AuthRejection::missing_layer());
     };
     let status = match sessions.bearer_session(access_token, claims.clone()).await {
@@ -203,7 +205,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
             AuthStatus::Bearer {
                 access_token,
                 claims,
-            } => bearer_user(state, parts, access_token, claims)
+            } => Box::pin(bearer_user(state, parts, access_token, claims))
                 .await
                 .map(Some),
             _ => refused_bearer(state, parts).map_or(Ok(None), Err),
@@ -530,7 +532,8 @@ impl axum::response::IntoResponse for OrganizationRejection {
 }
 
 /// The session's organization: `Ok(None)` when the session has none or it
-/// no longer exists, `Err` (503) when WorkOS cannot answer.
+/// no longer exists, `Err` (503) when WorkOS cannot answer. Boxed by its
+/// callers, as [`bearer_user`] is.
 async fn session_organization(
     state: &AuthState,
     parts: &Parts,
@@ -539,7 +542,7 @@ async fn session_organization(
     let Some(organization_id) = claims.org_id.as_deref() else {
         return Ok(None);
     };
-    let Some(sessions) = &state.sessions else {
+    let Some(sessions) = state.sessions() else {
         return Err(AuthRejection::missing_layer().into());
     };
     match sessions.organization(organization_id).await {
@@ -573,10 +576,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentOrganization {
         let Some(claims) = state.claims() else {
             return Err(AuthRejection::from_state(state, parts).into());
         };
-        match session_organization(state, parts, claims).await? {
+        match Box::pin(session_organization(state, parts, claims)).await? {
             Some(organization) => Ok(organization),
             None => Err(Forbidden::because(ForbiddenReason::NoOrganization)
-                .for_request(&state.settings, parts)
+                .for_request(state.settings(), parts)
                 .into()),
         }
     }
@@ -593,7 +596,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentOrganization {
             return Err(AuthRejection::missing_layer().into());
         };
         match state.claims() {
-            Some(claims) => session_organization(state, parts, claims).await,
+            Some(claims) => Box::pin(session_organization(state, parts, claims)).await,
             None => refused_bearer(state, parts).map_or(Ok(None), |r| Err(r.into())),
         }
     }
@@ -602,6 +605,32 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentOrganization {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_extractors_futures_stay_small() {
+        // A handler's future holds its extractors' and axum boxes it on
+        // every request: a user or organization fetch held inline made
+        // `AuthUser`'s 5 KB, for a cookie that needs no fetch at all.
+        fn size<F: Future>(_future: F) -> usize {
+            size_of::<F>()
+        }
+        let (mut parts, _) = http::Request::new(()).into_parts();
+        let p = &mut parts;
+        let sizes = [
+            size(<AuthUser as FromRequestParts<()>>::from_request_parts(
+                p,
+                &(),
+            )),
+            size(<AuthUser as OptionalFromRequestParts<()>>::from_request_parts(p, &())),
+            size(<AuthClaims as FromRequestParts<()>>::from_request_parts(
+                p,
+                &(),
+            )),
+            size(<CurrentOrganization as FromRequestParts<()>>::from_request_parts(p, &())),
+            size(<CurrentOrganization as OptionalFromRequestParts<()>>::from_request_parts(p, &())),
+        ];
+        assert!(sizes.iter().all(|&n| n <= 128), "{sizes:?} bytes");
+    }
 
     fn claims(json: serde_json::Value) -> AuthClaims {
         AuthClaims {

@@ -258,7 +258,7 @@ fn refuse(verdict: Verdict, parts: &Parts) -> Response {
     let state = parts.extensions.get::<AuthState>();
     match (verdict, state) {
         (Verdict::Forbidden(reason), Some(state)) => Forbidden::because(reason)
-            .for_request(&state.settings, parts)
+            .for_request(state.settings(), parts)
             .into_response(),
         (Verdict::NoSession, Some(state)) => {
             AuthRejection::from_state(state, parts).into_response()

@@ -100,7 +100,11 @@ enum Answer {
     /// 401 with a JSON body and these `WWW-Authenticate` challenges.
     Unauthorized { challenges: Vec<&'static str> },
     /// 503 with `Retry-After`: a page for a browser navigation, else JSON.
-    Unavailable { page: bool },
+    Unavailable {
+        page: bool,
+        /// The request's [`original_uri`], kept for the page.
+        uri: Option<Box<Uri>>,
+    },
     /// 500.
     MissingLayer,
 }
@@ -168,14 +172,17 @@ impl AuthRejection {
     pub(crate) fn unavailable(retry_after: Option<Duration>) -> Self {
         AuthRejection {
             reason: AuthRejectionReason::Unavailable { retry_after },
-            answer: Answer::Unavailable { page: false },
+            answer: Answer::Unavailable {
+                page: false,
+                uri: None,
+            },
         }
     }
 
     /// The rejection of a request without a session, as its state and the
     /// router's [`RejectionMode`] decide.
     pub(crate) fn from_state(state: &AuthState, parts: &Parts) -> Self {
-        let settings = &state.settings;
+        let settings = state.settings();
         // A Bearer client is not a browser: never a login page, never HTML.
         let bearer = state.source == Some(CredentialSource::Bearer);
         let redirect = !bearer && answers_as_page(settings, parts);
@@ -183,7 +190,11 @@ impl AuthRejection {
             AuthStatus::Unavailable { retry_after } => {
                 return AuthRejection {
                     reason: AuthRejectionReason::Unavailable { retry_after },
-                    answer: Answer::Unavailable { page: redirect },
+                    answer: Answer::Unavailable {
+                        page: redirect,
+                        uri: redirect
+                            .then(|| Box::new(original_uri(&parts.extensions, &parts.uri).clone())),
+                    },
                 };
             }
             AuthStatus::Unauthenticated(reason) => reason,
@@ -423,7 +434,7 @@ impl IntoResponse for AuthRejection {
                 }
                 response
             }
-            Answer::Unavailable { page } => {
+            Answer::Unavailable { page, uri } => {
                 let retry_after = match self.reason {
                     AuthRejectionReason::Unavailable { retry_after } => retry_after,
                     _ => None,
@@ -438,6 +449,7 @@ impl IntoResponse for AuthRejection {
                     message: body,
                     retry_after: Some(Duration::from_secs(secs)),
                     page: Some(page),
+                    uri,
                 });
                 response
             }
@@ -503,6 +515,8 @@ pub struct Forbidden {
     /// Whether to answer with a page, when made from a request (guards);
     /// `None` lets the layer judge from the request it saw.
     page: Option<bool>,
+    /// The request's [`original_uri`] when `page`, for the page.
+    uri: Option<Box<Uri>>,
 }
 
 impl Forbidden {
@@ -517,18 +531,25 @@ impl Forbidden {
         Forbidden {
             reason: ForbiddenReason::Other(reason.into()),
             page: None,
+            uri: None,
         }
     }
 
     pub(crate) fn because(reason: ForbiddenReason) -> Self {
-        Forbidden { reason, page: None }
+        Forbidden {
+            reason,
+            page: None,
+            uri: None,
+        }
     }
 
     /// This refusal of the request of `parts`: a page or JSON as that
     /// request decides, [`RejectionMode`] included.
     pub(crate) fn for_request(self, settings: &Settings, parts: &Parts) -> Self {
+        let page = answers_as_page(settings, parts);
         Forbidden {
-            page: Some(answers_as_page(settings, parts)),
+            page: Some(page),
+            uri: page.then(|| Box::new(original_uri(&parts.extensions, &parts.uri).clone())),
             ..self
         }
     }
@@ -582,6 +603,7 @@ impl IntoResponse for Forbidden {
             message,
             retry_after: None,
             page: self.page,
+            uri: self.uri,
         });
         response
     }
@@ -600,22 +622,36 @@ struct Refusal {
     /// Decided where the request was seen whole (guards, extractors);
     /// `None` for a [`Forbidden`] a handler made.
     page: Option<bool>,
+    /// The request's [`original_uri`], when `page` says a page (the layer
+    /// keeps it only for the requests it judges would get one).
+    uri: Option<Box<Uri>>,
 }
 
 /// What the layer notes of a request before running the app, to answer its
 /// 403s and 503s as pages or JSON.
 pub(crate) struct PageJudge {
     navigation: bool,
-    uri: Uri,
+    /// The request's URI, for a page or the app's hook: only kept for a
+    /// navigation or when there is a hook (a clone on every request
+    /// otherwise), and boxed (every response future carries the judge).
+    uri: Option<Box<Uri>>,
 }
 
 impl PageJudge {
     /// `uri` is the [`original_uri`]; a request that sent a Bearer token is
-    /// never answered with a page.
-    pub(crate) fn new(settings: &Settings, uri: &Uri, headers: &HeaderMap, bearer: bool) -> Self {
+    /// never answered with a page. `hooked`: the app has an error-page hook,
+    /// which sees every refusal.
+    pub(crate) fn new(
+        settings: &Settings,
+        uri: &Uri,
+        headers: &HeaderMap,
+        bearer: bool,
+        hooked: bool,
+    ) -> Self {
+        let navigation = !bearer && is_page_request(settings, uri, headers);
         PageJudge {
-            navigation: !bearer && is_page_request(settings, uri, headers),
-            uri: uri.clone(),
+            navigation,
+            uri: (navigation || hooked).then(|| Box::new(uri.clone())),
         }
     }
 
@@ -631,13 +667,21 @@ impl PageJudge {
         let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
             return response;
         };
+        let navigation = refusal.page.unwrap_or(self.navigation);
+        if !navigation && hook.is_none() {
+            return response;
+        }
         let context = ErrorPageContext {
             kind: refusal.kind,
             status: response.status(),
             message: refusal.message,
-            navigation: refusal.page.unwrap_or(self.navigation),
+            navigation,
             retry_after: refusal.retry_after,
-            uri: self.uri.clone(),
+            // One of the two is kept whenever a page or the hook is due.
+            uri: refusal
+                .uri
+                .or_else(|| self.uri.clone())
+                .map_or_else(Uri::default, |uri| *uri),
         };
         let replacement = hook.and_then(|hook| hook(&context)).or_else(|| {
             context
@@ -815,7 +859,13 @@ mod tests {
     }
 
     fn judge(pairs: &[(&'static str, &'static str)], path: &str) -> PageJudge {
-        PageJudge::new(&settings(), &path.parse().unwrap(), &headers(pairs), false)
+        PageJudge::new(
+            &settings(),
+            &path.parse().unwrap(),
+            &headers(pairs),
+            false,
+            true,
+        )
     }
 
     fn is_html(response: &Response) -> bool {
@@ -862,6 +912,50 @@ mod tests {
             .into_response();
         let judged = judge(&[("accept", "text/html")], "/page").answer(refusal, None, None);
         assert!(!is_html(&judged));
+    }
+
+    #[tokio::test]
+    async fn a_page_links_back_to_its_request_whichever_side_kept_the_uri() {
+        let html = [("accept", "text/html")];
+        let unavailable = |path: &str| {
+            let state = AuthState::new(
+                AuthStatus::Unavailable { retry_after: None },
+                Arc::new(settings()),
+            );
+            let mut p = parts(Method::GET, path, headers(&html));
+            p.extensions.insert(RejectionMode::Redirect);
+            AuthRejection::from_state(&state, &p).into_response()
+        };
+        // The layer judged an API request, no hook: it kept no URI, and the
+        // refusal, decided a page from its request, brought its own.
+        let api = PageJudge::new(
+            &settings(),
+            &"/api/x".parse().unwrap(),
+            &headers(&html),
+            false,
+            false,
+        );
+        assert!(api.uri.is_none());
+        let page = api.answer(unavailable("/reports?week=3"), None, None);
+        assert!(is_html(&page));
+        let bytes = axum::body::to_bytes(page.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("href=\"/reports?week=3\""));
+        // A navigation: the layer kept it for the handler's own Forbidden.
+        let navigation = PageJudge::new(
+            &settings(),
+            &"/reports?week=3".parse().unwrap(),
+            &headers(&html),
+            false,
+            false,
+        );
+        let page = navigation.answer(Forbidden::new("no").into_response(), None, None);
+        assert!(is_html(&page));
+        // Neither a navigation nor a hook: the JSON passes as it is.
+        let json = api.answer(Forbidden::new("no").into_response(), None, None);
+        assert!(!is_html(&json));
+        assert!(json.extensions().get::<Refusal>().is_none());
     }
 
     #[test]

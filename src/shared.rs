@@ -19,11 +19,45 @@ use crate::telemetry;
 pub(crate) struct Shared {
     pub(crate) sessions: Arc<SessionManager>,
     pub(crate) settings: Arc<Settings>,
+    /// The two above, for every request's [`AuthState`](crate::AuthState):
+    /// one `Arc` to count a request instead of two.
+    pub(crate) context: Arc<RequestContext>,
     pub(crate) refreshes: Arc<SingleFlight>,
     pub(crate) hooks: Hooks,
     /// Handles that must live as long as the app (e.g. an emulator it runs against).
     #[allow(dead_code, reason = "held for its Drop, never read")]
     pub(crate) keep_alive: Vec<Arc<dyn Any + Send + Sync>>,
+}
+
+/// What every request's [`AuthState`](crate::AuthState) refers to, made
+/// once.
+pub(crate) struct RequestContext {
+    pub(crate) settings: Arc<Settings>,
+    /// For what extractors fetch lazily (the user of a Bearer token, the
+    /// session's organization); `None` only in tests of what reads a state.
+    pub(crate) sessions: Option<Arc<SessionManager>>,
+}
+
+impl Shared {
+    /// The shared state of a layer and its routes.
+    pub(crate) fn new(
+        sessions: Arc<SessionManager>,
+        settings: Arc<Settings>,
+        hooks: Hooks,
+        keep_alive: Vec<Arc<dyn Any + Send + Sync>>,
+    ) -> Self {
+        Shared {
+            context: Arc::new(RequestContext {
+                settings: settings.clone(),
+                sessions: Some(sessions.clone()),
+            }),
+            sessions,
+            settings,
+            refreshes: Arc::new(SingleFlight::default()),
+            hooks,
+            keep_alive,
+        }
+    }
 }
 
 impl fmt::Debug for Shared {

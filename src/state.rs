@@ -10,6 +10,7 @@ use crate::session::{
     AccessTokenClaims, AuthenticatedSession, SessionManager, UnauthenticatedReason,
 };
 use crate::settings::Settings;
+use crate::shared::RequestContext;
 
 /// What the layer found out about a request; extractors read it.
 ///
@@ -36,9 +37,8 @@ use crate::settings::Settings;
 pub struct AuthState {
     pub(crate) status: AuthStatus,
     pub(crate) source: Option<CredentialSource>,
-    pub(crate) settings: Arc<Settings>,
-    /// For what extractors fetch lazily (the user of a Bearer token).
-    pub(crate) sessions: Option<Arc<SessionManager>>,
+    /// The settings and session manager, shared by every request.
+    pub(crate) context: Arc<RequestContext>,
 }
 
 /// Which credential of a request the layer judged it by.
@@ -88,22 +88,38 @@ pub enum AuthStatus {
 }
 
 impl AuthState {
+    /// A state without a session manager (for what only reads it).
+    #[cfg(test)]
     pub(crate) fn new(status: AuthStatus, settings: Arc<Settings>) -> Self {
+        Self::in_context(
+            status,
+            Arc::new(RequestContext {
+                settings,
+                sessions: None,
+            }),
+        )
+    }
+
+    /// The layer's state of a request.
+    pub(crate) fn in_context(status: AuthStatus, context: Arc<RequestContext>) -> Self {
         AuthState {
             status,
             source: None,
-            settings,
-            sessions: None,
+            context,
         }
+    }
+
+    pub(crate) fn settings(&self) -> &Arc<Settings> {
+        &self.context.settings
+    }
+
+    /// For what extractors fetch lazily (the user of a Bearer token).
+    pub(crate) fn sessions(&self) -> Option<&Arc<SessionManager>> {
+        self.context.sessions.as_ref()
     }
 
     pub(crate) fn with_source(mut self, source: Option<CredentialSource>) -> Self {
         self.source = source;
-        self
-    }
-
-    pub(crate) fn with_sessions(mut self, sessions: Arc<SessionManager>) -> Self {
-        self.sessions = Some(sessions);
         self
     }
 

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use axum::response::Response;
-use http::{HeaderName, HeaderValue, header};
+use http::header::{self, Entry};
+use http::{HeaderName, HeaderValue};
 
 use crate::cookies;
 use crate::rejection::PageJudge;
@@ -14,7 +15,9 @@ use crate::state::CredentialSource;
 
 /// What one request's authentication leaves for its response.
 pub(crate) struct Finish {
-    pub(crate) shared: Arc<Shared>,
+    /// Only when the response may need it: a cookie to write, or the app's
+    /// page hooks (one `Arc` less to count on most requests).
+    pub(crate) shared: Option<Arc<Shared>>,
     pub(crate) pages: PageJudge,
     pub(crate) set_cookie: Vec<HeaderValue>,
     pub(crate) signed_in: bool,
@@ -24,15 +27,19 @@ pub(crate) struct Finish {
 impl Finish {
     /// `response` as the client gets it.
     pub(crate) fn apply(self, response: Response) -> Response {
-        let hooks = &self.shared.hooks;
-        let mut response =
-            self.pages
-                .answer(response, hooks.error_page.as_ref(), hooks.page.as_ref());
-        let name = &self.shared.settings.cookie.name;
+        let hooks = self.shared.as_ref().map(|shared| &shared.hooks);
+        let mut response = self.pages.answer(
+            response,
+            hooks.and_then(|hooks| hooks.error_page.as_ref()),
+            hooks.and_then(|hooks| hooks.page.as_ref()),
+        );
         let headers = response.headers_mut();
         // A route that set the session cookie itself (login, logout,
         // organization switch) knows better than the layer.
-        if !self.set_cookie.is_empty() && !cookies::response_sets_session(headers, name) {
+        if let Some(shared) = &self.shared
+            && !self.set_cookie.is_empty()
+            && !cookies::response_sets_session(headers, &shared.settings.cookie.name)
+        {
             for value in self.set_cookie {
                 headers.append(header::SET_COOKIE, value);
             }
@@ -46,19 +53,26 @@ impl Finish {
                 Some(CredentialSource::Bearer) => (header::AUTHORIZATION, "Authorization"),
                 _ => (header::COOKIE, "Cookie"),
             };
-            if !varies(headers, &by) {
-                headers.append(header::VARY, HeaderValue::from_static(name));
+            // One lookup: the app's `Vary` is read and added to in place.
+            match headers.entry(header::VARY) {
+                Entry::Vacant(vary) => {
+                    vary.insert(HeaderValue::from_static(name));
+                }
+                Entry::Occupied(mut vary) => {
+                    if !varies(vary.iter(), &by) {
+                        vary.append(HeaderValue::from_static(name));
+                    }
+                }
             }
         }
         response
     }
 }
 
-/// Whether the response already says it varies by `name` (or by everything).
-fn varies(headers: &http::HeaderMap, name: &HeaderName) -> bool {
-    headers
-        .get_all(header::VARY)
-        .iter()
+/// Whether `Vary` values already say the response varies by `name` (or by
+/// everything).
+fn varies<'a>(values: impl Iterator<Item = &'a HeaderValue>, name: &HeaderName) -> bool {
+    values
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|v| v.trim().eq_ignore_ascii_case(name.as_str()) || v.trim() == "*")

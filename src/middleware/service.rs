@@ -113,14 +113,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // The clone that was driven to readiness is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         host_from_authority(&mut request);
         // A layer further out (on the router this one is nested in) has
         // authenticated the request already: once is enough.
         if request.extensions().get::<AuthState>().is_some() {
-            return ResponseFuture::passthrough(inner.call(request));
+            return ResponseFuture::passthrough(self.inner.call(request));
         }
         // Signing out needs the session's id, not a fresh token: an expired
         // one is not refreshed on the way to the logout route. The path is
@@ -142,12 +139,17 @@ where
         let known_miss = match cached {
             Ok(resolved) => {
                 return match prepare(&self.shared, resolved, &mut request) {
-                    Ok(finish) => ResponseFuture::inner(inner.call(request), finish),
+                    // Called now: the service driven to readiness.
+                    Ok(finish) => ResponseFuture::inner(self.inner.call(request), finish),
                     Err(answer) => ResponseFuture::ready(*answer),
                 };
             }
             Err(known_miss) => known_miss,
         };
+        // Called later, from the future: the clone that was driven to
+        // readiness goes with it, a fresh one stays.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         ResponseFuture::boxed(async move {
             // Awaited in place when the span is off: instrumenting would
@@ -179,9 +181,7 @@ fn prepare<B>(
     request: &mut Request<B>,
 ) -> Result<Finish, Box<Response>> {
     let source = resolved.source;
-    let state = AuthState::new(resolved.status, shared.settings.clone())
-        .with_source(source)
-        .with_sessions(shared.sessions.clone());
+    let state = AuthState::in_context(resolved.status, shared.context.clone()).with_source(source);
     let signed_in = state.is_authenticated();
     let uri = original_uri(request.extensions(), request.uri());
     let pages = PageJudge::new(
@@ -189,9 +189,13 @@ fn prepare<B>(
         uri,
         request.headers(),
         source == Some(CredentialSource::Bearer),
+        shared.hooks.error_page.is_some(),
     );
+    let hooks = &shared.hooks;
+    let needs_shared =
+        !resolved.set_cookie.is_empty() || hooks.error_page.is_some() || hooks.page.is_some();
     let finish = Finish {
-        shared: shared.clone(),
+        shared: needs_shared.then(|| shared.clone()),
         pages,
         set_cookie: resolved.set_cookie,
         signed_in,

@@ -71,14 +71,24 @@ impl<T: Send + Sync + 'static> FetchCache<T> {
         now.duration_since(at).map_or(true, |age| age < self.ttl)
     }
 
-    /// The value of `key`, from the cache or from `fetch` (one fetch for
-    /// concurrent misses).
-    pub(crate) async fn get_or_fetch<F>(&self, key: &str, now: SystemTime, fetch: F) -> Fetched<T>
+    /// The value of `key`, from the cache or from the future `fetch` makes
+    /// (one fetch for concurrent misses).
+    ///
+    /// `fetch` is called only on a miss, and its future is boxed: a client
+    /// call's future is kilobytes, and held here by value it would make
+    /// every caller's future (an extractor's, on every request) as large.
+    pub(crate) async fn get_or_fetch<M, F>(
+        &self,
+        key: &str,
+        now: SystemTime,
+        fetch: M,
+    ) -> Fetched<T>
     where
+        M: FnOnce() -> F,
         F: Future<Output = Result<T, ClientError>> + Send + 'static,
     {
         let Some(entries) = &self.entries else {
-            return fetch.await.map(Arc::new).map_err(Arc::new);
+            return Box::pin(fetch()).await.map(Arc::new).map_err(Arc::new);
         };
         // A fresh value under the shard's read lock: the common case.
         if let Some(Entry::Ready { value, at }) = entries.get(key)
@@ -88,9 +98,7 @@ impl<T: Send + Sync + 'static> FetchCache<T> {
         }
         let mut fetch = Some(fetch);
         let mut start = || -> Fetch<T> {
-            fetch
-                .take()
-                .expect("one fetch started at most")
+            (fetch.take().expect("one fetch started at most"))()
                 .map(|r| r.map(Arc::new).map_err(Arc::new))
                 .boxed()
                 .shared()
@@ -192,6 +200,11 @@ mod tests {
         }
     }
 
+    /// A fetch made already, handed over on a miss.
+    fn lazy<F>(fetch: F) -> impl FnOnce() -> F {
+        move || fetch
+    }
+
     #[tokio::test]
     async fn a_user_is_fetched_once_until_it_expires() {
         let cache = UserCache::new(10, Duration::from_secs(60));
@@ -199,7 +212,7 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         for _ in 0..3 {
             let u = cache
-                .get_or_fetch("u1", t0, counted(&calls, "u1"))
+                .get_or_fetch("u1", t0, lazy(counted(&calls, "u1")))
                 .await
                 .unwrap();
             assert_eq!(u.id, "u1");
@@ -207,7 +220,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let later = t0 + Duration::from_secs(61);
         cache
-            .get_or_fetch("u1", later, counted(&calls, "u1"))
+            .get_or_fetch("u1", later, lazy(counted(&calls, "u1")))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -219,7 +232,7 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let all = futures_util::future::join_all(
-            (0..8).map(|_| cache.get_or_fetch("u1", now, counted(&calls, "u1"))),
+            (0..8).map(|_| cache.get_or_fetch("u1", now, lazy(counted(&calls, "u1")))),
         )
         .await;
         assert!(all.iter().all(|r| r.is_ok()));
@@ -232,13 +245,13 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         cache
-            .get_or_fetch("u1", now, counted(&calls, "u1"))
+            .get_or_fetch("u1", now, lazy(counted(&calls, "u1")))
             .await
             .unwrap();
         cache.forget("u1");
         cache.forget("never-seen");
         cache
-            .get_or_fetch("u1", now, counted(&calls, "u1"))
+            .get_or_fetch("u1", now, lazy(counted(&calls, "u1")))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -253,7 +266,7 @@ mod tests {
             let cache = cache.clone();
             tokio::spawn(async move {
                 cache
-                    .get_or_fetch("u1", now, async move {
+                    .get_or_fetch("u1", now, move || async move {
                         let _ = old_done.await;
                         Ok(user("stale"))
                     })
@@ -267,7 +280,7 @@ mod tests {
             let cache = cache.clone();
             tokio::spawn(async move {
                 cache
-                    .get_or_fetch("u1", now, async move {
+                    .get_or_fetch("u1", now, move || async move {
                         let _ = new_done.await;
                         Ok(user("fresh"))
                     })
@@ -282,7 +295,7 @@ mod tests {
         assert_eq!(fresh.await.unwrap().unwrap().id, "fresh");
         let calls = Arc::new(AtomicUsize::new(0));
         let kept = cache
-            .get_or_fetch("u1", now, counted(&calls, "unused"))
+            .get_or_fetch("u1", now, lazy(counted(&calls, "unused")))
             .await
             .unwrap();
         assert_eq!(
@@ -297,13 +310,13 @@ mod tests {
         let cache = UserCache::new(10, Duration::from_secs(60));
         let now = SystemTime::UNIX_EPOCH;
         let failed = cache
-            .get_or_fetch("u1", now, async { Err(ClientError::Timeout) })
+            .get_or_fetch("u1", now, || async { Err(ClientError::Timeout) })
             .await;
         assert!(failed.is_err());
         assert_eq!(cache.len(), 0);
         let calls = Arc::new(AtomicUsize::new(0));
         cache
-            .get_or_fetch("u1", now, counted(&calls, "u1"))
+            .get_or_fetch("u1", now, lazy(counted(&calls, "u1")))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -317,7 +330,7 @@ mod tests {
         for i in 0..200 {
             let id = format!("u{i}");
             cache
-                .get_or_fetch(&id, now, counted(&calls, &id))
+                .get_or_fetch(&id, now, lazy(counted(&calls, &id)))
                 .await
                 .unwrap();
             assert!(cache.len() <= 20);

@@ -34,6 +34,7 @@ mod claims;
 mod cookie_cache;
 mod digest;
 mod fetch_cache;
+mod front;
 mod jwks;
 mod jws;
 mod org_cache;
@@ -911,12 +912,8 @@ impl SessionManager {
         };
         let key = match known_miss {
             Some(key) => Some(key),
-            None => {
-                let key = self.cookies.key(cookie.as_bytes());
-                if let Some(session) = key
-                    .as_ref()
-                    .and_then(|key| self.cookies.get(key, self.jwks.generation()))
-                {
+            None => match self.cookies.find(cookie.as_bytes(), self.jwks.generation()) {
+                Ok(session) => {
                     record_cache("hit");
                     if !self.expired(&session.claims, self.now_secs()) {
                         return Ok(Authentication::Authenticated(session));
@@ -929,8 +926,8 @@ impl SessionManager {
                         claims: Some(session.claims.clone()),
                     }));
                 }
-                key
-            }
+                Err(key) => key,
+            },
         };
         record_cache("miss");
         let data = match self.unseal(cookie) {
@@ -1101,7 +1098,7 @@ impl SessionManager {
         let id = claims.sub.clone();
         let fetched = self
             .users
-            .get_or_fetch(&claims.sub, self.now(), async move {
+            .get_or_fetch(&claims.sub, self.now(), move || async move {
                 client.get_user(&id).await
             })
             .await;
@@ -1141,7 +1138,7 @@ impl SessionManager {
         let id = organization_id.to_owned();
         let fetched = self
             .organizations
-            .get_or_fetch(organization_id, self.now(), async move {
+            .get_or_fetch(organization_id, self.now(), move || async move {
                 match client.get_organization(&id).await {
                     Ok(organization) => Ok(Some(Arc::new(organization))),
                     Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => Ok(None),
@@ -1189,16 +1186,13 @@ impl SessionManager {
         caching: TokenCaching,
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         // The token's key only when there is a cache to look it up in.
-        let cache_key = (caching == TokenCaching::Use)
-            .then(|| self.tokens.key(token.as_bytes()))
-            .flatten();
-        let generation = self.jwks.generation();
-        let cached = cache_key
-            .as_ref()
-            .and_then(|key| self.tokens.get(key, generation));
+        let cached = match caching {
+            TokenCaching::Use => self.tokens.find(token.as_bytes(), self.jwks.generation()),
+            TokenCaching::Skip => Err(None),
+        };
         let claims = match cached {
-            Some(claims) => claims,
-            None => {
+            Ok(claims) => claims,
+            Err(cache_key) => {
                 let claims = self.verify_signature(token, lookup).await?;
                 if let Some(cache_key) = cache_key {
                     // The set may have changed while fetching a key: record
@@ -1296,11 +1290,7 @@ impl SessionManager {
         cookie: &[u8],
         now: i64,
     ) -> Result<Arc<AuthenticatedSession>, Option<CookieKey>> {
-        let key = self.cookies.key(cookie).ok_or(None)?;
-        let session = self
-            .cookies
-            .get(&key, self.jwks.generation())
-            .ok_or(Some(key))?;
+        let session = self.cookies.find(cookie, self.jwks.generation())?;
         if self.expired(&session.claims, now) {
             return Err(None);
         }
@@ -1319,9 +1309,7 @@ impl SessionManager {
     /// [`verify_bearer_token`](Self::verify_bearer_token) then decides.
     /// `token` may be any bytes: only a token that verified can be found.
     pub(crate) fn cached_bearer_claims(&self, token: &[u8]) -> Option<Arc<AccessTokenClaims>> {
-        let claims = self
-            .tokens
-            .get(&self.tokens.key(token)?, self.jwks.generation())?;
+        let claims = self.tokens.find(token, self.jwks.generation()).ok()?;
         let now = self.now_secs();
         let valid = !self.not_yet_valid(&claims, now) && !self.expired(&claims, now);
         (valid && self.issued_here(&claims)).then_some(claims)

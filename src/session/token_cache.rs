@@ -34,6 +34,7 @@ use quick_cache::sync::Cache;
 use super::AccessTokenClaims;
 use super::bounded::bounded;
 use super::digest::{Digest, Digester};
+use super::front::Front;
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -52,27 +53,60 @@ pub(crate) struct TokenCache {
     entries: Option<Cache<Key, Entry>>,
     /// The keys' MAC key, random for this cache.
     digester: Digester,
+    /// The tokens in use, by their bytes (`None` when the cache is off).
+    front: Option<Front<Arc<AccessTokenClaims>>>,
 }
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
         let digester = Digester::new();
+        let entries = bounded(if digester.is_random() { capacity } else { 0 });
         TokenCache {
-            entries: bounded(if digester.is_random() { capacity } else { 0 }),
+            front: entries.as_ref().and_then(|_| Front::new()),
+            entries,
             digester,
         }
     }
 
     /// The token's cache key; `None` when the cache is off.
+    #[cfg(test)]
     pub(crate) fn key(&self, token: &[u8]) -> Option<Key> {
         self.entries.as_ref()?;
         self.digester.digest(token)
     }
 
-    /// The claims of a token verified under this JWKS generation.
+    /// The claims of a token verified under this JWKS generation, from the
+    /// cache alone.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &Key, generation: u64) -> Option<Arc<AccessTokenClaims>> {
         let entry = self.entries.as_ref()?.get(key)?;
         (entry.generation == generation).then_some(entry.claims)
+    }
+
+    /// The claims of the token of exactly these bytes, verified under this JWKS generation: from the
+    /// [front](super::front) table, else by its key from the cache (and then
+    /// offered to the table). `Err` holds the key computed for a miss
+    /// (`None` when the cache is off). Any bytes may be looked up: only a
+    /// token that was [`insert`](Self::insert)ed can be found.
+    pub(crate) fn find(
+        &self,
+        token: &[u8],
+        generation: u64,
+    ) -> Result<Arc<AccessTokenClaims>, Option<Key>> {
+        let (Some(entries), Some(front)) = (&self.entries, &self.front) else {
+            return Err(None);
+        };
+        if let Some(found) = front.get(token, generation) {
+            return Ok(found);
+        }
+        let key = self.digester.digest(token).ok_or(None)?;
+        match entries.get(&key) {
+            Some(entry) if entry.generation == generation => {
+                front.offer(token, entry.claims.clone(), generation);
+                Ok(entry.claims)
+            }
+            _ => Err(Some(key)),
+        }
     }
 
     /// Remembers a verified token (an entry of another generation under the
@@ -112,12 +146,23 @@ mod tests {
         let cache = TokenCache::new(10);
         let k = cache.key(b"token").unwrap();
         cache.insert(k, claims(100), 1);
-        assert!(cache.get(&k, 1).is_some());
-        assert!(cache.get(&k, 2).is_none());
-        assert!(cache.get(&cache.key(b"token2").unwrap(), 1).is_none());
+        // Twice: the cache answers the first time, its front table after.
+        for _ in 0..2 {
+            assert!(cache.find(b"token", 1).is_ok());
+            assert!(cache.find(b"token", 2).is_err());
+            assert_eq!(
+                cache.find(b"token2", 1).unwrap_err(),
+                cache.key(b"token2"),
+                "a miss gives its key"
+            );
+            assert!(cache.find(b"tokeN", 1).is_err());
+        }
         // Verified again under the new set: valid again.
         cache.insert(k, claims(100), 2);
-        assert!(cache.get(&k, 2).is_some());
+        for _ in 0..2 {
+            assert!(cache.find(b"token", 2).is_ok());
+            assert!(cache.find(b"token", 1).is_err());
+        }
         assert_eq!(cache.len(), 1);
     }
 
@@ -163,6 +208,7 @@ mod tests {
         let k = key(7);
         cache.insert(k, claims(1), 1);
         assert!(cache.get(&k, 1).is_none());
+        assert_eq!(cache.find(b"t", 1).unwrap_err(), None);
         assert_eq!(cache.len(), 0);
     }
 
