@@ -1,6 +1,7 @@
 //! A string that never shows itself in `Debug`, logs or serialized answers.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serializer};
 use subtle::ConstantTimeEq;
@@ -47,9 +48,17 @@ use subtle::ConstantTimeEq;
 ///     token: authkit_axum::Secret,
 /// }
 /// ```
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+///
+/// Cloning one counts a reference; the text is not copied (a request's
+/// Bearer token is handed to its extractors so).
+#[derive(Clone, Default)]
+pub struct Secret(Arc<str>);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
 
 /// What [`Secret::serialize_redacted`] writes in place of a secret.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -57,7 +66,7 @@ pub(crate) const REDACTED: &str = "[redacted]";
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(value.into().into())
     }
 
     /// The value itself. Call this only where the secret must leave the process.
@@ -145,19 +154,19 @@ impl Eq for Secret {}
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(value.into())
     }
 }
 
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(value.into())
     }
 }
 
 impl From<&String> for Secret {
     fn from(value: &String) -> Self {
-        Self(value.clone())
+        Self(value.as_str().into())
     }
 }
 

@@ -89,11 +89,10 @@ pub(crate) fn resolve_cached(
         match bearer::raw_token(headers) {
             Ok(None) => {}
             Ok(Some(token)) => {
-                let claims = shared.sessions.cached_bearer_claims(token).ok_or(None)?;
-                // A verified token is ASCII.
-                let token = std::str::from_utf8(token).map_err(|_| None)?;
+                let (claims, access_token) =
+                    shared.sessions.cached_bearer_claims(token).ok_or(None)?;
                 return Ok(from_bearer(AuthStatus::Bearer {
-                    access_token: token.into(),
+                    access_token,
                     claims,
                 }));
             }

@@ -31,6 +31,7 @@
 
 mod bounded;
 mod claims;
+mod clock;
 mod cookie_cache;
 mod digest;
 mod fetch_cache;
@@ -536,7 +537,8 @@ pub struct SessionManager {
     tokens: TokenCache,
     cookies: CookieCache,
     leeway: Duration,
-    clock: Clock,
+    /// `None`: the system's (seconds read from the coarse clock).
+    clock: Option<Clock>,
     issuers: Vec<String>,
     users: UserCache,
     user_cache: (usize, Duration),
@@ -574,7 +576,7 @@ impl SessionManager {
             client,
             passwords,
             leeway: Duration::ZERO,
-            clock: Arc::new(SystemTime::now),
+            clock: None,
         }
     }
 
@@ -754,7 +756,7 @@ impl SessionManager {
 
     /// A clock of your own, for tests.
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -831,7 +833,9 @@ impl SessionManager {
 
     /// The current time, by the (injectable) clock.
     pub fn now(&self) -> SystemTime {
-        (self.clock)()
+        self.clock
+            .as_ref()
+            .map_or_else(SystemTime::now, |clock| clock())
     }
 
     /// Seals session data into a cookie value (with the newest password).
@@ -1191,7 +1195,7 @@ impl SessionManager {
             TokenCaching::Skip => Err(None),
         };
         let claims = match cached {
-            Ok(claims) => claims,
+            Ok(found) => found.claims,
             Err(cache_key) => {
                 let claims = self.verify_signature(token, lookup).await?;
                 if let Some(cache_key) = cache_key {
@@ -1308,19 +1312,28 @@ impl SessionManager {
     /// layer's fast path. `None` for anything else, which
     /// [`verify_bearer_token`](Self::verify_bearer_token) then decides.
     /// `token` may be any bytes: only a token that verified can be found.
-    pub(crate) fn cached_bearer_claims(&self, token: &[u8]) -> Option<Arc<AccessTokenClaims>> {
-        let claims = self.tokens.find(token, self.jwks.generation()).ok()?;
+    /// With the claims, the token's text, shared with the cache (no copy).
+    pub(crate) fn cached_bearer_claims(
+        &self,
+        token: &[u8],
+    ) -> Option<(Arc<AccessTokenClaims>, Secret)> {
+        let found = self.tokens.find(token, self.jwks.generation()).ok()?;
+        let claims = &found.claims;
         let now = self.now_secs();
-        let valid = !self.not_yet_valid(&claims, now) && !self.expired(&claims, now);
-        (valid && self.issued_here(&claims)).then_some(claims)
+        let valid = !self.not_yet_valid(claims, now) && !self.expired(claims, now);
+        (valid && self.issued_here(claims)).then_some((found.claims, found.token))
     }
 
     /// [`now`](Self::now) in seconds since the epoch.
     pub(crate) fn now_secs(&self) -> i64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64
+        match &self.clock {
+            // On every request: the cheap read.
+            None => clock::unix_secs(),
+            Some(clock) => clock()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs() as i64,
+        }
     }
 
     /// Exchanges the cookie's refresh token for a new session, keeping its

@@ -35,6 +35,7 @@ use super::AccessTokenClaims;
 use super::bounded::bounded;
 use super::digest::{Digest, Digester};
 use super::front::Front;
+use crate::secret::Secret;
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -53,8 +54,17 @@ pub(crate) struct TokenCache {
     entries: Option<Cache<Key, Entry>>,
     /// The keys' MAC key, random for this cache.
     digester: Digester,
-    /// The tokens in use, by their bytes (`None` when the cache is off).
-    front: Option<Front<Arc<AccessTokenClaims>>>,
+    /// The tokens in use, by their bytes, each with its text to hand on
+    /// (`None` when the cache is off).
+    front: Option<Front<Found>>,
+}
+
+/// A cached token's claims, and the token itself (a [`Secret`] shares its
+/// text: a Bearer request's state gets it without a copy).
+#[derive(Clone, Debug)]
+pub(crate) struct Found {
+    pub(crate) claims: Arc<AccessTokenClaims>,
+    pub(crate) token: Secret,
 }
 
 impl TokenCache {
@@ -88,11 +98,7 @@ impl TokenCache {
     /// offered to the table). `Err` holds the key computed for a miss
     /// (`None` when the cache is off). Any bytes may be looked up: only a
     /// token that was [`insert`](Self::insert)ed can be found.
-    pub(crate) fn find(
-        &self,
-        token: &[u8],
-        generation: u64,
-    ) -> Result<Arc<AccessTokenClaims>, Option<Key>> {
+    pub(crate) fn find(&self, token: &[u8], generation: u64) -> Result<Found, Option<Key>> {
         let (Some(entries), Some(front)) = (&self.entries, &self.front) else {
             return Err(None);
         };
@@ -102,8 +108,14 @@ impl TokenCache {
         let key = self.digester.digest(token).ok_or(None)?;
         match entries.get(&key) {
             Some(entry) if entry.generation == generation => {
-                front.offer(token, entry.claims.clone(), generation);
-                Ok(entry.claims)
+                // A token that verified is text.
+                let text = std::str::from_utf8(token).map_err(|_| Some(key))?;
+                let found = Found {
+                    claims: entry.claims,
+                    token: text.into(),
+                };
+                front.offer(token, found.clone(), generation);
+                Ok(found)
             }
             _ => Err(Some(key)),
         }
@@ -148,7 +160,7 @@ mod tests {
         cache.insert(k, claims(100), 1);
         // Twice: the cache answers the first time, its front table after.
         for _ in 0..2 {
-            assert!(cache.find(b"token", 1).is_ok());
+            assert_eq!(cache.find(b"token", 1).unwrap().token.expose(), "token");
             assert!(cache.find(b"token", 2).is_err());
             assert_eq!(
                 cache.find(b"token2", 1).unwrap_err(),
