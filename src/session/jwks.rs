@@ -11,6 +11,7 @@
 //! Fetches are single-flight: concurrent misses share one request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -101,6 +102,9 @@ struct FetchState {
 struct Store {
     client: UserManagement,
     keys: RwLock<Arc<KeySet>>,
+    /// The current set's generation, read on every request without the
+    /// lock (written under it, with the set).
+    generation: AtomicU64,
     fetch: Arc<tokio::sync::Mutex<FetchState>>,
 }
 
@@ -145,6 +149,7 @@ impl JwksCache {
             store: Arc::new(Store {
                 client,
                 keys: RwLock::new(Arc::new(KeySet::default())),
+                generation: AtomicU64::new(0),
                 fetch: Arc::new(tokio::sync::Mutex::new(FetchState::default())),
             }),
             min_refetch_interval: Duration::from_secs(10),
@@ -177,7 +182,7 @@ impl JwksCache {
 
     /// A number that changes whenever the set of keys changes.
     pub fn generation(&self) -> u64 {
-        self.store.current().generation
+        self.store.generation.load(Ordering::Acquire)
     }
 
     /// The key for `kid`, fetching the JWKS when needed.
@@ -306,6 +311,7 @@ impl Store {
             generation,
         });
         *guard = next.clone();
+        self.generation.store(generation, Ordering::Release);
         next
     }
 }
