@@ -4,8 +4,10 @@
 #
 # What it measures, in four modes (MODES), against three servers each:
 #   1. axum, no authentication at all        (the ceiling; same headers)
-#      (in the hot modes also behind one `Extension` layer: what axum
-#      charges any layer with state, for scale)
+#      (in the hot modes also behind one `Extension` layer answering with
+#      the AuthKit layer's `Cache-Control: no-store` and `Vary`: the shape
+#      of any layer that hands the handler a value and marks the answer
+#      personal, authentication aside)
 #   2. axum + the AuthKit layer              (examples/bench_server.rs)
 #      (in the cold modes also with its session and token caches off)
 #   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
@@ -613,7 +615,7 @@ for MODE in $MODES; do
     bench_one none "axum, no auth (ceiling)" $((BASE_PORT + 1)) 0 \
       "$BIN" app --mode none --port $((BASE_PORT + 1))
     if [[ "$MODE" == *-hot ]]; then
-      bench_one layer "axum, no auth, one Extension layer" $((BASE_PORT + 1)) 0 \
+      bench_one layer "axum, no auth, Extension + Cache-Control/Vary" $((BASE_PORT + 1)) 0 \
         "$BIN" app --mode layer --port $((BASE_PORT + 1))
     fi
     bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) 1 \

@@ -111,9 +111,12 @@ const summarize = (mode) => {
         ? by.authkit.cpu_us_per_request - by.none.cpu_us_per_request
         : null,
     node_over_authkit_cpu: ratio('node', 'authkit', 'cpu_us_per_request'),
-    // What axum charges any layer with state (an `Extension`), for scale.
+    // Any layer of the AuthKit layer's shape (an `Extension`, the two
+    // response headers), for scale; and authentication beyond that shape.
     layer_over_none_rps: ratio('layer', 'none', 'rps'),
     layer_over_none_rps_per_round: perRound('layer', 'none'),
+    authkit_over_layer_rps: ratio('authkit', 'layer', 'rps'),
+    authkit_over_layer_rps_per_round: perRound('authkit', 'layer'),
     layer_minus_none_cpu_us:
       by.layer && by.none && by.layer.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
         ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
@@ -160,7 +163,8 @@ const ratioLines = ({ ratios }) => [
   ...(ratios.layer_over_none_rps === null
     ? []
     : [
-        `one Extension layer / ceiling (req/s): ${x(ratios.layer_over_none_rps)} (median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)}); CPU per request, Extension layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
+        `Extension + Cache-Control/Vary / ceiling (req/s): ${x(ratios.layer_over_none_rps)} (median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)}); CPU per request, that layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
+        `authkit / Extension + Cache-Control/Vary (req/s): ${x(ratios.authkit_over_layer_rps)} (median of the per-round ratios: ${x(ratios.authkit_over_layer_rps_per_round)})`,
       ]),
   `authkit / Node (req/s): **${x(ratios.authkit_over_node_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_node_rps_per_round)})`,
   `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs**; Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,

@@ -16,8 +16,12 @@
 //!     GET /api/ping (the session cookie; AuthUser) and GET /api/claims
 //!     (a Bearer token or the cookie; AuthClaims, no user fetch).
 //!     none: no authentication (the ceiling; a constant user).
-//!     layer: the same behind one `Extension` layer (an `Arc`): what axum
-//!     charges any layer with state, authentication or not.
+//!     layer: the same behind one `Extension` layer (an `Arc`), its
+//!     responses carrying the two headers the AuthKit layer adds to a
+//!     signed-in request's (`Cache-Control: no-store`, and `Vary: Cookie`,
+//!     or `Authorization` on /api/claims): the shape of any layer that hands
+//!     the handler a value and marks the answer personal, authentication
+//!     aside.
 //!     authkit: the AuthKit layer against the emulator in FILE.
 //!     authkit-nocache: the same with the session and token caches off
 //!     (every request unsealed and its token verified).
@@ -297,6 +301,26 @@ async fn ping_none() -> Json<Value> {
     Json(json!({"ok": true, "user": NONE_USER}))
 }
 
+/// The ceiling's answer with the headers the AuthKit layer adds for a
+/// signed-in request judged by `vary`.
+fn personal(vary: &'static str) -> impl axum::response::IntoResponse {
+    (
+        [
+            (http::header::CACHE_CONTROL, "no-store"),
+            (http::header::VARY, vary),
+        ],
+        Json(json!({"ok": true, "user": "user_bench_none"})),
+    )
+}
+
+async fn ping_personal() -> impl axum::response::IntoResponse {
+    personal("Cookie")
+}
+
+async fn claims_personal() -> impl axum::response::IntoResponse {
+    personal("Authorization")
+}
+
 async fn ping_authkit(user: AuthUser) -> Json<Value> {
     Json(json!({"ok": true, "user": user.user.id}))
 }
@@ -327,8 +351,8 @@ fn bench_authkit(client: UserManagement, port: u16, password: &str) -> AuthKitBu
 enum App<'a> {
     /// No authentication: the ceiling.
     Ceiling,
-    /// The ceiling behind one `Extension` layer: what axum charges any layer
-    /// with state.
+    /// The ceiling behind one `Extension` layer, answering with the AuthKit
+    /// layer's two response headers: any such layer's shape.
     CeilingWithExtension,
     /// The AuthKit layer against the emulator of the config file at `config`.
     AuthKit { config: &'a str, caches: bool },
@@ -343,8 +367,11 @@ async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
     let (app, what) = match app {
         App::Ceiling => (ceiling(), "none"),
         App::CeilingWithExtension => (
-            ceiling().layer(axum::Extension(std::sync::Arc::new(port))),
-            "none, one Extension layer",
+            Router::new()
+                .route("/api/ping", get(ping_personal))
+                .route("/api/claims", get(claims_personal))
+                .layer(axum::Extension(std::sync::Arc::new(port))),
+            "none, one Extension layer, Cache-Control and Vary",
         ),
         App::AuthKit {
             config: path,

@@ -13,6 +13,11 @@
 //! Eviction is S3-FIFO ([`bounded`](super::bounded)): O(1) per insert, and
 //! a session in use survives a stream of cookies seen once.
 //!
+//! In front of it, [`front`](super::front) keeps the cookies hit right now
+//! whole (64 of them): [`find`](CookieCache::find) compares a cookie there
+//! in full before it computes its MAC, so a session in use costs a
+//! comparison, not a GHASH over the cookie.
+//!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
 //! 16-byte key, the generation and an `Arc` of the session: about 80
 //! bytes in the cache's slab and index, ghosts included (quick_cache's own

@@ -12,7 +12,8 @@
 //! shown: the constant it adds is the same for all, and equal tags still
 //! mean equal GHASHes.
 //!
-//! A MAC rather than SHA-256 because a key is computed on every request:
+//! A MAC rather than SHA-256 because a key is computed on every request
+//! whose credential is not in the caches' [front](super::front) tables:
 //! over a 1–2 KiB cookie or token GHASH (carry-less multiplication, many
 //! blocks an instruction on CPUs with VPCLMULQDQ) costs a fraction of
 //! SHA-256's time, and the key is 16 bytes instead of 32.

@@ -13,6 +13,10 @@
 //! token in use survives a stream of tokens seen once. A dropped entry only
 //! costs one re-verification.
 //!
+//! In front of it, [`front`](super::front) keeps the tokens hit right now
+//! whole, with their text as a [`Secret`] to hand on (64 of them), as the
+//! session cache does for cookies.
+//!
 //! What it holds: Bearer tokens, tokens verified through the public
 //! `verify_*`/`authenticate_data`, and the tokens of cookies the session
 //! cache does not hold (it is off, or the seal has an expiry of its own). A
