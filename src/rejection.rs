@@ -942,16 +942,29 @@ mod tests {
             .await
             .unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("href=\"/reports?week=3\""));
-        // A navigation: the layer kept it for the handler's own Forbidden.
-        let navigation = PageJudge::new(
-            &settings(),
-            &"/reports?week=3".parse().unwrap(),
-            &headers(&html),
-            false,
-            false,
-        );
-        let page = navigation.answer(Forbidden::new("no").into_response(), None, None);
-        assert!(is_html(&page));
+        // The app's hook sees every refusal with the request's URI: the
+        // layer kept it, for an API request too, because there is a hook.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let out = seen.clone();
+        let hook: ErrorPageHook = Arc::new(move |context: &ErrorPageContext| {
+            out.lock().unwrap().push(context.uri().to_string());
+            None
+        });
+        for hooked in [true, false] {
+            let judge = PageJudge::new(
+                &settings(),
+                &"/api/reports?week=3".parse().unwrap(),
+                &headers(&[]),
+                false,
+                hooked,
+            );
+            assert_eq!(judge.uri.is_some(), hooked);
+            let answer = judge.answer(Forbidden::new("no").into_response(), Some(&hook), None);
+            assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        }
+        // Kept: the hook saw it; not kept (a judge made as if without a hook):
+        // the hook would see "/", which is why the layer keeps it for hooks.
+        assert_eq!(*seen.lock().unwrap(), ["/api/reports?week=3", "/"]);
         // Neither a navigation nor a hook: the JSON passes as it is.
         let json = api.answer(Forbidden::new("no").into_response(), None, None);
         assert!(!is_html(&json));

@@ -56,7 +56,19 @@ pub struct Secret(Arc<str>);
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self::from)
+        // Straight from the input's text into the `Arc`: one copy, not a
+        // `String` first.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Secret, E> {
+                Ok(Secret(text.into()))
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 

@@ -5,7 +5,7 @@
 //! kilobyte or two, then JSON) costs several microseconds. A cookie that
 //! authenticated is remembered with its session, keyed by a 128-bit MAC of
 //! the whole cookie under a random key of this process ([`digest`](super::digest)):
-//! the cookie itself is not kept, and one that differs in any byte has another
+//! the cache keeps the MAC, not the cookie, and one that differs in any byte has another
 //! key, so no collision can forge an entry. Entries are void when
 //! the JWKS changes, and the access token's `exp` is still checked on every
 //! use (`nbf` was checked before the entry was made, and stays true). Seals carrying their own expiry are not cached.
@@ -36,7 +36,7 @@ use quick_cache::sync::Cache;
 use super::AuthenticatedSession;
 use super::bounded::bounded;
 use super::digest::{Digest, Digester};
-use super::front::Front;
+use super::front::{Front, Held};
 
 /// Entries kept at most.
 pub const DEFAULT_CAPACITY: usize = 2048;
@@ -56,7 +56,25 @@ pub(crate) struct CookieCache {
     /// The keys' MAC key, random for this cache.
     digester: Digester,
     /// The cookies in use, by their bytes (`None` when the cache is off).
-    front: Option<Front<Arc<AuthenticatedSession>>>,
+    front: Option<Front<InUse>>,
+}
+
+/// A cookie in use, kept whole in the front table.
+struct InUse {
+    cookie: Box<[u8]>,
+    session: Arc<AuthenticatedSession>,
+}
+
+impl Held for InUse {
+    type Out = Arc<AuthenticatedSession>;
+
+    fn bytes(&self) -> &[u8] {
+        &self.cookie
+    }
+
+    fn out(&self) -> Self::Out {
+        self.session.clone()
+    }
 }
 
 /// Whether a seal has no expiry of its own (`…*<expiry>*<mac salt>*<mac>`,
@@ -114,16 +132,20 @@ impl CookieCache {
         cookie: &[u8],
         generation: u64,
     ) -> Result<Arc<AuthenticatedSession>, Option<Key>> {
-        let (Some(entries), Some(front)) = (&self.entries, &self.front) else {
-            return Err(None);
-        };
-        if let Some(found) = front.get(cookie, generation) {
+        let entries = self.entries.as_ref().ok_or(None)?;
+        let front = self.front.as_ref();
+        if let Some(found) = front.and_then(|front| front.get(cookie, generation)) {
             return Ok(found);
         }
         let key = self.digester.digest(cookie).ok_or(None)?;
         match entries.get(&key) {
             Some(entry) if entry.generation == generation => {
-                front.offer(cookie, entry.session.clone(), generation);
+                if let Some(front) = front {
+                    front.offer(cookie, generation, || InUse {
+                        cookie: cookie.into(),
+                        session: entry.session.clone(),
+                    });
+                }
                 Ok(entry.session)
             }
             _ => Err(Some(key)),

@@ -14,19 +14,25 @@
 //!   was offered under: a tampered credential can no more hit here than in
 //!   the cache behind. The caller checks expiry as it does for a cache hit.
 //! - **Constant time.** The comparison reads every byte whatever they hold,
-//!   so how long a miss takes says nothing about the stored credential. A
+//!   so how long a miss takes says nothing about the stored credential's
+//!   bytes (a length that differs is a miss before any is read). A
 //!   slot is chosen by a hash of the credential's last bytes under a random
 //!   seed; a slot shared by two credentials only costs one of them the cache
 //!   behind.
 //! - **Second chance.** A slot's entry is replaced by an offer only if it
 //!   was not used since the last offer (one bit, CLOCK's), so a credential in
 //!   use keeps its slot against a stream of others.
-//! - **Bounded.** [`SLOTS`] entries, each a copy of at most
-//!   [`MAX_CREDENTIAL`] bytes and an `Arc` of what the cache behind holds
-//!   anyway: about 110 KiB for typical 1.7 KB cookies, 256 KiB at worst.
+//! - **Admitted on evidence.** An empty slot, or one of an old generation,
+//!   is taken at once; an unused entry gives way only to a credential offered
+//!   twice in a row ([`Front::offer`]), so more credentials in use than slots
+//!   do not copy one in on every request.
+//! - **Bounded.** [`SLOTS`] entries, each a credential of at most
+//!   [`MAX_CREDENTIAL`] bytes and an `Arc` of its session or claims, which
+//!   the entry keeps alive while it is there (evicted from the cache behind
+//!   or not): 64 × 4 KiB of credentials at worst.
 
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Entries the table holds.
 pub(crate) const SLOTS: usize = 64;
@@ -34,29 +40,49 @@ pub(crate) const SLOTS: usize = 64;
 /// The longest credential kept: a longer one is answered by the cache behind.
 pub(crate) const MAX_CREDENTIAL: usize = 4096;
 
-struct Entry<V> {
-    bytes: Box<[u8]>,
-    value: V,
+/// What a slot holds: a credential's bytes and what a hit hands out.
+pub(crate) trait Held {
+    /// What a hit hands out (`Arc`s: counted, not copied).
+    type Out;
+    /// The credential, compared in full on every lookup.
+    fn bytes(&self) -> &[u8];
+    /// A hit's answer.
+    fn out(&self) -> Self::Out;
+}
+
+struct Entry<H> {
+    held: H,
     generation: u64,
     /// Used since the last offer for this slot.
     used: AtomicBool,
 }
 
+struct Slot<H> {
+    entry: RwLock<Option<Entry<H>>>,
+    /// The fingerprint of the last credential offered for a slot in use:
+    /// it gets in only if offered again next (one offer is not enough).
+    candidate: AtomicU64,
+}
+
 /// The table: [`SLOTS`] slots, each behind its own lock.
-pub(crate) struct Front<V> {
-    slots: Box<[RwLock<Option<Entry<V>>>]>,
+pub(crate) struct Front<H> {
+    slots: Box<[Slot<H>]>,
     seed: [u64; 2],
 }
 
-impl<V: Clone> Front<V> {
-    /// An empty table; `None` without randomness for its seed (the cache
-    /// behind is off then too).
+impl<H: Held> Front<H> {
+    /// An empty table; `None` without randomness for its seed.
     pub(crate) fn new() -> Option<Self> {
         let mut seed = [0u8; 16];
         aws_lc_rs::rand::fill(&mut seed).ok()?;
         let (a, b) = seed.split_at(8);
         Some(Front {
-            slots: (0..SLOTS).map(|_| RwLock::new(None)).collect(),
+            slots: (0..SLOTS)
+                .map(|_| Slot {
+                    entry: RwLock::new(None),
+                    candidate: AtomicU64::new(0),
+                })
+                .collect(),
             seed: [
                 u64::from_ne_bytes(a.try_into().ok()?),
                 u64::from_ne_bytes(b.try_into().ok()?),
@@ -65,42 +91,56 @@ impl<V: Clone> Front<V> {
     }
 
     /// What was offered with exactly these bytes under this generation.
-    pub(crate) fn get(&self, bytes: &[u8], generation: u64) -> Option<V> {
+    pub(crate) fn get(&self, bytes: &[u8], generation: u64) -> Option<H::Out> {
+        let (index, _) = self.place(bytes);
         // A poisoned lock (a panic while replacing) only loses the entry.
-        let slot = self.slots[self.index(bytes)].read().ok()?;
+        let slot = self.slots[index].entry.read().ok()?;
         let entry = slot.as_ref()?;
-        if entry.generation != generation || !same_bytes(&entry.bytes, bytes) {
+        if entry.generation != generation || !same_bytes(entry.held.bytes(), bytes) {
             return None;
         }
         if !entry.used.load(Ordering::Relaxed) {
             entry.used.store(true, Ordering::Relaxed);
         }
-        Some(entry.value.clone())
+        Some(entry.held.out())
     }
 
-    /// Offers what the cache behind just answered for `bytes`: it takes the
-    /// slot unless the slot's entry of this generation was used since the
-    /// last offer (that entry then loses its bit instead).
-    pub(crate) fn offer(&self, bytes: &[u8], value: V, generation: u64) {
+    /// Offers what the cache behind just answered for `bytes` (`make` builds
+    /// it, called only if it gets in). It takes an empty slot, or one whose
+    /// entry is of another generation, at once; an entry used since the last
+    /// offer keeps its slot (and loses its bit); an unused one gives way to a
+    /// credential offered twice in a row, so a stream of credentials each
+    /// seen now and then (more sessions in use than slots) does not copy one
+    /// into the table on every request.
+    pub(crate) fn offer(&self, bytes: &[u8], generation: u64, make: impl FnOnce() -> H) {
         if bytes.len() > MAX_CREDENTIAL {
             return;
         }
-        let lock = &self.slots[self.index(bytes)];
-        if let Ok(slot) = lock.read()
-            && let Some(entry) = slot.as_ref()
-            && entry.generation == generation
-            && entry.used.swap(false, Ordering::Relaxed)
-        {
+        let (index, fingerprint) = self.place(bytes);
+        let slot = &self.slots[index];
+        let occupied = match slot.entry.read() {
+            Ok(entry) => match entry.as_ref() {
+                Some(entry) if entry.generation == generation => {
+                    if entry.used.swap(false, Ordering::Relaxed) {
+                        slot.candidate.store(fingerprint, Ordering::Relaxed);
+                        return;
+                    }
+                    true
+                }
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if occupied && slot.candidate.swap(fingerprint, Ordering::Relaxed) != fingerprint {
             return;
         }
         let entry = Entry {
-            bytes: bytes.into(),
-            value,
+            held: make(),
             generation,
             used: AtomicBool::new(false),
         };
         // Another request holds the slot: this offer is not worth a wait.
-        let old = match lock.try_write() {
+        let old = match slot.entry.try_write() {
             Ok(mut slot) => slot.replace(entry),
             Err(_) => return,
         };
@@ -108,9 +148,9 @@ impl<V: Clone> Front<V> {
         drop(old);
     }
 
-    /// The slot of a credential: its length and last 16 bytes (the end of a
-    /// MAC or a signature) under the seed.
-    fn index(&self, bytes: &[u8]) -> usize {
+    /// The slot of a credential and its fingerprint: its length and last 16
+    /// bytes (the end of a MAC or a signature) under the seed.
+    fn place(&self, bytes: &[u8]) -> (usize, u64) {
         let mut tail = [0u8; 16];
         let n = bytes.len().min(16);
         tail[16 - n..].copy_from_slice(&bytes[bytes.len() - n..]);
@@ -120,29 +160,32 @@ impl<V: Clone> Front<V> {
         let mixed = (a ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
             ^ b.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
         // The high bits are the well-mixed ones.
-        (mixed >> (64 - SLOTS.trailing_zeros())) as usize
+        ((mixed >> (64 - SLOTS.trailing_zeros())) as usize, mixed)
     }
 
     /// Whether these bytes have an entry, without marking it used.
     #[cfg(test)]
     fn holds(&self, bytes: &[u8]) -> bool {
-        self.slots[self.index(bytes)]
+        self.slots[self.place(bytes).0]
+            .entry
             .read()
-            .is_ok_and(|s| s.as_ref().is_some_and(|e| *e.bytes == *bytes))
+            .is_ok_and(|s| s.as_ref().is_some_and(|e| e.held.bytes() == bytes))
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
         self.slots
             .iter()
-            .filter(|s| s.read().is_ok_and(|s| s.is_some()))
+            .filter(|s| s.entry.read().is_ok_and(|s| s.is_some()))
             .count()
     }
 }
 
 /// Whether `a` and `b` are the same bytes, in a time that depends on their
 /// lengths only: every byte is read, differences are OR-ed, nothing branches
-/// on them.
+/// on them. Eight bytes at a time (the compiler makes it sixteen or more),
+/// where `subtle`'s slice comparison goes byte by byte behind an optimisation
+/// barrier each: kilobytes on every request.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -161,7 +204,22 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    /// A credential and a number, as a test's slot content.
+    struct Pair(Vec<u8>, usize);
+
+    impl Held for Pair {
+        type Out = usize;
+        fn bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn out(&self) -> usize {
+            self.1
+        }
+    }
 
     fn credential(i: usize) -> Vec<u8> {
         // What differs between two seals is everywhere, the end included
@@ -169,12 +227,24 @@ mod tests {
         format!("Fe26.2**{}*{i:064}~2", "x".repeat(1600)).into_bytes()
     }
 
+    fn offer(front: &Front<Pair>, bytes: &[u8], value: usize, generation: u64) {
+        front.offer(bytes, generation, || Pair(bytes.to_vec(), value));
+    }
+
+    /// The first two credentials after the first of the same slot as `of`.
+    fn neighbours(front: &Front<Pair>, of: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut same = (2..)
+            .map(credential)
+            .filter(|c| front.place(c).0 == front.place(of).0);
+        (same.next().unwrap(), same.next().unwrap())
+    }
+
     #[test]
     fn only_the_very_bytes_offered_under_their_generation_are_found() {
         let front = Front::new().unwrap();
         let cookie = credential(1);
         assert_eq!(front.get(&cookie, 7), None);
-        front.offer(&cookie, 42, 7);
+        offer(&front, &cookie, 42, 7);
         assert_eq!(front.get(&cookie, 7), Some(42));
         assert_eq!(front.get(&cookie, 8), None, "another JWKS generation");
         // Any byte changed, a byte more or less: a miss.
@@ -191,48 +261,66 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_in_use_keeps_its_slot_and_an_unused_one_gives_it_up() {
+    fn an_entry_in_use_keeps_its_slot_and_an_unused_one_gives_way_to_a_credential_offered_twice() {
         let front = Front::new().unwrap();
         let a = credential(1);
-        front.offer(&a, 1, 0);
-        // A credential of the same slot.
-        let b = (2..)
-            .map(credential)
-            .find(|c| front.index(c) == front.index(&a))
-            .unwrap();
+        // An empty slot is taken at once.
+        offer(&front, &a, 1, 0);
+        assert!(front.holds(&a));
+        let (b, c) = neighbours(&front, &a);
         assert_eq!(front.get(&a, 0), Some(1));
         // Used since the last offer: kept, its bit cleared.
-        front.offer(&b, 2, 0);
+        offer(&front, &b, 2, 0);
         assert!(front.holds(&a) && !front.holds(&b));
-        // Not used since: the next offer takes the slot.
-        front.offer(&b, 2, 0);
+        // Not used since, but `b` is offered once more only after `c`: each
+        // offer alone is not enough.
+        offer(&front, &c, 3, 0);
+        offer(&front, &b, 2, 0);
+        assert!(front.holds(&a));
+        // Offered twice in a row: in.
+        offer(&front, &b, 2, 0);
         assert_eq!(front.get(&b, 0), Some(2));
         assert_eq!(front.get(&a, 0), None);
-        front.offer(&a, 1, 0);
-        assert_eq!(front.get(&b, 0), Some(2), "used since the last offer: kept");
-        // An entry of an old generation gives way whatever its bit.
-        front.offer(&a, 1, 1);
+        // An entry of an old generation gives way at once, whatever its bit.
+        assert_eq!(front.get(&b, 0), Some(2));
+        offer(&front, &a, 1, 1);
         assert_eq!(front.get(&a, 1), Some(1));
     }
 
     #[test]
-    fn the_table_is_bounded_and_long_credentials_stay_out() {
+    fn an_offer_builds_its_entry_only_when_it_gets_in() {
         let front = Front::new().unwrap();
-        for i in 0..10 * SLOTS {
-            front.offer(&credential(i), i, 0);
-        }
-        assert!(front.len() <= SLOTS);
-        assert!(
-            front.len() > SLOTS / 2,
-            "the slots are spread: {}",
-            front.len()
-        );
+        let a = credential(1);
+        let (b, c) = neighbours(&front, &a);
+        offer(&front, &a, 1, 0);
+        assert_eq!(front.get(&a, 0), Some(1));
+        let built = Cell::new(0);
+        let make = |value| {
+            built.set(built.get() + 1);
+            Pair(b.clone(), value)
+        };
+        front.offer(&b, 0, || make(2)); // refused: `a` was used
+        offer(&front, &c, 3, 0); // refused: offered once
+        front.offer(&b, 0, || make(2)); // refused: `c` came between
+        assert_eq!(built.get(), 0);
+        front.offer(&b, 0, || make(2)); // twice in a row: in
+        assert_eq!(built.get(), 1);
+        assert_eq!(front.get(&b, 0), Some(2));
         let long = vec![b'a'; MAX_CREDENTIAL + 1];
-        front.offer(&long, 0, 0);
+        front.offer(&long, 0, || unreachable!("longer than any entry"));
         assert_eq!(front.get(&long, 0), None);
+    }
+
+    #[test]
+    fn credentials_spread_over_the_slots() {
+        let front = Front::new().unwrap();
+        for i in 0..4 * SLOTS {
+            offer(&front, &credential(i), i, 0);
+        }
+        assert!(front.len() > SLOTS / 2, "{} slots in use", front.len());
         let short = b"ab";
-        front.offer(short, 5, 0);
-        assert_eq!(front.get(short, 0), Some(5));
+        offer(&front, short, 5, 1);
+        assert_eq!(front.get(short, 1), Some(5));
     }
 
     #[test]

@@ -38,7 +38,7 @@ use quick_cache::sync::Cache;
 use super::AccessTokenClaims;
 use super::bounded::bounded;
 use super::digest::{Digest, Digester};
-use super::front::Front;
+use super::front::{Front, Held};
 use crate::secret::Secret;
 
 /// Entries kept at most.
@@ -69,6 +69,19 @@ pub(crate) struct TokenCache {
 pub(crate) struct Found {
     pub(crate) claims: Arc<AccessTokenClaims>,
     pub(crate) token: Secret,
+}
+
+/// The front table keeps the token once, as the `Secret` it hands out.
+impl Held for Found {
+    type Out = Found;
+
+    fn bytes(&self) -> &[u8] {
+        self.token.expose().as_bytes()
+    }
+
+    fn out(&self) -> Found {
+        self.clone()
+    }
 }
 
 impl TokenCache {
@@ -103,10 +116,9 @@ impl TokenCache {
     /// (`None` when the cache is off). Any bytes may be looked up: only a
     /// token that was [`insert`](Self::insert)ed can be found.
     pub(crate) fn find(&self, token: &[u8], generation: u64) -> Result<Found, Option<Key>> {
-        let (Some(entries), Some(front)) = (&self.entries, &self.front) else {
-            return Err(None);
-        };
-        if let Some(found) = front.get(token, generation) {
+        let entries = self.entries.as_ref().ok_or(None)?;
+        let front = self.front.as_ref();
+        if let Some(found) = front.and_then(|front| front.get(token, generation)) {
             return Ok(found);
         }
         let key = self.digester.digest(token).ok_or(None)?;
@@ -114,12 +126,22 @@ impl TokenCache {
             Some(entry) if entry.generation == generation => {
                 // A token that verified is text.
                 let text = std::str::from_utf8(token).map_err(|_| Some(key))?;
-                let found = Found {
+                let mut made = None;
+                if let Some(front) = front {
+                    front.offer(token, generation, || {
+                        let found = Found {
+                            claims: entry.claims.clone(),
+                            token: text.into(),
+                        };
+                        made = Some(found.clone());
+                        found
+                    });
+                }
+                // The text is copied once, for the table or for the caller.
+                Ok(made.unwrap_or_else(|| Found {
                     claims: entry.claims,
                     token: text.into(),
-                };
-                front.offer(token, found.clone(), generation);
-                Ok(found)
+                }))
             }
             _ => Err(Some(key)),
         }
