@@ -965,6 +965,18 @@ mod tests {
         // Kept: the hook saw it; not kept (a judge made as if without a hook):
         // the hook would see "/", which is why the layer keeps it for hooks.
         assert_eq!(*seen.lock().unwrap(), ["/api/reports?week=3", "/"]);
+        // A navigation keeps it without a hook (for the built-in pages).
+        let navigation = PageJudge::new(
+            &settings(),
+            &"/reports?week=3".parse().unwrap(),
+            &headers(&html),
+            false,
+            false,
+        );
+        assert_eq!(
+            navigation.uri.as_deref().map(|u| u.to_string()).as_deref(),
+            Some("/reports?week=3")
+        );
         // Neither a navigation nor a hook: the JSON passes as it is.
         let json = api.answer(Forbidden::new("no").into_response(), None, None);
         assert!(!is_html(&json));

@@ -67,6 +67,15 @@ impl<'de> Deserialize<'de> for Secret {
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Secret, E> {
                 Ok(Secret(text.into()))
             }
+            // As `String` does: formats and serde's own buffering (flatten,
+            // untagged) may hand a string over as its UTF-8 bytes.
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Secret, E> {
+                std::str::from_utf8(bytes)
+                    .map(|text| Secret(text.into()))
+                    .map_err(|_| {
+                        E::invalid_value(serde::de::Unexpected::Bytes(b"[redacted]"), &self)
+                    })
+            }
         }
         deserializer.deserialize_str(Text)
     }
@@ -212,6 +221,27 @@ mod tests {
     fn deserializes_from_a_plain_string() {
         let s: Secret = serde_json::from_str("\"abc\"").unwrap();
         assert_eq!(s.expose(), "abc");
+        // Escaped (serde_json's scratch buffer), owned (a `Value`), borrowed
+        // through serde's buffering (an untagged enum), as bytes.
+        let s: Secret = serde_json::from_str("\"a\\u0062c\"").unwrap();
+        assert_eq!(s.expose(), "abc");
+        let s: Secret = serde_json::from_value(serde_json::json!("abc")).unwrap();
+        assert_eq!(s.expose(), "abc");
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Secret(Secret),
+        }
+        let Either::Secret(s) = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(s.expose(), "abc");
+        use serde::de::IntoDeserializer;
+        let bytes: serde::de::value::BytesDeserializer<'_, serde::de::value::Error> =
+            b"abc".as_slice().into_deserializer();
+        assert_eq!(Secret::deserialize(bytes).unwrap().expose(), "abc");
+        let not_text: serde::de::value::BytesDeserializer<'_, serde::de::value::Error> =
+            [0xff_u8].as_slice().into_deserializer();
+        assert!(Secret::deserialize(not_text).is_err());
+        assert!(serde_json::from_str::<Secret>("12").is_err());
     }
 
     #[derive(serde::Serialize)]

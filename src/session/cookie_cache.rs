@@ -26,8 +26,10 @@
 //! 1 KiB. The session behind the `Arc` (the user, the tokens, the claims,
 //! which the token cache does not keep as well: about 1.9 KiB for a typical
 //! session, `cargo bench --bench memory`) is the one the request uses
-//! anyway, and is freed when the entry is evicted. A refresh inserts the new
-//! cookie with the session it just verified.
+//! anyway, and is freed when the entry is evicted and no slot of the front
+//! table holds it. The front table adds 64 cookies of at most 4 KiB and
+//! keeps up to 64 sessions alive beyond the capacity. A refresh inserts the
+//! new cookie with the session it just verified.
 
 use std::sync::Arc;
 
@@ -258,6 +260,15 @@ mod tests {
             assert!(cache.find(cookie(1).as_bytes(), 7).is_err());
         }
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn without_a_front_table_the_cache_behind_still_answers() {
+        let mut cache = CookieCache::new(10);
+        cache.front = None;
+        cache.put(&cookie(1), session(100), 7);
+        assert!(cache.find(cookie(1).as_bytes(), 7).is_ok());
+        assert!(cache.find(cookie(2).as_bytes(), 7).is_err());
     }
 
     #[test]

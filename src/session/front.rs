@@ -22,7 +22,7 @@
 //! - **Second chance.** A slot's entry is replaced by an offer only if it
 //!   was not used since the last offer (one bit, CLOCK's), so a credential in
 //!   use keeps its slot against a stream of others.
-//! - **Admitted on evidence.** An empty slot, or one of an old generation,
+//! - **Admitted on evidence.** An empty slot, or one of an older generation,
 //!   is taken at once; an unused entry gives way only to a credential offered
 //!   twice in a row ([`Front::offer`]), so more credentials in use than slots
 //!   do not copy one in on every request.
@@ -105,13 +105,16 @@ impl<H: Held> Front<H> {
         Some(entry.held.out())
     }
 
-    /// Offers what the cache behind just answered for `bytes` (`make` builds
-    /// it, called only if it gets in). It takes an empty slot, or one whose
-    /// entry is of another generation, at once; an entry used since the last
-    /// offer keeps its slot (and loses its bit); an unused one gives way to a
+    /// Offers what the cache behind just answered for `bytes` under the
+    /// current generation (`make` builds it, called only once the offer is
+    /// admitted, before the slot's lock is taken: if another request holds
+    /// the lock, it is dropped). It takes an empty slot, or one whose entry
+    /// is of an older generation, at once; an entry used since the last offer
+    /// keeps its slot (and loses its bit); an unused one gives way to a
     /// credential offered twice in a row, so a stream of credentials each
     /// seen now and then (more sessions in use than slots) does not copy one
-    /// into the table on every request.
+    /// into the table on every request. An offer older than the entry (the
+    /// key set changed meanwhile) changes nothing.
     pub(crate) fn offer(&self, bytes: &[u8], generation: u64, make: impl FnOnce() -> H) {
         if bytes.len() > MAX_CREDENTIAL {
             return;
@@ -120,6 +123,7 @@ impl<H: Held> Front<H> {
         let slot = &self.slots[index];
         let occupied = match slot.entry.read() {
             Ok(entry) => match entry.as_ref() {
+                Some(entry) if entry.generation > generation => return,
                 Some(entry) if entry.generation == generation => {
                     if entry.used.swap(false, Ordering::Relaxed) {
                         slot.candidate.store(fingerprint, Ordering::Relaxed);
@@ -281,10 +285,20 @@ mod tests {
         offer(&front, &b, 2, 0);
         assert_eq!(front.get(&b, 0), Some(2));
         assert_eq!(front.get(&a, 0), None);
-        // An entry of an old generation gives way at once, whatever its bit.
+        // In use between every two offers: it keeps its slot for good.
+        for _ in 0..3 {
+            assert_eq!(front.get(&b, 0), Some(2));
+            offer(&front, &c, 3, 0);
+        }
+        assert!(front.holds(&b) && !front.holds(&c));
+        // An entry of an older generation gives way at once, whatever its
+        // bit; an offer older than the entry changes nothing.
         assert_eq!(front.get(&b, 0), Some(2));
         offer(&front, &a, 1, 1);
         assert_eq!(front.get(&a, 1), Some(1));
+        offer(&front, &b, 2, 0);
+        offer(&front, &b, 2, 0);
+        assert!(front.holds(&a) && !front.holds(&b));
     }
 
     #[test]

@@ -1191,11 +1191,13 @@ impl SessionManager {
     ) -> Result<Arc<AccessTokenClaims>, TokenError> {
         // The token's key only when there is a cache to look it up in.
         let cached = match caching {
-            TokenCaching::Use => self.tokens.find(token.as_bytes(), self.jwks.generation()),
+            TokenCaching::Use => self
+                .tokens
+                .find_claims(token.as_bytes(), self.jwks.generation()),
             TokenCaching::Skip => Err(None),
         };
         let claims = match cached {
-            Ok(found) => found.claims,
+            Ok(claims) => claims,
             Err(cache_key) => {
                 let claims = self.verify_signature(token, lookup).await?;
                 if let Some(cache_key) = cache_key {

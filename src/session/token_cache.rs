@@ -30,6 +30,8 @@
 //! plus the claims themselves, a few hundred bytes for a typical token (more
 //! with many permissions; about 550 bytes an entry in all, `cargo bench
 //! --bench memory`): about 5.5 MB at the default capacity for typical tokens.
+//! The front table adds 64 tokens of at most 4 KiB, each with its claims
+//! (kept alive while the token is there, evicted behind or not).
 
 use std::sync::Arc;
 
@@ -116,32 +118,61 @@ impl TokenCache {
     /// (`None` when the cache is off). Any bytes may be looked up: only a
     /// token that was [`insert`](Self::insert)ed can be found.
     pub(crate) fn find(&self, token: &[u8], generation: u64) -> Result<Found, Option<Key>> {
+        self.lookup(token, generation, true).map(|(found, _)| found)
+    }
+
+    /// [`find`](Self::find)'s claims alone: the token's text is not copied
+    /// unless the front table takes it.
+    pub(crate) fn find_claims(
+        &self,
+        token: &[u8],
+        generation: u64,
+    ) -> Result<Arc<AccessTokenClaims>, Option<Key>> {
+        self.lookup(token, generation, false)
+            .map(|(_, claims)| claims)
+    }
+
+    /// What was found: with the token's text when `text` or the front
+    /// table took it (else an empty one), and its claims.
+    fn lookup(
+        &self,
+        token: &[u8],
+        generation: u64,
+        text: bool,
+    ) -> Result<(Found, Arc<AccessTokenClaims>), Option<Key>> {
         let entries = self.entries.as_ref().ok_or(None)?;
         let front = self.front.as_ref();
         if let Some(found) = front.and_then(|front| front.get(token, generation)) {
-            return Ok(found);
+            let claims = found.claims.clone();
+            return Ok((found, claims));
         }
         let key = self.digester.digest(token).ok_or(None)?;
         match entries.get(&key) {
             Some(entry) if entry.generation == generation => {
                 // A token that verified is text.
-                let text = std::str::from_utf8(token).map_err(|_| Some(key))?;
+                let token_text = std::str::from_utf8(token).map_err(|_| Some(key))?;
                 let mut made = None;
                 if let Some(front) = front {
                     front.offer(token, generation, || {
                         let found = Found {
                             claims: entry.claims.clone(),
-                            token: text.into(),
+                            token: token_text.into(),
                         };
                         made = Some(found.clone());
                         found
                     });
                 }
-                // The text is copied once, for the table or for the caller.
-                Ok(made.unwrap_or_else(|| Found {
-                    claims: entry.claims,
-                    token: text.into(),
-                }))
+                // The text is copied once at most, for the table or for the
+                // caller that wants it.
+                let found = made.unwrap_or_else(|| Found {
+                    claims: entry.claims.clone(),
+                    token: if text {
+                        token_text.into()
+                    } else {
+                        Secret::default()
+                    },
+                });
+                Ok((found, entry.claims))
             }
             _ => Err(Some(key)),
         }
@@ -202,6 +233,22 @@ mod tests {
             assert!(cache.find(b"token", 1).is_err());
         }
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn the_cache_answers_through_its_front_table_or_without_one() {
+        let mut cache = TokenCache::new(10);
+        cache.insert(cache.key(b"token").unwrap(), claims(100), 1);
+        assert_eq!(cache.find(b"token", 1).unwrap().token.expose(), "token");
+        let front = cache.front.as_ref().unwrap();
+        assert_eq!(front.get(b"token", 1).unwrap().token.expose(), "token");
+        assert!(cache.find_claims(b"token", 1).is_ok());
+        // Without a front table (no randomness for its seed): the cache
+        // behind still answers, the token's text copied for the caller.
+        cache.front = None;
+        assert_eq!(cache.find(b"token", 1).unwrap().token.expose(), "token");
+        assert_eq!(cache.find_claims(b"token", 1).unwrap().exp, 100);
+        assert!(cache.find(b"tokeN", 1).is_err());
     }
 
     #[test]
