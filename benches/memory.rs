@@ -177,7 +177,7 @@ fn main() {
             let before = live();
             let copy = (*session).clone();
             println!(
-                "one session's own heap, cloned: {} bytes (the access token {} of them; the claims shared)",
+                "one session's own heap, cloned: {} bytes (the tokens, {} bytes of access token, and the claims shared)",
                 live() - before,
                 copy.access_token.len()
             );
