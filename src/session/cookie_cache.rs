@@ -16,7 +16,8 @@
 //! In front of it, [`front`](super::front) keeps the cookies hit right now
 //! whole (64 of them): [`find`](CookieCache::find) compares a cookie there
 //! in full before it computes its MAC, so a session in use costs a
-//! comparison, not a GHASH over the cookie.
+//! comparison, not a GHASH over the cookie. A cookie the table lets go is
+//! put back here (its hits were the table's, unseen by S3-FIFO).
 //!
 //! Memory bound: at most [`DEFAULT_CAPACITY`] entries. An entry is the
 //! 16-byte key, the generation and an `Arc` of the session: about 80
@@ -143,10 +144,23 @@ impl CookieCache {
         match entries.get(&key) {
             Some(entry) if entry.generation == generation => {
                 if let Some(front) = front {
-                    front.offer(cookie, generation, || InUse {
+                    let displaced = front.offer(cookie, generation, || InUse {
                         cookie: cookie.into(),
                         session: entry.session.clone(),
                     });
+                    // Its hits were the table's: back into the cache, which
+                    // may have let it go meanwhile.
+                    if let Some(InUse { cookie, session }) = displaced
+                        && let Some(key) = self.digester.digest(&cookie)
+                    {
+                        entries.insert(
+                            key,
+                            Entry {
+                                session,
+                                generation,
+                            },
+                        );
+                    }
                 }
                 Ok(entry.session)
             }
@@ -260,6 +274,45 @@ mod tests {
             assert!(cache.find(cookie(1).as_bytes(), 7).is_err());
         }
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_cookie_the_front_table_lets_go_goes_back_into_the_cache() {
+        let cache = CookieCache::new(64);
+        let hot = cookie(1_000_000);
+        cache.put(&hot, session(i64::MAX), 1);
+        assert!(cache.find(hot.as_bytes(), 1).is_ok());
+        // Answered by the front table from now on: the cache behind sees no
+        // hit and lets it go under a stream of cookies each in use a while
+        // (hit in the cache itself, so they outrank it there).
+        for i in 0..1_000 {
+            assert!(cache.find(hot.as_bytes(), 1).is_ok());
+            cache.put(&cookie(i), session(i64::MAX), 1);
+            for _ in 0..3 {
+                assert!(cache.cached(cookie(i).as_bytes(), 1).is_some());
+            }
+        }
+        assert!(
+            cache.cached(hot.as_bytes(), 1).is_none(),
+            "still in the cache"
+        );
+        // Another cookie of its slot, hit twice while the hot one rests,
+        // takes the slot: the hot one goes back into the cache.
+        let front = cache.front.as_ref().unwrap();
+        let other = (2_000_000..)
+            .map(cookie)
+            .find(|c| front.same_slot(c.as_bytes(), hot.as_bytes()))
+            .unwrap();
+        cache.put(&other, session(i64::MAX), 1);
+        for _ in 0..3 {
+            assert!(cache.find(other.as_bytes(), 1).is_ok());
+        }
+        assert!(!front.holds_for_test(hot.as_bytes()), "still in the table");
+        assert!(
+            cache.cached(hot.as_bytes(), 1).is_some(),
+            "back in the cache"
+        );
+        assert!(cache.find(hot.as_bytes(), 1).is_ok());
     }
 
     #[test]

@@ -25,7 +25,9 @@
 //! - **Admitted on evidence.** An empty slot, or one of an older generation,
 //!   is taken at once; an unused entry gives way only to a credential offered
 //!   twice in a row ([`Front::offer`]), so more credentials in use than slots
-//!   do not copy one in on every request.
+//!   do not copy one in on every request. The entry it displaces is handed
+//!   back for the cache behind, which saw none of its hits and may have let
+//!   it go: a credential in use never falls out of both.
 //! - **Bounded.** [`SLOTS`] entries, each a credential of at most
 //!   [`MAX_CREDENTIAL`] bytes and an `Arc` of its session or claims, which
 //!   the entry keeps alive while it is there (evicted from the cache behind
@@ -115,19 +117,29 @@ impl<H: Held> Front<H> {
     /// seen now and then (more sessions in use than slots) does not copy one
     /// into the table on every request. An offer older than the entry (the
     /// key set changed meanwhile) changes nothing.
-    pub(crate) fn offer(&self, bytes: &[u8], generation: u64, make: impl FnOnce() -> H) {
+    ///
+    /// Returns the entry it displaced when that was of this generation: its
+    /// hits were answered here, unseen by the cache behind, which may have
+    /// let it go meanwhile; the caller puts it back there.
+    #[must_use]
+    pub(crate) fn offer(
+        &self,
+        bytes: &[u8],
+        generation: u64,
+        make: impl FnOnce() -> H,
+    ) -> Option<H> {
         if bytes.len() > MAX_CREDENTIAL {
-            return;
+            return None;
         }
         let (index, fingerprint) = self.place(bytes);
         let slot = &self.slots[index];
         let occupied = match slot.entry.read() {
             Ok(entry) => match entry.as_ref() {
-                Some(entry) if entry.generation > generation => return,
+                Some(entry) if entry.generation > generation => return None,
                 Some(entry) if entry.generation == generation => {
                     if entry.used.swap(false, Ordering::Relaxed) {
                         slot.candidate.store(fingerprint, Ordering::Relaxed);
-                        return;
+                        return None;
                     }
                     true
                 }
@@ -136,7 +148,7 @@ impl<H: Held> Front<H> {
             Err(_) => false,
         };
         if occupied && slot.candidate.swap(fingerprint, Ordering::Relaxed) != fingerprint {
-            return;
+            return None;
         }
         let entry = Entry {
             held: make(),
@@ -146,10 +158,23 @@ impl<H: Held> Front<H> {
         // Another request holds the slot: this offer is not worth a wait.
         let old = match slot.entry.try_write() {
             Ok(mut slot) => slot.replace(entry),
-            Err(_) => return,
+            Err(_) => return None,
         };
-        // Dropped out of the lock.
-        drop(old);
+        // Out of the lock.
+        old.filter(|old| old.generation == generation)
+            .map(|old| old.held)
+    }
+
+    /// Whether these bytes have an entry, without marking it used.
+    #[cfg(test)]
+    pub(crate) fn holds_for_test(&self, bytes: &[u8]) -> bool {
+        self.holds(bytes)
+    }
+
+    /// Whether two credentials share a slot.
+    #[cfg(test)]
+    pub(crate) fn same_slot(&self, a: &[u8], b: &[u8]) -> bool {
+        self.place(a).0 == self.place(b).0
     }
 
     /// The slot of a credential and its fingerprint: its length and last 16
@@ -231,8 +256,10 @@ mod tests {
         format!("Fe26.2**{}*{i:064}~2", "x".repeat(1600)).into_bytes()
     }
 
-    fn offer(front: &Front<Pair>, bytes: &[u8], value: usize, generation: u64) {
-        front.offer(bytes, generation, || Pair(bytes.to_vec(), value));
+    fn offer(front: &Front<Pair>, bytes: &[u8], value: usize, generation: u64) -> Option<usize> {
+        front
+            .offer(bytes, generation, || Pair(bytes.to_vec(), value))
+            .map(|displaced| displaced.1)
     }
 
     /// The first two credentials after the first of the same slot as `of`.
@@ -281,8 +308,9 @@ mod tests {
         offer(&front, &c, 3, 0);
         offer(&front, &b, 2, 0);
         assert!(front.holds(&a));
-        // Offered twice in a row: in.
-        offer(&front, &b, 2, 0);
+        // Offered twice in a row: in, and `a` handed back for the cache
+        // behind.
+        assert_eq!(offer(&front, &b, 2, 0), Some(1));
         assert_eq!(front.get(&b, 0), Some(2));
         assert_eq!(front.get(&a, 0), None);
         // In use between every two offers: it keeps its slot for good.
@@ -294,7 +322,7 @@ mod tests {
         // An entry of an older generation gives way at once, whatever its
         // bit; an offer older than the entry changes nothing.
         assert_eq!(front.get(&b, 0), Some(2));
-        offer(&front, &a, 1, 1);
+        assert_eq!(offer(&front, &a, 1, 1), None, "void under the new key set");
         assert_eq!(front.get(&a, 1), Some(1));
         offer(&front, &b, 2, 0);
         offer(&front, &b, 2, 0);
@@ -313,15 +341,16 @@ mod tests {
             built.set(built.get() + 1);
             Pair(b.clone(), value)
         };
-        front.offer(&b, 0, || make(2)); // refused: `a` was used
-        offer(&front, &c, 3, 0); // refused: offered once
-        front.offer(&b, 0, || make(2)); // refused: `c` came between
+        assert!(front.offer(&b, 0, || make(2)).is_none()); // refused: `a` was used
+        assert_eq!(offer(&front, &c, 3, 0), None); // refused: offered once
+        assert!(front.offer(&b, 0, || make(2)).is_none()); // refused: `c` came between
         assert_eq!(built.get(), 0);
-        front.offer(&b, 0, || make(2)); // twice in a row: in
+        let displaced = front.offer(&b, 0, || make(2)); // twice in a row: in
+        assert_eq!(displaced.map(|p| p.1), Some(1));
         assert_eq!(built.get(), 1);
         assert_eq!(front.get(&b, 0), Some(2));
         let long = vec![b'a'; MAX_CREDENTIAL + 1];
-        front.offer(&long, 0, || unreachable!("longer than any entry"));
+        let _ = front.offer(&long, 0, || unreachable!("longer than any entry"));
         assert_eq!(front.get(&long, 0), None);
     }
 

@@ -153,7 +153,7 @@ impl TokenCache {
                 let token_text = std::str::from_utf8(token).map_err(|_| Some(key))?;
                 let mut made = None;
                 if let Some(front) = front {
-                    front.offer(token, generation, || {
+                    let displaced = front.offer(token, generation, || {
                         let found = Found {
                             claims: entry.claims.clone(),
                             token: token_text.into(),
@@ -161,6 +161,13 @@ impl TokenCache {
                         made = Some(found.clone());
                         found
                     });
+                    // Its hits were the table's: back into the cache, which
+                    // may have let it go meanwhile.
+                    if let Some(Found { claims, token }) = displaced
+                        && let Some(key) = self.digester.digest(token.expose().as_bytes())
+                    {
+                        entries.insert(key, Entry { claims, generation });
+                    }
                 }
                 // The text is copied once at most, for the table or for the
                 // caller that wants it.
