@@ -307,7 +307,7 @@ mod tests {
         for _ in 0..3 {
             assert!(cache.find(other.as_bytes(), 1).is_ok());
         }
-        assert!(!front.holds_for_test(hot.as_bytes()), "still in the table");
+        assert!(!front.holds(hot.as_bytes()), "still in the table");
         assert!(
             cache.cached(hot.as_bytes(), 1).is_some(),
             "back in the cache"

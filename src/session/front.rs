@@ -165,12 +165,6 @@ impl<H: Held> Front<H> {
             .map(|old| old.held)
     }
 
-    /// Whether these bytes have an entry, without marking it used.
-    #[cfg(test)]
-    pub(crate) fn holds_for_test(&self, bytes: &[u8]) -> bool {
-        self.holds(bytes)
-    }
-
     /// Whether two credentials share a slot.
     #[cfg(test)]
     pub(crate) fn same_slot(&self, a: &[u8], b: &[u8]) -> bool {
@@ -194,7 +188,7 @@ impl<H: Held> Front<H> {
 
     /// Whether these bytes have an entry, without marking it used.
     #[cfg(test)]
-    fn holds(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn holds(&self, bytes: &[u8]) -> bool {
         self.slots[self.place(bytes).0]
             .entry
             .read()

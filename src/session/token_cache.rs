@@ -118,7 +118,12 @@ impl TokenCache {
     /// (`None` when the cache is off). Any bytes may be looked up: only a
     /// token that was [`insert`](Self::insert)ed can be found.
     pub(crate) fn find(&self, token: &[u8], generation: u64) -> Result<Found, Option<Key>> {
-        self.lookup(token, generation, true).map(|(found, _)| found)
+        let (claims, token) = self.lookup(token, generation, true)?;
+        Ok(Found {
+            claims,
+            // Always there when asked for.
+            token: token.unwrap_or_default(),
+        })
     }
 
     /// [`find`](Self::find)'s claims alone: the token's text is not copied
@@ -129,22 +134,21 @@ impl TokenCache {
         generation: u64,
     ) -> Result<Arc<AccessTokenClaims>, Option<Key>> {
         self.lookup(token, generation, false)
-            .map(|(_, claims)| claims)
+            .map(|(claims, _)| claims)
     }
 
-    /// What was found: with the token's text when `text` or the front
-    /// table took it (else an empty one), and its claims.
+    /// The claims found, with the token's text when `text` (or when the
+    /// front table has it anyway).
     fn lookup(
         &self,
         token: &[u8],
         generation: u64,
         text: bool,
-    ) -> Result<(Found, Arc<AccessTokenClaims>), Option<Key>> {
+    ) -> Result<(Arc<AccessTokenClaims>, Option<Secret>), Option<Key>> {
         let entries = self.entries.as_ref().ok_or(None)?;
         let front = self.front.as_ref();
         if let Some(found) = front.and_then(|front| front.get(token, generation)) {
-            let claims = found.claims.clone();
-            return Ok((found, claims));
+            return Ok((found.claims, Some(found.token)));
         }
         let key = self.digester.digest(token).ok_or(None)?;
         match entries.get(&key) {
@@ -154,12 +158,12 @@ impl TokenCache {
                 let mut made = None;
                 if let Some(front) = front {
                     let displaced = front.offer(token, generation, || {
-                        let found = Found {
+                        let token = Secret::from(token_text);
+                        made = Some(token.clone());
+                        Found {
                             claims: entry.claims.clone(),
-                            token: token_text.into(),
-                        };
-                        made = Some(found.clone());
-                        found
+                            token,
+                        }
                     });
                     // Its hits were the table's: back into the cache, which
                     // may have let it go meanwhile.
@@ -171,15 +175,8 @@ impl TokenCache {
                 }
                 // The text is copied once at most, for the table or for the
                 // caller that wants it.
-                let found = made.unwrap_or_else(|| Found {
-                    claims: entry.claims.clone(),
-                    token: if text {
-                        token_text.into()
-                    } else {
-                        Secret::default()
-                    },
-                });
-                Ok((found, entry.claims))
+                let token = made.or_else(|| text.then(|| token_text.into()));
+                Ok((entry.claims, token))
             }
             _ => Err(Some(key)),
         }
