@@ -38,8 +38,8 @@
 # nginx is installed, through two replicas behind nginx (at most two).
 #
 # Usage:
-#   bench/load.sh                 # every mode, 3 rounds of 20 s per server,
-#                                 # 20 000 sessions (about 16 minutes, one
+#   bench/load.sh                 # every mode, 20 rounds of 3 s per server,
+#                                 # 20 000 sessions (about 20 minutes, one
 #                                 # of them minting the sessions)
 #   QUICK=1 bench/load.sh         # every mode, 1 round of 3 s, 2 000
 #                                 # sessions: a smoke test (about a minute
@@ -49,18 +49,26 @@
 # Settings (environment):
 #   MODES="cookie-hot cookie-cold bearer-hot bearer-cold"   which, in order
 #   SESSIONS=20000    distinct sessions of the cold modes (QUICK: 2000)
-#   DURATION=20       seconds of measured load per server (1..600)
+#   DURATION=3        seconds of measured load per server and round (1..600)
 #   WARMUP=3          seconds of unmeasured load first (0..60), with the
 #                     mode's own headers (the cold modes keep rotating)
-#   ROUNDS=3          rounds of the three servers, interleaved (1..10); the
-#                     table shows each server's median round
+#   ROUNDS=20         rounds of the servers, interleaved (1..60); the table
+#                     shows each server's median round, and the ratios the
+#                     median of the per-round ratios
+#   KEEP=1            1: each server of a mode starts once (warmed up once)
+#                     and stays up across the rounds, so a round is one
+#                     slice of load per server, back to back: the machine's
+#                     drift (seconds to minutes on a shared VM) falls on all
+#                     the servers of a round alike and cancels in its
+#                     ratios. 0: every server restarts (and warms up) each
+#                     round, as before
 #   CONNECTIONS=64    wrk connections (1..1024)
 #   THREADS=2         wrk threads (1..16)
 #   STORM_REQUESTS=200
 #   REPLICA_STORM=auto  1: also the storm through two replicas behind nginx
 #                     (fails without nginx), 0: not, auto: when nginx exists
 #   NGINX=            the nginx binary (default: nginx or /usr/sbin/nginx)
-#   BASE_PORT=18480   emulator on BASE_PORT, the servers on the next three
+#   BASE_PORT=18480   emulator on BASE_PORT, the servers on the next five
 #   PIN=auto          1: pin with taskset, 0: don't, auto: when taskset exists
 #                     and there are at least 2 CPUs
 #   SERVER_CPUS=0     the cores the server under test may use (taskset -c)
@@ -107,9 +115,10 @@ if [[ "${QUICK:-0}" == 1 ]]; then
 fi
 MODES=${MODES:-cookie-hot cookie-cold bearer-hot bearer-cold}
 SESSIONS=${SESSIONS:-20000}
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-3}
 WARMUP=${WARMUP:-3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-20}
+KEEP=${KEEP:-1}
 REPLICA_STORM=${REPLICA_STORM:-auto}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
@@ -131,7 +140,8 @@ in_range() { # name value min max
 }
 in_range DURATION "$DURATION" 1 600
 in_range WARMUP "$WARMUP" 0 60
-in_range ROUNDS "$ROUNDS" 1 10
+in_range ROUNDS "$ROUNDS" 1 60
+in_range KEEP "$KEEP" 0 1
 in_range CONNECTIONS "$CONNECTIONS" 1 1024
 in_range THREADS "$THREADS" 1 16
 in_range STORM_REQUESTS "$STORM_REQUESTS" 1 2000
@@ -311,7 +321,7 @@ WORKOS_NODE_VERSION=$("$NODE" -p "require('$NODE_DIR/node_modules/@workos-inc/no
 IRON_VERSION=$("$NODE" -p "require('$NODE_DIR/node_modules/iron-session/package.json').version")
 echo "node: $NODE_VERSION, @workos-inc/node $WORKOS_NODE_VERSION, iron-session $IRON_VERSION"
 
-for p in $BASE_PORT $((BASE_PORT + 1)) $((BASE_PORT + 2)) $((BASE_PORT + 3)); do
+for p in $(seq "$BASE_PORT" $((BASE_PORT + 5))); do
   port_free "$p" || die "127.0.0.1:$p is in use; pick another BASE_PORT"
 done
 
@@ -463,23 +473,35 @@ proc_mem() { awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 
+# The servers up (KEEP=1: across a mode's rounds), by name: pid and RSS at
+# start (before the warm-up).
+declare -A SERVER_PID=() SERVER_RSS_START=()
+
 bench_one() { # name label port expect_own_user command...
   local name=$1 label=$2 port=$3 own=$4
   shift 4
   say "$MODE: $label (round $ROUND of $ROUNDS)"
-  "${ON_SERVER[@]}" "$@" >"$WORK/$name.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  local status=""
-  for _ in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$label exited at start"; }
-    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$MODE_PATH" || true)
-    [[ "$status" != 000 && -n "$status" ]] && break
-    sleep 0.1
-  done
-  cat "$WORK/$name.log"
-  local rss_start
-  read -r rss_start _ < <(proc_mem "$pid")
+  local pid=${SERVER_PID[$name]:-} fresh=0
+  if [[ -z "$pid" ]]; then
+    fresh=1
+    "${ON_SERVER[@]}" "$@" >"$WORK/$name.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    local status=""
+    for _ in $(seq 200); do
+      kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$label exited at start"; }
+      status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$MODE_PATH" || true)
+      [[ "$status" != 000 && -n "$status" ]] && break
+      sleep 0.1
+    done
+    cat "$WORK/$name.log"
+    SERVER_PID[$name]=$pid
+    read -r SERVER_RSS_START[$name] _ < <(proc_mem "$pid")
+  else
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$label exited between rounds"; }
+    echo "kept running since round 1 (pid $pid)"
+  fi
+  local rss_start=${SERVER_RSS_START[$name]}
   # Every sampled credential must be accepted: 200 with its own user (the
   # ceiling: its constant user), before and after.
   check() {
@@ -496,7 +518,7 @@ bench_one() { # name label port expect_own_user command...
     echo "$1: $n sampled credential(s), each 200 for its own user (last: $body)"
   }
   check "check before"
-  if (( WARMUP > 0 )); then
+  if (( WARMUP > 0 && fresh == 1 )); then
     echo "warm-up: ${WARMUP}s"
     run_wrk "$port" "$WARMUP" >"$WORK/$name.warmup" 2>&1 || { cat "$WORK/$name.warmup" >&2; die "wrk failed warming up $label"; }
   fi
@@ -559,7 +581,10 @@ bench_one() { # name label port expect_own_user command...
       { grep -v '^$' "$WORK/$name.perf.txt" | head -n 25 | sed -E 's/[[:space:]-]+$//'; } || true
     fi
   fi
-  stop "$pid"
+  if [[ "$KEEP" == 0 || "$ROUND" == "$ROUNDS" ]]; then
+    stop "$pid"
+    unset 'SERVER_PID[$name]'
+  fi
   echo "{\"mode\":\"$MODE\",\"name\":\"$name\",\"label\":\"$label\",\"round\":$ROUND,\"server_cpu_pct\":$server_cpu,\"server_cpu_ticks\":$(( t1 - t0 )),\"clk_tck\":$CLK_TCK,\"server_cores_busy_pct\":$server_core,\"load_cores_busy_pct\":$load_core,\"other_cpu_pct\":$other,\"rss_start_kib\":$rss_start,\"rss_end_kib\":$rss_end,\"rss_hwm_kib\":$rss_hwm,\"wrk\":$json}" >>"$RESULTS"
   # Every request answered, and answered 2xx: a 401 is a status error.
   # shellcheck disable=SC2016 # JavaScript, not shell
@@ -582,7 +607,9 @@ USER_ID=$(cd "$NODE_DIR" && "$NODE" --input-type=module -e "
   console.log(s.user.id);
 " "$CONFIG") || die "could not read the user id from the bench cookie"
 [[ "$USER_ID" == user_* ]] || die "unexpected user id in the bench cookie: $USER_ID"
-NONE_USER=user_bench_none
+# The ceiling's constant user: an id as long as WorkOS's (and the
+# emulator's), so its answers are the same size as the layer's.
+NONE_USER=user_01NOAUTH0CEILING0000000000
 
 # Samples of the minted sessions: the first, the last and three between.
 # sample FILE: "user<TAB>value" lines for CHECKS.
@@ -615,14 +642,14 @@ for MODE in $MODES; do
     bench_one none "axum, no auth (ceiling)" $((BASE_PORT + 1)) 0 \
       "$BIN" app --mode none --port $((BASE_PORT + 1))
     if [[ "$MODE" == *-hot ]]; then
-      bench_one layer "axum, no auth, Extension + Cache-Control/Vary" $((BASE_PORT + 1)) 0 \
-        "$BIN" app --mode layer --port $((BASE_PORT + 1))
+      bench_one layer "axum, no auth, Extension + Cache-Control/Vary" $((BASE_PORT + 4)) 0 \
+        "$BIN" app --mode layer --port $((BASE_PORT + 4))
     fi
     bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) 1 \
       "$BIN" app --mode authkit --port $((BASE_PORT + 2)) --config "$CONFIG"
     if [[ "$MODE" == *-cold ]]; then
-      bench_one nocache "axum + AuthKit layer, caches off" $((BASE_PORT + 2)) 1 \
-        "$BIN" app --mode authkit-nocache --port $((BASE_PORT + 2)) --config "$CONFIG"
+      bench_one nocache "axum + AuthKit layer, caches off" $((BASE_PORT + 5)) 1 \
+        "$BIN" app --mode authkit-nocache --port $((BASE_PORT + 5)) --config "$CONFIG"
     fi
     bench_one node "Node @workos-inc/node" $((BASE_PORT + 3)) 1 \
       "$NODE" "$NODE_DIR/server.mjs" --port $((BASE_PORT + 3)) --config "$CONFIG"
@@ -650,7 +677,7 @@ fi
 say "results"
 export BENCH_DATE BENCH_NPROC BENCH_CPU BENCH_KERNEL BENCH_MEMORY BENCH_COMMIT BENCH_RUSTC \
   BENCH_WRK BENCH_NODE BENCH_WORKOS_NODE BENCH_IRON BENCH_DURATION BENCH_WARMUP \
-  BENCH_CONNECTIONS BENCH_THREADS BENCH_ROUNDS BENCH_PINNED BENCH_SERVER_CPUS BENCH_LOAD_CPUS BENCH_STORM \
+  BENCH_CONNECTIONS BENCH_THREADS BENCH_ROUNDS BENCH_KEEP BENCH_PINNED BENCH_SERVER_CPUS BENCH_LOAD_CPUS BENCH_STORM \
   BENCH_BACKGROUND_BUSY BENCH_REPLICA_STORM BENCH_REPLICA_STORM_SKIPPED BENCH_SESSIONS BENCH_MODES BENCH_ELAPSED
 BENCH_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 BENCH_NPROC=$NPROC
@@ -664,6 +691,7 @@ BENCH_WORKOS_NODE=$WORKOS_NODE_VERSION
 BENCH_IRON=$IRON_VERSION
 BENCH_DURATION=$DURATION
 BENCH_ROUNDS=$ROUNDS
+BENCH_KEEP=$KEEP
 BENCH_WARMUP=$WARMUP
 BENCH_CONNECTIONS=$CONNECTIONS
 BENCH_THREADS=$THREADS

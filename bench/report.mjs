@@ -4,7 +4,8 @@
 //   node report.mjs results.jsonl OUT_DIR    (metadata from BENCH_* variables)
 //
 // Each server ran ROUNDS times (interleaved with the others); the table shows
-// the median of each column over the rounds, and the spread of req/s.
+// the median of each column over the rounds, and the spread of req/s; the
+// ratios are the medians of the per-round ratios.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,13 @@ const median = (values) => {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 };
 const sum = (values) => values.reduce((a, b) => a + b, 0);
+// The first and third quartiles (the median of each half).
+const quartiles = (values) => {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length < 4) return null;
+  const half = Math.floor(v.length / 2);
+  return [median(v.slice(0, half)), median(v.slice(v.length - half))];
+};
 
 // The modes, in the order they ran (results without a mode are cookie-hot,
 // the only mode before there were several).
@@ -85,23 +93,23 @@ const summarize = (mode) => {
   });
   const by = Object.fromEntries(servers.map((s) => [s.name, s]));
   // Ratios of the medians, and the median of the per-round ratios (each
-  // round ran its servers back to back, so per-round ratios shrug off slow
-  // drift).
+  // round ran its servers back to back, so per-round ratios shrug off the
+  // machine's drift: the headline figure), with their quartiles.
   const rounds = [...new Set(inMode.map((r) => r.round))];
-  const perRound = (a, b) =>
-    median(
-      rounds.map((round) => {
-        const ra = inMode.find((r) => r.name === a && r.round === round);
-        const rb = inMode.find((r) => r.name === b && r.round === round);
-        return ra && rb ? ra.rps / rb.rps : null;
-      }),
-    );
+  const roundRatios = (a, b) =>
+    rounds.map((round) => {
+      const ra = inMode.find((r) => r.name === a && r.round === round);
+      const rb = inMode.find((r) => r.name === b && r.round === round);
+      return ra && rb ? ra.rps / rb.rps : null;
+    });
+  const perRound = (a, b) => median(roundRatios(a, b));
   const ratio = (a, b, key) => (by[a] && by[b] && by[b][key] ? by[a][key] / by[b][key] : null);
   const ratios = {
     authkit_over_none_rps: ratio('authkit', 'none', 'rps'),
     authkit_over_node_rps: ratio('authkit', 'node', 'rps'),
     authkit_over_none_rps_per_round: perRound('authkit', 'none'),
     authkit_over_node_rps_per_round: perRound('authkit', 'node'),
+    authkit_over_none_rps_quartiles: quartiles(roundRatios('authkit', 'none')),
     authkit_over_none_p50: ratio('authkit', 'none', 'p50_us'),
     authkit_over_node_p50: ratio('authkit', 'node', 'p50_us'),
     authkit_over_node_p99: ratio('authkit', 'node', 'p99_us'),
@@ -117,6 +125,7 @@ const summarize = (mode) => {
     layer_over_none_rps_per_round: perRound('layer', 'none'),
     authkit_over_layer_rps: ratio('authkit', 'layer', 'rps'),
     authkit_over_layer_rps_per_round: perRound('authkit', 'layer'),
+    layer_over_none_rps_quartiles: quartiles(roundRatios('layer', 'none')),
     layer_minus_none_cpu_us:
       by.layer && by.none && by.layer.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
         ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
@@ -158,15 +167,17 @@ const rowsOf = (result) =>
     String(s.status_errors),
     String(s.socket_errors),
   ]);
+// The per-round ratios' quartiles, from four rounds on.
+const iqr = (q) => (q ? `; per-round interquartile range ${q[0].toFixed(2)}–${q[1].toFixed(2)}` : '');
 const ratioLines = ({ ratios }) => [
-  `authkit / ceiling (req/s): **${x(ratios.authkit_over_none_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_none_rps_per_round)})`,
+  `authkit / ceiling (req/s), median of the per-round ratios: **${x(ratios.authkit_over_none_rps_per_round)}** (ratio of the median rounds: ${x(ratios.authkit_over_none_rps)}${iqr(ratios.authkit_over_none_rps_quartiles)})`,
   ...(ratios.layer_over_none_rps === null
     ? []
     : [
-        `Extension + Cache-Control/Vary / ceiling (req/s): ${x(ratios.layer_over_none_rps)} (median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)}); CPU per request, that layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
-        `authkit / Extension + Cache-Control/Vary (req/s): ${x(ratios.authkit_over_layer_rps)} (median of the per-round ratios: ${x(ratios.authkit_over_layer_rps_per_round)})`,
+        `Extension + Cache-Control/Vary / ceiling (req/s), median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)} (ratio of the median rounds: ${x(ratios.layer_over_none_rps)}${iqr(ratios.layer_over_none_rps_quartiles)}); CPU per request, that layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
+        `authkit / Extension + Cache-Control/Vary (req/s), median of the per-round ratios: ${x(ratios.authkit_over_layer_rps_per_round)} (ratio of the median rounds: ${x(ratios.authkit_over_layer_rps)})`,
       ]),
-  `authkit / Node (req/s): **${x(ratios.authkit_over_node_rps)}** (median of the per-round ratios: ${x(ratios.authkit_over_node_rps_per_round)})`,
+  `authkit / Node (req/s), median of the per-round ratios: **${x(ratios.authkit_over_node_rps_per_round)}** (ratio of the median rounds: ${x(ratios.authkit_over_node_rps)})`,
   `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs**; Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
   `p50 latency, authkit / ceiling: ${x(ratios.authkit_over_none_p50)}; authkit / Node: ${x(ratios.authkit_over_node_p50)}; p99 authkit / Node: ${x(ratios.authkit_over_node_p99)}`,
 ];
@@ -205,6 +216,7 @@ const meta = {
     duration_s: Number(env.BENCH_DURATION),
     warmup_s: Number(env.BENCH_WARMUP),
     rounds: Number(env.BENCH_ROUNDS),
+    servers_kept: env.BENCH_KEEP !== '0',
     connections: Number(env.BENCH_CONNECTIONS),
     threads: Number(env.BENCH_THREADS),
     pinned: env.BENCH_PINNED === '1',
@@ -270,7 +282,10 @@ md.push(
 );
 md.push(
   `wrk, ${s.rounds} round(s) of ${s.duration_s} s per server ` +
-    `(interleaved, each after a ${s.warmup_s} s warm-up), ${s.connections} connections, ${s.threads} threads; ` +
+    (s.servers_kept
+      ? `(interleaved; each server started once per mode, warmed up for ${s.warmup_s} s and kept running across the rounds), `
+      : `(interleaved, each server restarted every round after a ${s.warmup_s} s warm-up), `) +
+    `${s.connections} connections, ${s.threads} threads; ` +
     (s.pinned
       ? `server pinned to core(s) ${s.server_cpus}, wrk and the emulator to core(s) ${s.load_cpus}.`
       : 'not pinned.') +

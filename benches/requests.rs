@@ -35,7 +35,7 @@ mod common;
 use common::PASSWORD;
 
 async fn ping_none() -> Json<Value> {
-    Json(json!({"ok": true, "user": "user_bench_none"}))
+    Json(json!({"ok": true, "user": "user_01NOAUTH0CEILING0000000000"}))
 }
 
 async fn ping_user(user: AuthUser) -> Json<Value> {

@@ -55,8 +55,11 @@ type BoxError = Box<dyn Error + Send + Sync>;
 
 /// The cookie password every bench server shares (at least 32 characters).
 const BENCH_COOKIE_PASSWORD: &str = "authkit-axum-bench-cookie-password-0123456789";
-/// The user the `none` mode pretends is signed in.
-const NONE_USER: &str = "user_bench_none";
+/// The user the `none` mode pretends is signed in: an id as long as a WorkOS one (`user_` and
+/// a 26-character ULID, as the emulator mints them), so the ceiling's
+/// answers are the same size as the layer's.
+const NONE_USER: &str = "user_01NOAUTH0CEILING0000000000";
+const _: () = assert!(NONE_USER.len() == "user_".len() + 26);
 /// The session cookie's name (the SDKs' default).
 const COOKIE_NAME: &str = "wos-session";
 
@@ -306,10 +309,13 @@ async fn ping_none() -> Json<Value> {
 fn personal(vary: &'static str) -> impl axum::response::IntoResponse {
     (
         [
-            (http::header::CACHE_CONTROL, "no-store"),
-            (http::header::VARY, vary),
+            (
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            ),
+            (http::header::VARY, http::HeaderValue::from_static(vary)),
         ],
-        Json(json!({"ok": true, "user": "user_bench_none"})),
+        Json(json!({"ok": true, "user": NONE_USER})),
     )
 }
 
