@@ -2,7 +2,7 @@
 # bench/load.sh — throughput, latency, CPU and memory of the AuthKit layer on
 # one machine.
 #
-# What it measures, in four modes (MODES), against three servers each:
+# What it measures, in four modes (MODES), against four servers each:
 #   1. axum, no authentication at all        (the ceiling; same headers)
 #      (in the hot modes also behind one `Extension` layer answering with
 #      the AuthKit layer's `Cache-Control: no-store` and `Vary`: the shape
@@ -74,7 +74,7 @@
 #   SERVER_CPUS=0     the cores the server under test may use (taskset -c)
 #   LOAD_CPUS=<rest>  the cores wrk and the emulator may use (default: all
 #                     but SERVER_CPUS)
-#   PERF=0            1: also record a 5 s `perf` profile of each server
+#   PERF=0            1: also record a `perf` profile of each server
 #                     under load (first round) and print its hottest symbols
 #   SKIP_BUILD=0      1: use the already built release binary
 #   BENCH_SERVER_BIN= a bench_server binary built elsewhere (e.g. from another
@@ -134,7 +134,8 @@ die() { printf '\nbench/load.sh: FAILED: %s\n' "$*" >&2; exit 1; }
 say() { printf '\n=== %s ===\n' "$*"; }
 
 in_range() { # name value min max
-  if ! [[ "$2" =~ ^[0-9]+$ ]] || (( $2 < $3 || $2 > $4 )); then
+  # Decimal only: a leading zero would make bash read it as octal.
+  if ! [[ "$2" =~ ^(0|[1-9][0-9]*)$ ]] || (( $2 < $3 || $2 > $4 )); then
     die "$1=$2: expected an integer in $3..$4"
   fi
 }
@@ -142,6 +143,8 @@ in_range DURATION "$DURATION" 1 600
 in_range WARMUP "$WARMUP" 0 60
 in_range ROUNDS "$ROUNDS" 1 60
 in_range KEEP "$KEEP" 0 1
+# The perf profile's length: within one round's load.
+PERF_SECS=$(( DURATION > 1 ? DURATION - 1 : 1 ))
 in_range CONNECTIONS "$CONNECTIONS" 1 1024
 in_range THREADS "$THREADS" 1 16
 in_range STORM_REQUESTS "$STORM_REQUESTS" 1 2000
@@ -496,7 +499,7 @@ bench_one() { # name label port expect_own_user command...
     done
     cat "$WORK/$name.log"
     SERVER_PID[$name]=$pid
-    read -r SERVER_RSS_START[$name] _ < <(proc_mem "$pid")
+    read -r "SERVER_RSS_START[$name]" _ < <(proc_mem "$pid")
   else
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$label exited between rounds"; }
     echo "kept running since round 1 (pid $pid)"
@@ -529,7 +532,8 @@ bench_one() { # name label port expect_own_user command...
   fi
   local perf_pid=""
   if [[ "$PERF" == 1 && "$ROUND" == 1 ]] && command -v perf >/dev/null; then
-    ( sleep 2; timeout 20 perf record -q -F 999 -p "$pid" -o "$WORK/$name.perf" -- sleep 5 ) >/dev/null 2>&1 &
+    # Within the measured load: from 0.5 s in, for all but its last second.
+    ( sleep 0.5; timeout 60 perf record -q -F 999 -p "$pid" -o "$WORK/$name.perf" -- sleep "$PERF_SECS" ) >/dev/null 2>&1 &
     perf_pid=$!
   fi
   local t0 t1 s0 s1 l0 l1 m0 m1 e0 e1 c0 c1
@@ -575,13 +579,13 @@ bench_one() { # name label port expect_own_user command...
   if [[ -n "$perf_pid" ]]; then
     wait "$perf_pid" 2>/dev/null || true
     if [[ -s "$WORK/$name.perf" ]]; then
-      echo "perf: hottest symbols of $label (self time, 5 s under load)"
+      echo "perf: hottest symbols of $label (self time, ${PERF_SECS} s under load)"
       perf report -q -i "$WORK/$name.perf" --no-children --sort dso,symbol --stdio \
         >"$WORK/$name.perf.txt" 2>/dev/null || true
       { grep -v '^$' "$WORK/$name.perf.txt" | head -n 25 | sed -E 's/[[:space:]-]+$//'; } || true
     fi
   fi
-  if [[ "$KEEP" == 0 || "$ROUND" == "$ROUNDS" ]]; then
+  if (( KEEP == 0 || ROUND == ROUNDS )); then
     stop "$pid"
     unset 'SERVER_PID[$name]'
   fi
@@ -628,6 +632,9 @@ fi
 printf '%s\twos-session=%s\n' "$USER_ID" "$COOKIE" >"$WORK/checks.cookie-hot"
 
 for MODE in $MODES; do
+  # Nothing of the last mode's kept up into this one.
+  for name in "${!SERVER_PID[@]}"; do stop "${SERVER_PID[$name]}"; done
+  SERVER_PID=()
   MODE_FILE=""
   MODE_VALUE=""
   CHECKS=$WORK/checks.$MODE

@@ -60,6 +60,9 @@ const cpuPerRequest = (r) =>
   r.server_cpu_ticks === undefined ? null : ((r.server_cpu_ticks / r.clk_tck) * 1e6) / r.wrk.requests;
 
 // One summary per mode and server, in the order they ran.
+// Whether each server stayed up across its mode's rounds (KEEP=1).
+const kept = env.BENCH_KEEP === '1';
+const last = (rs) => rs.reduce((a, b) => (b.round > a.round ? b : a));
 const summarize = (mode) => {
   const inMode = runs.filter((r) => modeOf(r) === mode);
   const names = [...new Set(inMode.map((r) => r.name))];
@@ -82,8 +85,10 @@ const summarize = (mode) => {
       load_cores_busy_pct: col((r) => r.load_cores_busy_pct),
       other_cpu_pct: col((r) => r.other_cpu_pct),
       rss_start_kib: col((r) => r.rss_start_kib),
-      rss_end_kib: col((r) => r.rss_end_kib),
-      rss_hwm_kib: col((r) => r.rss_hwm_kib),
+      // A server kept up across the rounds only grows: its RSS at the end
+      // is the last round's, its peak the highest.
+      rss_end_kib: kept ? last(rs).rss_end_kib : col((r) => r.rss_end_kib),
+      rss_hwm_kib: kept ? Math.max(...rs.map((r) => r.rss_hwm_kib)) : col((r) => r.rss_hwm_kib),
       requests: sum(rs.map((r) => r.wrk.requests)),
       status_errors: sum(rs.map((r) => r.wrk.status_errors)),
       socket_errors: sum(
@@ -216,7 +221,7 @@ const meta = {
     duration_s: Number(env.BENCH_DURATION),
     warmup_s: Number(env.BENCH_WARMUP),
     rounds: Number(env.BENCH_ROUNDS),
-    servers_kept: env.BENCH_KEEP !== '0',
+    servers_kept: kept,
     connections: Number(env.BENCH_CONNECTIONS),
     threads: Number(env.BENCH_THREADS),
     pinned: env.BENCH_PINNED === '1',
@@ -238,7 +243,7 @@ const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.
 const s = meta.settings;
 const cpuNote =
   'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests. ' +
-  'RSS: VmRSS at start (before the warm-up) and at the end, and VmHWM (peak).';
+  'RSS: VmRSS at start (before the warm-up) and at the end (of the last round, for servers kept up across the rounds; else the median round), and VmHWM (peak; the highest for kept servers).';
 console.log(`${meta.date} · ${machineLine}`);
 console.log(
   `medians of ${s.rounds} round(s) of ${s.duration_s} s per server; ${s.connections} connections, ${s.threads} wrk threads; ` +
