@@ -58,10 +58,10 @@
 #   KEEP=1            1: each server of a mode starts once (warmed up once)
 #                     and stays up across the rounds, so a round is one
 #                     slice of load per server, back to back: the machine's
-#                     drift (seconds to minutes on a shared VM) falls on all
-#                     the servers of a round alike and cancels in its
-#                     ratios. 0: every server restarts (and warms up) each
-#                     round, as before
+#                     drift slower than a round falls on all the servers of
+#                     the round alike and mostly cancels in its ratios
+#                     (drift within a round does not). 0: every server
+#                     restarts (and warms up) each round, as before
 #   CONNECTIONS=64    wrk connections (1..1024)
 #   THREADS=2         wrk threads (1..16)
 #   STORM_REQUESTS=200
