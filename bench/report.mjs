@@ -23,8 +23,10 @@ const runs = readFileSync(resultsPath, 'utf8')
   .map((line) => JSON.parse(line))
   .map((r) => ({ ...r, rps: r.wrk.requests / (r.wrk.duration_us / 1e6) }));
 
+// The finite numbers of `values`, in order.
+const sorted = (values) => values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
 const median = (values) => {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  const v = sorted(values);
   if (!v.length) return null;
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
@@ -32,7 +34,7 @@ const median = (values) => {
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 // The first and third quartiles (the median of each half).
 const quartiles = (values) => {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  const v = sorted(values);
   if (v.length < 4) return null;
   const half = Math.floor(v.length / 2);
   return [median(v.slice(0, half)), median(v.slice(v.length - half))];
@@ -59,10 +61,10 @@ const MODE_TEXT = {
 const cpuPerRequest = (r) =>
   r.server_cpu_ticks === undefined ? null : ((r.server_cpu_ticks / r.clk_tck) * 1e6) / r.wrk.requests;
 
-// One summary per mode and server, in the order they ran.
 // Whether each server stayed up across its mode's rounds (KEEP=1).
 const kept = env.BENCH_KEEP === '1';
 const last = (rs) => rs.reduce((a, b) => (b.round > a.round ? b : a));
+// One summary per mode and server, in the order they ran.
 const summarize = (mode) => {
   const inMode = runs.filter((r) => modeOf(r) === mode);
   const names = [...new Set(inMode.map((r) => r.name))];
@@ -98,8 +100,8 @@ const summarize = (mode) => {
   });
   const by = Object.fromEntries(servers.map((s) => [s.name, s]));
   // Ratios of the medians, and the median of the per-round ratios (each
-  // round ran its servers back to back, so per-round ratios shrug off the
-  // machine's drift: the headline figure), with their quartiles.
+  // round ran its servers back to back, so per-round ratios shrug off slow
+  // drift: the headline figure), with their quartiles.
   const rounds = [...new Set(inMode.map((r) => r.round))];
   const roundRatios = (a, b) =>
     rounds.map((round) => {

@@ -35,6 +35,7 @@ mod common;
 use common::PASSWORD;
 
 async fn ping_none() -> Json<Value> {
+    // As long as a WorkOS id, as `examples/bench_server.rs`'s `NONE_USER`.
     Json(json!({"ok": true, "user": "user_01NOAUTH0CEILING0000000000"}))
 }
 
