@@ -8,6 +8,11 @@
 #      the AuthKit layer's `Cache-Control: no-store` and `Vary`: the shape
 #      of any layer that hands the handler a value and marks the answer
 #      personal, authentication aside)
+#      (in the cold modes also paying the crypto floor on each request's
+#      own credential: HMAC, AES and RS256 for a cookie, RS256 for a token,
+#      everything else done at start: the ceiling + the floor under the
+#      very same load, so the AuthKit layer's distance to it is measured,
+#      wake-ups of an idle load generator included, not added up by hand)
 #   2. axum + the AuthKit layer              (examples/bench_server.rs)
 #      (in the cold modes also with its session and token caches off)
 #   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
@@ -30,9 +35,11 @@
 # (the ceiling: its constant user) before and after its load, and every
 # request of the load 2xx. Per server: req/s, latency percentiles, CPU per
 # request (the server process's utime+stime from /proc/<pid>/stat over the
-# measured window, ÷ requests), RSS at start, at the end and its high-water
+# measured window, ÷ requests; and its utime alone, the server's own code
+# without the kernel's network work), RSS at start, at the end and its high-water
 # mark (/proc/<pid>/status VmRSS, VmHWM), and the ratios vs the ceiling and
-# vs Node in the same mode.
+# vs Node in the same mode (and in the cold modes, the layer's CPU per
+# request minus the floor server's).
 # Then the refresh storms: STORM_REQUESTS concurrent requests carrying one
 # expired session, through one process (exactly one refresh call) and, when
 # nginx is installed, through two replicas behind nginx (at most two).
@@ -68,7 +75,7 @@
 #   REPLICA_STORM=auto  1: also the storm through two replicas behind nginx
 #                     (fails without nginx), 0: not, auto: when nginx exists
 #   NGINX=            the nginx binary (default: nginx or /usr/sbin/nginx)
-#   BASE_PORT=18480   emulator on BASE_PORT, the servers on the next five
+#   BASE_PORT=18480   emulator on BASE_PORT, the servers on the next six
 #   PIN=auto          1: pin with taskset, 0: don't, auto: when taskset exists
 #                     and there are at least 2 CPUs
 #   SERVER_CPUS=0     the cores the server under test may use (taskset -c)
@@ -324,7 +331,7 @@ WORKOS_NODE_VERSION=$("$NODE" -p "require('$NODE_DIR/node_modules/@workos-inc/no
 IRON_VERSION=$("$NODE" -p "require('$NODE_DIR/node_modules/iron-session/package.json').version")
 echo "node: $NODE_VERSION, @workos-inc/node $WORKOS_NODE_VERSION, iron-session $IRON_VERSION"
 
-for p in $(seq "$BASE_PORT" $((BASE_PORT + 5))); do
+for p in $(seq "$BASE_PORT" $((BASE_PORT + 6))); do
   port_free "$p" || die "127.0.0.1:$p is in use; pick another BASE_PORT"
 done
 
@@ -436,6 +443,9 @@ LUA
 
 CLK_TCK=$(getconf CLK_TCK)
 proc_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# The user-mode part of them (utime): the server's own code, without the
+# kernel's network work (and the wake-ups of an idle load generator).
+proc_user_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12}'; }
 # "busy total" jiffies summed over a list of cores.
 cores_ticks() {
   local want
@@ -536,17 +546,19 @@ bench_one() { # name label port expect_own_user command...
     ( sleep 0.5; timeout 60 perf record -q -F 999 -p "$pid" -o "$WORK/$name.perf" -- sleep "$PERF_SECS" ) >/dev/null 2>&1 &
     perf_pid=$!
   fi
-  local t0 t1 s0 s1 l0 l1 m0 m1 e0 e1 c0 c1
+  local t0 t1 u0 u1 s0 s1 l0 l1 m0 m1 e0 e1 c0 c1
   times >"$WORK/times.0"
   m0=$(machine_ticks)
   e0=$(proc_ticks "$EMULATOR_PID")
   t0=$(proc_ticks "$pid")
+  u0=$(proc_user_ticks "$pid")
   if [[ "$PIN" == 1 ]]; then
     read -r s0 s1 < <(cores_ticks "$SERVER_CPUS")
     read -r l0 l1 < <(cores_ticks "$LOAD_CPUS")
   fi
   run_wrk "$port" "$DURATION" >"$WORK/$name.wrk" 2>&1 || { cat "$WORK/$name.wrk" >&2; die "wrk failed against $label"; }
   t1=$(proc_ticks "$pid")
+  u1=$(proc_user_ticks "$pid")
   e1=$(proc_ticks "$EMULATOR_PID")
   m1=$(machine_ticks)
   times >"$WORK/times.1"
@@ -589,7 +601,7 @@ bench_one() { # name label port expect_own_user command...
     stop "$pid"
     unset 'SERVER_PID[$name]'
   fi
-  echo "{\"mode\":\"$MODE\",\"name\":\"$name\",\"label\":\"$label\",\"round\":$ROUND,\"server_cpu_pct\":$server_cpu,\"server_cpu_ticks\":$(( t1 - t0 )),\"clk_tck\":$CLK_TCK,\"server_cores_busy_pct\":$server_core,\"load_cores_busy_pct\":$load_core,\"other_cpu_pct\":$other,\"rss_start_kib\":$rss_start,\"rss_end_kib\":$rss_end,\"rss_hwm_kib\":$rss_hwm,\"wrk\":$json}" >>"$RESULTS"
+  echo "{\"mode\":\"$MODE\",\"name\":\"$name\",\"label\":\"$label\",\"round\":$ROUND,\"server_cpu_pct\":$server_cpu,\"server_cpu_ticks\":$(( t1 - t0 )),\"server_user_ticks\":$(( u1 - u0 )),\"clk_tck\":$CLK_TCK,\"server_cores_busy_pct\":$server_core,\"load_cores_busy_pct\":$load_core,\"other_cpu_pct\":$other,\"rss_start_kib\":$rss_start,\"rss_end_kib\":$rss_end,\"rss_hwm_kib\":$rss_hwm,\"wrk\":$json}" >>"$RESULTS"
   # Every request answered, and answered 2xx: a 401 is a status error.
   # shellcheck disable=SC2016 # JavaScript, not shell
   "$NODE" -e '
@@ -651,6 +663,10 @@ for MODE in $MODES; do
     if [[ "$MODE" == *-hot ]]; then
       bench_one layer "axum, no auth, Extension + Cache-Control/Vary" $((BASE_PORT + 4)) 0 \
         "$BIN" app --mode layer --port $((BASE_PORT + 4))
+    fi
+    if [[ "$MODE" == *-cold ]]; then
+      bench_one floor "axum, no auth + the crypto floor per request" $((BASE_PORT + 6)) 1 \
+        "$BIN" app --mode floor --port $((BASE_PORT + 6)) --config "$CONFIG" --sessions "$SESSIONS_FILE"
     fi
     bench_one authkit "axum + AuthKit layer" $((BASE_PORT + 2)) 1 \
       "$BIN" app --mode authkit --port $((BASE_PORT + 2)) --config "$CONFIG"

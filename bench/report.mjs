@@ -60,6 +60,9 @@ const MODE_TEXT = {
 // the requests wrk completed in it, in µs.
 const cpuPerRequest = (r) =>
   r.server_cpu_ticks === undefined ? null : ((r.server_cpu_ticks / r.clk_tck) * 1e6) / r.wrk.requests;
+// The user-mode part of it (utime): the server's own code.
+const userPerRequest = (r) =>
+  r.server_user_ticks === undefined ? null : ((r.server_user_ticks / r.clk_tck) * 1e6) / r.wrk.requests;
 
 // Whether each server stayed up across its mode's rounds (KEEP=1).
 const kept = env.BENCH_KEEP === '1';
@@ -83,6 +86,7 @@ const summarize = (mode) => {
       p99_us: col((r) => r.wrk.p99_us),
       p999_us: col((r) => r.wrk.p999_us),
       cpu_us_per_request: col(cpuPerRequest),
+      user_us_per_request: col(userPerRequest),
       server_cpu_pct: col((r) => r.server_cpu_pct),
       load_cores_busy_pct: col((r) => r.load_cores_busy_pct),
       other_cpu_pct: col((r) => r.other_cpu_pct),
@@ -111,6 +115,8 @@ const summarize = (mode) => {
     });
   const perRound = (a, b) => median(roundRatios(a, b));
   const ratio = (a, b, key) => (by[a] && by[b] && by[b][key] ? by[a][key] / by[b][key] : null);
+  const minus = (a, b, key) =>
+    by[a] && by[b] && by[a][key] !== null && by[b][key] !== null ? by[a][key] - by[b][key] : null;
   const ratios = {
     authkit_over_none_rps: ratio('authkit', 'none', 'rps'),
     authkit_over_node_rps: ratio('authkit', 'node', 'rps'),
@@ -125,6 +131,7 @@ const summarize = (mode) => {
       by.authkit && by.none && by.authkit.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
         ? by.authkit.cpu_us_per_request - by.none.cpu_us_per_request
         : null,
+    authkit_minus_none_user_us: minus('authkit', 'none', 'user_us_per_request'),
     node_over_authkit_cpu: ratio('node', 'authkit', 'cpu_us_per_request'),
     // Any layer of the AuthKit layer's shape (an `Extension`, the two
     // response headers), for scale; and authentication beyond that shape.
@@ -137,6 +144,14 @@ const summarize = (mode) => {
       by.layer && by.none && by.layer.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
         ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
         : null,
+    // The cold modes' bound: the layer against the ceiling that pays the
+    // crypto floor under the same load (goal: at most 10 µs more).
+    authkit_minus_floor_cpu_us: minus('authkit', 'floor', 'cpu_us_per_request'),
+    nocache_minus_floor_cpu_us: minus('nocache', 'floor', 'cpu_us_per_request'),
+    authkit_minus_floor_user_us: minus('authkit', 'floor', 'user_us_per_request'),
+    nocache_minus_floor_user_us: minus('nocache', 'floor', 'user_us_per_request'),
+    floor_minus_none_cpu_us: minus('floor', 'none', 'cpu_us_per_request'),
+    authkit_over_floor_rps_per_round: perRound('authkit', 'floor'),
   };
   return { mode, description: MODE_TEXT[mode] ?? mode, servers, ratios };
 };
@@ -150,7 +165,7 @@ const us = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(1));
 const mib = (kib) => (kib === null || kib === undefined ? 'n/a' : (kib / 1024).toFixed(1));
 
 const header = [
-  'server', 'req/s', 'req/s range', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req',
+  'server', 'req/s', 'req/s range', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'user µs/req',
   'server CPU', 'wrk cores busy', 'other CPU', 'RSS start MiB', 'RSS end MiB', 'RSS peak MiB',
   'requests', 'non-2xx', 'socket errors',
 ];
@@ -164,6 +179,7 @@ const rowsOf = (result) =>
     ms(s.p99_us),
     ms(s.p999_us),
     us(s.cpu_us_per_request),
+    us(s.user_us_per_request),
     pct(s.server_cpu_pct),
     pct(s.load_cores_busy_pct),
     pct(s.other_cpu_pct),
@@ -184,8 +200,13 @@ const ratioLines = ({ ratios }) => [
         `Extension + Cache-Control/Vary / ceiling (req/s), median of the per-round ratios: ${x(ratios.layer_over_none_rps_per_round)} (ratio of the median rounds: ${x(ratios.layer_over_none_rps)}${iqr(ratios.layer_over_none_rps_quartiles)}); CPU per request, that layer − ceiling: ${us(ratios.layer_minus_none_cpu_us)} µs`,
         `authkit / Extension + Cache-Control/Vary (req/s), median of the per-round ratios: ${x(ratios.authkit_over_layer_rps_per_round)} (ratio of the median rounds: ${x(ratios.authkit_over_layer_rps)})`,
       ]),
+  ...(ratios.authkit_minus_floor_cpu_us === null
+    ? []
+    : [
+        `CPU per request, authkit − ceiling with the crypto floor: **${us(ratios.authkit_minus_floor_cpu_us)} µs**, caches off ${us(ratios.nocache_minus_floor_cpu_us)} µs (the goal: at most 10); user time alone ${us(ratios.authkit_minus_floor_user_us)} µs, caches off ${us(ratios.nocache_minus_floor_user_us)} µs; that floor server − ceiling: ${us(ratios.floor_minus_none_cpu_us)} µs; authkit / that server (req/s), median of the per-round ratios: ${x(ratios.authkit_over_floor_rps_per_round)}`,
+      ]),
   `authkit / Node (req/s), median of the per-round ratios: **${x(ratios.authkit_over_node_rps_per_round)}** (ratio of the median rounds: ${x(ratios.authkit_over_node_rps)})`,
-  `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs**; Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
+  `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs** (user time alone ${us(ratios.authkit_minus_none_user_us)} µs); Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
   `p50 latency, authkit / ceiling: ${x(ratios.authkit_over_none_p50)}; authkit / Node: ${x(ratios.authkit_over_node_p50)}; p99 authkit / Node: ${x(ratios.authkit_over_node_p99)}`,
 ];
 
@@ -244,7 +265,8 @@ const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.
 // ---- stdout: an aligned table per mode
 const s = meta.settings;
 const cpuNote =
-  'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests. ' +
+  'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests; user µs/req: its utime alone ' +
+  '(its own code; the rest is the kernel\'s network work, which grows per request when a slower server leaves the load generator idle to be woken). ' +
   'RSS: VmRSS at start (before the warm-up) and at the end (of the last round, for servers kept up across the rounds; else the median round), and VmHWM (peak; the highest for kept servers).';
 console.log(`${meta.date} · ${machineLine}`);
 console.log(

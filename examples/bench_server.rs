@@ -12,6 +12,7 @@
 //!     until killed.
 //!
 //! bench_server app --mode none|layer|authkit|authkit-nocache --port P --config FILE
+//! bench_server app --mode floor --port P --config FILE --sessions FILE2
 //!     On 127.0.0.1:P, answering {"ok":true,"user":…}:
 //!     GET /api/ping (the session cookie; AuthUser) and GET /api/claims
 //!     (a Bearer token or the cookie; AuthClaims, no user fetch).
@@ -25,6 +26,15 @@
 //!     authkit: the AuthKit layer against the emulator in FILE.
 //!     authkit-nocache: the same with the session and token caches off
 //!     (every request unsealed and its token verified).
+//!     floor: no authentication layer, but every request pays the crypto
+//!     floor on its own credential, as `benches/cold.rs` times it: the
+//!     sessions of FILE2 taken apart at start (keys derived, fields
+//!     decoded), a request's cookie found by its last bytes, then
+//!     HMAC-SHA256 over its MAC base, AES-256-CBC decryption of its
+//!     ciphertext and one RS256 verification of its access token (a Bearer
+//!     request: the RS256 verification alone). It answers with the
+//!     session's own user, or 401 when a check fails: the ceiling plus the
+//!     floor under the cold modes' very load.
 //!
 //! bench_server storm [--requests N] [--replicas 2 --nginx PATH]
 //!     In-process emulator and AuthKit app; one session whose access token
@@ -71,6 +81,7 @@ const MINT_CONCURRENCY: usize = 64;
 const USAGE: &str = "usage:
   bench_server emulator --port P --out FILE [--sessions N --sessions-out FILE2]
   bench_server app --mode none|layer|authkit|authkit-nocache --port P --config FILE
+  bench_server app --mode floor --port P --config FILE --sessions FILE2
   bench_server storm [--requests N] [--replicas R --nginx PATH]";
 
 /// What the emulator mode writes for the app servers and the load generator.
@@ -129,6 +140,12 @@ fn main() {
                         caches: false,
                     },
                 )),
+                (Some("floor"), Some(port), Some(config)) => {
+                    let Some(sessions) = flag(rest, "--sessions") else {
+                        fail(USAGE);
+                    };
+                    runtime.block_on(run_app(port, App::Floor { config, sessions }))
+                }
                 _ => fail(USAGE),
             }
         }
@@ -362,6 +379,9 @@ enum App<'a> {
     CeilingWithExtension,
     /// The AuthKit layer against the emulator of the config file at `config`.
     AuthKit { config: &'a str, caches: bool },
+    /// The ceiling plus the crypto floor on each request's own credential,
+    /// one of the minted `sessions`.
+    Floor { config: &'a str, sessions: &'a str },
 }
 
 async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
@@ -379,6 +399,17 @@ async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
                 .layer(axum::Extension(std::sync::Arc::new(port))),
             "none, one Extension layer, Cache-Control and Vary",
         ),
+        App::Floor { config, sessions } => {
+            let config: BenchConfig = serde_json::from_slice(&std::fs::read(config)?)?;
+            let floor = floor::Floor::load(&config, &std::fs::read_to_string(sessions)?).await?;
+            (
+                Router::new()
+                    .route("/api/ping", get(floor::ping))
+                    .route("/api/claims", get(floor::claims))
+                    .with_state(Arc::new(floor)),
+                "none, the crypto floor per request",
+            )
+        }
         App::AuthKit {
             config: path,
             caches,
@@ -413,6 +444,215 @@ async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- floor
+
+/// The `floor` mode: the ceiling plus, on every request, the crypto floor
+/// of the request's own credential (what `benches/cold.rs` sums as the
+/// floor), with everything else done once at start.
+mod floor {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
+    use authkit_axum::client::UserManagement;
+    use aws_lc_rs::signature::{
+        ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
+    };
+    use axum::Json;
+    use axum::extract::{Request, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use jsonwebtoken::jwk::AlgorithmParameters;
+    use serde_json::json;
+    use sha2::Sha256;
+
+    use super::{BenchConfig, BoxError, COOKIE_NAME};
+
+    type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
+
+    /// How many of a credential's last bytes find its session: the end of
+    /// the seal's MAC, or of the token's signature.
+    const TAIL: usize = 32;
+
+    /// One minted session, taken apart at start.
+    struct Session {
+        user: String,
+        /// The length of the seal's first six fields (what its MAC covers).
+        mac_base_len: usize,
+        mac_key: [u8; 32],
+        /// The seal's MAC, decoded.
+        mac: Vec<u8>,
+        ciphertext: Vec<u8>,
+        enc_key: [u8; 32],
+        iv: [u8; 16],
+        /// The access token's signing input (`header.payload`) and its
+        /// signature, decoded: a cookie's token is inside its ciphertext.
+        message: Vec<u8>,
+        signature: Vec<u8>,
+    }
+
+    /// The minted sessions, found by their cookies' and tokens' tails, and
+    /// the emulator's signing key, parsed.
+    pub(super) struct Floor {
+        sessions: Vec<Session>,
+        by_cookie: HashMap<[u8; TAIL], usize>,
+        by_token: HashMap<[u8; TAIL], usize>,
+        key: ParsedPublicKey,
+    }
+
+    fn tail(bytes: &[u8]) -> Option<[u8; TAIL]> {
+        bytes.get(bytes.len().checked_sub(TAIL)?..)?.try_into().ok()
+    }
+
+    /// iron's key derivation: PBKDF2-HMAC-SHA1, one round, over the salt's characters.
+    fn derive(password: &str, salt: &str) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password.as_bytes(), salt.as_bytes(), 1, &mut key);
+        key
+    }
+
+    impl Floor {
+        /// The sessions of `lines` (`<user id> TAB <sealed cookie> TAB
+        /// <access token>`), each checked once here as a request will be.
+        pub(super) async fn load(config: &BenchConfig, lines: &str) -> Result<Floor, BoxError> {
+            let client = UserManagement::builder(&config.api_key, &config.client_id)
+                .with_base_url(&config.base_url)
+                .build()?;
+            let jwks = client.get_jwks().await?;
+            let mut floor = Floor {
+                sessions: Vec::new(),
+                by_cookie: HashMap::new(),
+                by_token: HashMap::new(),
+                key: {
+                    let Some(AlgorithmParameters::RSA(rsa)) =
+                        jwks.keys.first().map(|k| &k.algorithm)
+                    else {
+                        return Err("the emulator's JWKS has no RSA key first".into());
+                    };
+                    let (n, e) = (
+                        URL_SAFE_NO_PAD.decode(&rsa.n)?,
+                        URL_SAFE_NO_PAD.decode(&rsa.e)?,
+                    );
+                    RsaPublicKeyComponents { n: &n, e: &e }
+                        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                        .map_err(|_| "the emulator's RSA key does not parse")?
+                },
+            };
+            for line in lines.lines() {
+                let mut cols = line.split('\t');
+                let (Some(user), Some(cookie), Some(token)) =
+                    (cols.next(), cols.next(), cols.next())
+                else {
+                    return Err(format!("not a session line: {line:?}").into());
+                };
+                // Fe26.2*id*enc_salt*iv*ciphertext*expiration*mac_salt*mac~2
+                let body = cookie.split('~').next().unwrap_or(cookie);
+                let fields: Vec<&str> = body.split('*').collect();
+                if fields.len() != 8 {
+                    return Err("a minted cookie is not an iron seal".into());
+                }
+                let (message, signature) = token
+                    .rsplit_once('.')
+                    .ok_or("a minted token is not a JWT")?;
+                let session = Session {
+                    user: user.to_owned(),
+                    mac_base_len: fields[..6].iter().map(|f| f.len() + 1).sum::<usize>() - 1,
+                    mac_key: derive(&config.cookie_password, fields[6]),
+                    mac: URL_SAFE_NO_PAD.decode(fields[7])?,
+                    ciphertext: URL_SAFE_NO_PAD.decode(fields[4])?,
+                    enc_key: derive(&config.cookie_password, fields[2]),
+                    iv: URL_SAFE_NO_PAD
+                        .decode(fields[3])?
+                        .try_into()
+                        .map_err(|_| "an iron IV is 16 bytes")?,
+                    message: message.as_bytes().to_vec(),
+                    signature: URL_SAFE_NO_PAD.decode(signature)?,
+                };
+                // The cookie's plaintext holds this very token: the work a
+                // request repeats is the work of this session.
+                let plain = floor
+                    .check_cookie(&session, cookie.as_bytes())
+                    .ok_or("a minted cookie fails the floor's checks")?;
+                if memchr::memmem::find(&plain, token.as_bytes()).is_none() {
+                    return Err("a minted cookie does not seal its token".into());
+                }
+                let index = floor.sessions.len();
+                floor.sessions.push(session);
+                let (Some(c), Some(t)) = (tail(cookie.as_bytes()), tail(token.as_bytes())) else {
+                    return Err("a minted credential is too short".into());
+                };
+                if floor.by_cookie.insert(c, index).is_some()
+                    || floor.by_token.insert(t, index).is_some()
+                {
+                    return Err("two minted credentials share their last bytes".into());
+                }
+            }
+            Ok(floor)
+        }
+
+        /// The floor of a cookie: its MAC checked, its ciphertext decrypted,
+        /// its token's signature verified; the plaintext when all pass.
+        fn check_cookie(&self, session: &Session, cookie: &[u8]) -> Option<Vec<u8>> {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&session.mac_key).ok()?;
+            mac.update(cookie.get(..session.mac_base_len)?);
+            mac.verify_slice(&session.mac).ok()?;
+            let mut plain = vec![0u8; session.ciphertext.len()];
+            let n = Aes256CbcDec::new(&session.enc_key.into(), &session.iv.into())
+                .decrypt_padded_b2b_mut::<Pkcs7>(&session.ciphertext, &mut plain)
+                .ok()?
+                .len();
+            plain.truncate(n);
+            self.key
+                .verify_sig(&session.message, &session.signature)
+                .ok()?;
+            Some(plain)
+        }
+    }
+
+    fn user(session: Option<&Session>) -> Response {
+        match session {
+            Some(s) => Json(json!({"ok": true, "user": s.user})).into_response(),
+            None => StatusCode::UNAUTHORIZED.into_response(),
+        }
+    }
+
+    /// `GET /api/ping`: the request's session cookie.
+    pub(super) async fn ping(State(floor): State<Arc<Floor>>, request: Request) -> Response {
+        // The cold modes send the session cookie alone.
+        let cookie = request
+            .headers()
+            .get(axum::http::header::COOKIE)
+            .and_then(|v| v.as_bytes().strip_prefix(COOKIE_NAME.as_bytes()))
+            .and_then(|v| v.strip_prefix(b"="));
+        let session = cookie.and_then(|cookie| {
+            let session = &floor.sessions[*floor.by_cookie.get(&tail(cookie)?)?];
+            floor.check_cookie(session, cookie).map(|_| session)
+        });
+        user(session)
+    }
+
+    /// `GET /api/claims`: the request's Bearer token.
+    pub(super) async fn claims(State(floor): State<Arc<Floor>>, request: Request) -> Response {
+        let token = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        let session = token.and_then(|token| {
+            let session = &floor.sessions[*floor.by_token.get(&tail(token)?)?];
+            let dot = memchr::memrchr(b'.', token)?;
+            floor
+                .key
+                .verify_sig(&token[..dot], &session.signature)
+                .ok()
+                .map(|()| session)
+        });
+        user(session)
+    }
 }
 
 // ---------------------------------------------------------------- storm
