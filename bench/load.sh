@@ -8,11 +8,12 @@
 #      the AuthKit layer's `Cache-Control: no-store` and `Vary`: the shape
 #      of any layer that hands the handler a value and marks the answer
 #      personal, authentication aside)
-#      (in the cold modes also paying the crypto floor on each request's
-#      own credential: HMAC, AES and RS256 for a cookie, RS256 for a token,
-#      everything else done at start: the ceiling + the floor under the
-#      very same load, so the AuthKit layer's distance to it is measured,
-#      wake-ups of an idle load generator included, not added up by hand)
+#      (in the cold modes a further server beside it: the ceiling paying
+#      the crypto floor on each request's own credential, HMAC, AES and
+#      RS256 for a cookie, RS256 for a token, everything else done at
+#      start: the ceiling + the floor under the very same load, so the
+#      AuthKit layer's distance to it is measured, wake-ups of an idle load
+#      generator included, not added up by hand)
 #   2. axum + the AuthKit layer              (examples/bench_server.rs)
 #      (in the cold modes also with its session and token caches off)
 #   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
@@ -36,7 +37,8 @@
 # request of the load 2xx. Per server: req/s, latency percentiles, CPU per
 # request (the server process's utime+stime from /proc/<pid>/stat over the
 # measured window, ÷ requests; and its utime alone, the server's own code
-# without the kernel's network work), RSS at start, at the end and its high-water
+# without the kernel's network work, split from stime by the kernel's tick
+# samples: an estimate), RSS at start, at the end and its high-water
 # mark (/proc/<pid>/status VmRSS, VmHWM), and the ratios vs the ceiling and
 # vs Node in the same mode (and in the cold modes, the layer's CPU per
 # request minus the floor server's).
@@ -587,7 +589,7 @@ bench_one() { # name label port expect_own_user command...
   check "check after"
   local rss_end rss_hwm
   read -r rss_end rss_hwm < <(proc_mem "$pid")
-  echo "server CPU: $(( t1 - t0 )) ticks of 1/$CLK_TCK s; RSS start ${rss_start} KiB, end ${rss_end} KiB, high-water ${rss_hwm} KiB"
+  echo "server CPU: $(( t1 - t0 )) ticks of 1/$CLK_TCK s ($(( u1 - u0 )) of them user); RSS start ${rss_start} KiB, end ${rss_end} KiB, high-water ${rss_hwm} KiB"
   if [[ -n "$perf_pid" ]]; then
     wait "$perf_pid" 2>/dev/null || true
     if [[ -s "$WORK/$name.perf" ]]; then

@@ -114,6 +114,18 @@ const summarize = (mode) => {
       return ra && rb ? ra.rps / rb.rps : null;
     });
   const perRound = (a, b) => median(roundRatios(a, b));
+  // The median of the per-round differences of `f` (a CPU per request),
+  // as the per-round ratios are taken.
+  const perRoundMinus = (a, b, f) =>
+    median(
+      rounds.map((round) => {
+        const ra = inMode.find((r) => r.name === a && r.round === round);
+        const rb = inMode.find((r) => r.name === b && r.round === round);
+        const fa = ra && f(ra);
+        const fb = rb && f(rb);
+        return typeof fa === 'number' && typeof fb === 'number' ? fa - fb : null;
+      }),
+    );
   const ratio = (a, b, key) => (by[a] && by[b] && by[b][key] ? by[a][key] / by[b][key] : null);
   const minus = (a, b, key) =>
     by[a] && by[b] && by[a][key] !== null && by[b][key] !== null ? by[a][key] - by[b][key] : null;
@@ -145,12 +157,14 @@ const summarize = (mode) => {
         ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
         : null,
     // The cold modes' bound: the layer against the ceiling that pays the
-    // crypto floor under the same load (goal: at most 10 µs more).
-    authkit_minus_floor_cpu_us: minus('authkit', 'floor', 'cpu_us_per_request'),
-    nocache_minus_floor_cpu_us: minus('nocache', 'floor', 'cpu_us_per_request'),
-    authkit_minus_floor_user_us: minus('authkit', 'floor', 'user_us_per_request'),
-    nocache_minus_floor_user_us: minus('nocache', 'floor', 'user_us_per_request'),
-    floor_minus_none_cpu_us: minus('floor', 'none', 'cpu_us_per_request'),
+    // crypto floor under the same load (goal: at most 10 µs more); medians
+    // of the per-round differences.
+    authkit_minus_floor_cpu_us: perRoundMinus('authkit', 'floor', cpuPerRequest),
+    nocache_minus_floor_cpu_us: perRoundMinus('nocache', 'floor', cpuPerRequest),
+    authkit_minus_floor_user_us: perRoundMinus('authkit', 'floor', userPerRequest),
+    nocache_minus_floor_user_us: perRoundMinus('nocache', 'floor', userPerRequest),
+    floor_minus_none_cpu_us: perRoundMinus('floor', 'none', cpuPerRequest),
+    floor_minus_none_user_us: perRoundMinus('floor', 'none', userPerRequest),
     authkit_over_floor_rps_per_round: perRound('authkit', 'floor'),
   };
   return { mode, description: MODE_TEXT[mode] ?? mode, servers, ratios };
@@ -203,7 +217,7 @@ const ratioLines = ({ ratios }) => [
   ...(ratios.authkit_minus_floor_cpu_us === null
     ? []
     : [
-        `CPU per request, authkit − ceiling with the crypto floor: **${us(ratios.authkit_minus_floor_cpu_us)} µs**, caches off ${us(ratios.nocache_minus_floor_cpu_us)} µs (the goal: at most 10); user time alone ${us(ratios.authkit_minus_floor_user_us)} µs, caches off ${us(ratios.nocache_minus_floor_user_us)} µs; that floor server − ceiling: ${us(ratios.floor_minus_none_cpu_us)} µs; authkit / that server (req/s), median of the per-round ratios: ${x(ratios.authkit_over_floor_rps_per_round)}`,
+        `CPU per request, authkit − ceiling with the crypto floor: **${us(ratios.authkit_minus_floor_cpu_us)} µs**, caches off ${us(ratios.nocache_minus_floor_cpu_us)} µs (the goal: at most 10); user time alone ${us(ratios.authkit_minus_floor_user_us)} µs, caches off ${us(ratios.nocache_minus_floor_user_us)} µs; that floor server − ceiling: ${us(ratios.floor_minus_none_cpu_us)} µs (user ${us(ratios.floor_minus_none_user_us)} µs, against the floor \`cargo bench --bench cold\` prints); authkit / that server (req/s), median of the per-round ratios: ${x(ratios.authkit_over_floor_rps_per_round)}`,
       ]),
   `authkit / Node (req/s), median of the per-round ratios: **${x(ratios.authkit_over_node_rps_per_round)}** (ratio of the median rounds: ${x(ratios.authkit_over_node_rps)})`,
   `CPU per request, authkit − ceiling: **${us(ratios.authkit_minus_none_cpu_us)} µs** (user time alone ${us(ratios.authkit_minus_none_user_us)} µs); Node / authkit: ${x(ratios.node_over_authkit_cpu)}`,
@@ -266,7 +280,7 @@ const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.
 const s = meta.settings;
 const cpuNote =
   'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests; user µs/req: its utime alone ' +
-  '(its own code; the rest is the kernel\'s network work, which grows per request when a slower server leaves the load generator idle to be woken). ' +
+  '(its own code; the rest is the kernel\'s network work, which grows per request when a slower server leaves the load generator idle to be woken; the kernel splits the two by clock-tick samples, so the split is an estimate, about ±1 µs a request in a 3 s round). ' +
   'RSS: VmRSS at start (before the warm-up) and at the end (of the last round, for servers kept up across the rounds; else the median round), and VmHWM (peak; the highest for kept servers).';
 console.log(`${meta.date} · ${machineLine}`);
 console.log(

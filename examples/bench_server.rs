@@ -32,9 +32,11 @@
 //!     decoded), a request's cookie found by its last bytes, then
 //!     HMAC-SHA256 over its MAC base, AES-256-CBC decryption of its
 //!     ciphertext and one RS256 verification of its access token (a Bearer
-//!     request: the RS256 verification alone). It answers with the
-//!     session's own user, or 401 when a check fails: the ceiling plus the
-//!     floor under the cold modes' very load.
+//!     request: the RS256 verification alone). Left out, as from the
+//!     floor: iron's two key derivations, base64 and JSON, which a real
+//!     unseal cannot skip. It answers with the session's own user, or 401
+//!     when a check fails or the credential is not byte for byte a minted
+//!     one: the ceiling plus the floor under the cold modes' very load.
 //!
 //! bench_server storm [--requests N] [--replicas 2 --nginx PATH]
 //!     In-process emulator and AuthKit app; one session whose access token
@@ -476,14 +478,21 @@ mod floor {
     type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
 
     /// How many of a credential's last bytes find its session: the end of
-    /// the seal's MAC, or of the token's signature.
+    /// the seal's MAC and its `~2`, or the end of the token's signature.
     const TAIL: usize = 32;
+
+    /// The longest ciphertext taken: a request decrypts into a buffer of
+    /// this size on the stack, as unsealing decrypts into a buffer of its own.
+    const MAX_CIPHERTEXT: usize = 4096;
 
     /// One minted session, taken apart at start.
     struct Session {
         user: String,
         /// The length of the seal's first six fields (what its MAC covers).
         mac_base_len: usize,
+        /// The rest of the cookie (`*<MAC salt>*<MAC>~2`): a request's must
+        /// be these very bytes, as the MAC key and the MAC come from them.
+        mac_fields: Vec<u8>,
         mac_key: [u8; 32],
         /// The seal's MAC, decoded.
         mac: Vec<u8>,
@@ -494,6 +503,9 @@ mod floor {
         /// signature, decoded: a cookie's token is inside its ciphertext.
         message: Vec<u8>,
         signature: Vec<u8>,
+        /// The signature as the token carries it: a Bearer request's must be
+        /// these very bytes, as the signature verified is the decoded one.
+        signature_b64: Vec<u8>,
     }
 
     /// The minted sessions, found by their cookies' and tokens' tails, and
@@ -524,15 +536,26 @@ mod floor {
                 .with_base_url(&config.base_url)
                 .build()?;
             let jwks = client.get_jwks().await?;
+            // The key the first session's token names (the emulator signs
+            // every token with one key).
+            let kid = {
+                let token = lines.split('\t').nth(2).ok_or("no session to take apart")?;
+                let header = token.split('.').next().unwrap_or_default();
+                let header: serde_json::Value =
+                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header)?)?;
+                header["kid"]
+                    .as_str()
+                    .ok_or("a minted token names no key")?
+                    .to_owned()
+            };
             let mut floor = Floor {
                 sessions: Vec::new(),
                 by_cookie: HashMap::new(),
                 by_token: HashMap::new(),
                 key: {
-                    let Some(AlgorithmParameters::RSA(rsa)) =
-                        jwks.keys.first().map(|k| &k.algorithm)
+                    let Some(AlgorithmParameters::RSA(rsa)) = jwks.find(&kid).map(|k| &k.algorithm)
                     else {
-                        return Err("the emulator's JWKS has no RSA key first".into());
+                        return Err("the emulator's JWKS has no RSA key of the tokens' kid".into());
                     };
                     let (n, e) = (
                         URL_SAFE_NO_PAD.decode(&rsa.n)?,
@@ -559,9 +582,11 @@ mod floor {
                 let (message, signature) = token
                     .rsplit_once('.')
                     .ok_or("a minted token is not a JWT")?;
+                let mac_base_len = fields[..6].iter().map(|f| f.len() + 1).sum::<usize>() - 1;
                 let session = Session {
                     user: user.to_owned(),
-                    mac_base_len: fields[..6].iter().map(|f| f.len() + 1).sum::<usize>() - 1,
+                    mac_base_len,
+                    mac_fields: cookie.as_bytes()[mac_base_len..].to_vec(),
                     mac_key: derive(&config.cookie_password, fields[6]),
                     mac: URL_SAFE_NO_PAD.decode(fields[7])?,
                     ciphertext: URL_SAFE_NO_PAD.decode(fields[4])?,
@@ -572,13 +597,18 @@ mod floor {
                         .map_err(|_| "an iron IV is 16 bytes")?,
                     message: message.as_bytes().to_vec(),
                     signature: URL_SAFE_NO_PAD.decode(signature)?,
+                    signature_b64: signature.as_bytes().to_vec(),
                 };
+                if session.ciphertext.len() > MAX_CIPHERTEXT {
+                    return Err("a minted cookie's ciphertext is too long for the floor".into());
+                }
                 // The cookie's plaintext holds this very token: the work a
                 // request repeats is the work of this session.
+                let mut buffer = [0u8; MAX_CIPHERTEXT];
                 let plain = floor
-                    .check_cookie(&session, cookie.as_bytes())
+                    .check_cookie(&session, cookie.as_bytes(), &mut buffer)
                     .ok_or("a minted cookie fails the floor's checks")?;
-                if memchr::memmem::find(&plain, token.as_bytes()).is_none() {
+                if memchr::memmem::find(plain, token.as_bytes()).is_none() {
                     return Err("a minted cookie does not seal its token".into());
                 }
                 let index = floor.sessions.len();
@@ -595,18 +625,25 @@ mod floor {
             Ok(floor)
         }
 
-        /// The floor of a cookie: its MAC checked, its ciphertext decrypted,
-        /// its token's signature verified; the plaintext when all pass.
-        fn check_cookie(&self, session: &Session, cookie: &[u8]) -> Option<Vec<u8>> {
+        /// The floor of a cookie: its MAC checked, its ciphertext decrypted
+        /// (into `buffer`), its token's signature verified; the plaintext
+        /// when all pass.
+        fn check_cookie<'b>(
+            &self,
+            session: &Session,
+            cookie: &[u8],
+            buffer: &'b mut [u8; MAX_CIPHERTEXT],
+        ) -> Option<&'b [u8]> {
+            let (base, rest) = cookie.split_at_checked(session.mac_base_len)?;
+            if rest != session.mac_fields {
+                return None;
+            }
             let mut mac = Hmac::<Sha256>::new_from_slice(&session.mac_key).ok()?;
-            mac.update(cookie.get(..session.mac_base_len)?);
+            mac.update(base);
             mac.verify_slice(&session.mac).ok()?;
-            let mut plain = vec![0u8; session.ciphertext.len()];
-            let n = Aes256CbcDec::new(&session.enc_key.into(), &session.iv.into())
-                .decrypt_padded_b2b_mut::<Pkcs7>(&session.ciphertext, &mut plain)
-                .ok()?
-                .len();
-            plain.truncate(n);
+            let plain = Aes256CbcDec::new(&session.enc_key.into(), &session.iv.into())
+                .decrypt_padded_b2b_mut::<Pkcs7>(&session.ciphertext, buffer)
+                .ok()?;
             self.key
                 .verify_sig(&session.message, &session.signature)
                 .ok()?;
@@ -631,7 +668,10 @@ mod floor {
             .and_then(|v| v.strip_prefix(b"="));
         let session = cookie.and_then(|cookie| {
             let session = &floor.sessions[*floor.by_cookie.get(&tail(cookie)?)?];
-            floor.check_cookie(session, cookie).map(|_| session)
+            let mut buffer = [0u8; MAX_CIPHERTEXT];
+            floor
+                .check_cookie(session, cookie, &mut buffer)
+                .map(|_| session)
         });
         user(session)
     }
@@ -645,6 +685,9 @@ mod floor {
         let session = token.and_then(|token| {
             let session = &floor.sessions[*floor.by_token.get(&tail(token)?)?];
             let dot = memchr::memrchr(b'.', token)?;
+            if token[dot + 1..] != session.signature_b64 {
+                return None;
+            }
             floor
                 .key
                 .verify_sig(&token[..dot], &session.signature)
