@@ -12,8 +12,8 @@
 #      the crypto floor on each request's own credential, HMAC, AES and
 #      RS256 for a cookie, RS256 for a token, everything else done at
 #      start: the ceiling + the floor under the very same load, so the
-#      AuthKit layer's distance to it is measured, wake-ups of an idle load
-#      generator included, not added up by hand)
+#      AuthKit layer's distance to it is measured, the kernel's time
+#      included, not added up by hand)
 #   2. axum + the AuthKit layer              (examples/bench_server.rs)
 #      (in the cold modes also with its session and token caches off)
 #   3. Node: @workos-inc/node on node:http   (bench/node/server.mjs)
@@ -446,7 +446,8 @@ LUA
 CLK_TCK=$(getconf CLK_TCK)
 proc_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # The user-mode part of them (utime): the server's own code, without the
-# kernel's network work (and the wake-ups of an idle load generator).
+# kernel's network work (which, on a VM, grows per request as a server's
+# throughput falls: BENCHMARKS.md).
 proc_user_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12}'; }
 # "busy total" jiffies summed over a list of cores.
 cores_ticks() {

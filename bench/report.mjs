@@ -280,7 +280,7 @@ const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.
 const s = meta.settings;
 const cpuNote =
   'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests; user µs/req: its utime alone ' +
-  '(its own code; the rest is the kernel\'s network work, which grows per request when a slower server leaves the load generator idle to be woken; the kernel splits the two by clock-tick samples, so the split is an estimate, about ±1 µs a request in a 3 s round). ' +
+  '(its own code; the rest is the kernel\'s network work, which on a VM can grow per request as a server\'s throughput falls; the kernel splits the two by clock-tick samples, so the split is an estimate, about ±1 µs a request in a 3 s round). ' +
   'RSS: VmRSS at start (before the warm-up) and at the end (of the last round, for servers kept up across the rounds; else the median round), and VmHWM (peak; the highest for kept servers).';
 console.log(`${meta.date} · ${machineLine}`);
 console.log(
