@@ -51,7 +51,7 @@
 #                                 # 20 000 sessions (about 20 minutes, one
 #                                 # of them minting the sessions)
 #   QUICK=1 bench/load.sh         # every mode, 1 round of 3 s, 2 000
-#                                 # sessions: a smoke test (about a minute
+#                                 # sessions: a smoke test (about a minute and a half
 #                                 # with the binary built)
 #   MODES=cookie-cold SESSIONS=50000 bench/load.sh
 #
