@@ -444,11 +444,10 @@ LUA
 # ------------------------------------------------------------------ runs
 
 CLK_TCK=$(getconf CLK_TCK)
-proc_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-# The user-mode part of them (utime): the server's own code, without the
-# kernel's network work (which, on a VM, grows per request as a server's
-# throughput falls: BENCHMARKS.md).
-proc_user_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12}'; }
+# A process's CPU jiffies, "total user": utime + stime, and utime alone
+# (its own code, without the kernel's network work, which on a VM grows per
+# request as a server's throughput falls: BENCHMARKS.md).
+proc_cpu() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13, $12}'; }
 # "busy total" jiffies summed over a list of cores.
 cores_ticks() {
   local want
@@ -552,17 +551,15 @@ bench_one() { # name label port expect_own_user command...
   local t0 t1 u0 u1 s0 s1 l0 l1 m0 m1 e0 e1 c0 c1
   times >"$WORK/times.0"
   m0=$(machine_ticks)
-  e0=$(proc_ticks "$EMULATOR_PID")
-  t0=$(proc_ticks "$pid")
-  u0=$(proc_user_ticks "$pid")
+  read -r e0 _ < <(proc_cpu "$EMULATOR_PID")
+  read -r t0 u0 < <(proc_cpu "$pid")
   if [[ "$PIN" == 1 ]]; then
     read -r s0 s1 < <(cores_ticks "$SERVER_CPUS")
     read -r l0 l1 < <(cores_ticks "$LOAD_CPUS")
   fi
   run_wrk "$port" "$DURATION" >"$WORK/$name.wrk" 2>&1 || { cat "$WORK/$name.wrk" >&2; die "wrk failed against $label"; }
-  t1=$(proc_ticks "$pid")
-  u1=$(proc_user_ticks "$pid")
-  e1=$(proc_ticks "$EMULATOR_PID")
+  read -r t1 u1 < <(proc_cpu "$pid")
+  read -r e1 _ < <(proc_cpu "$EMULATOR_PID")
   m1=$(machine_ticks)
   times >"$WORK/times.1"
   c0=$(children_secs "$WORK/times.0")

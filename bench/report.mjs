@@ -107,26 +107,26 @@ const summarize = (mode) => {
   // round ran its servers back to back, so per-round ratios shrug off slow
   // drift: the headline figure), with their quartiles.
   const rounds = [...new Set(inMode.map((r) => r.round))];
-  const roundRatios = (a, b) =>
-    rounds.map((round) => {
-      const ra = inMode.find((r) => r.name === a && r.round === round);
-      const rb = inMode.find((r) => r.name === b && r.round === round);
-      return ra && rb ? ra.rps / rb.rps : null;
-    });
+  // Servers a and b's runs of each round (undefined where one is missing).
+  const roundPairs = (a, b) =>
+    rounds.map((round) => [
+      inMode.find((r) => r.name === a && r.round === round),
+      inMode.find((r) => r.name === b && r.round === round),
+    ]);
+  const roundRatios = (a, b) => roundPairs(a, b).map(([ra, rb]) => (ra && rb ? ra.rps / rb.rps : null));
   const perRound = (a, b) => median(roundRatios(a, b));
   // The median of the per-round differences of `f` (a CPU per request),
   // as the per-round ratios are taken.
   const perRoundMinus = (a, b, f) =>
     median(
-      rounds.map((round) => {
-        const ra = inMode.find((r) => r.name === a && r.round === round);
-        const rb = inMode.find((r) => r.name === b && r.round === round);
+      roundPairs(a, b).map(([ra, rb]) => {
         const fa = ra && f(ra);
         const fb = rb && f(rb);
         return typeof fa === 'number' && typeof fb === 'number' ? fa - fb : null;
       }),
     );
   const ratio = (a, b, key) => (by[a] && by[b] && by[b][key] ? by[a][key] / by[b][key] : null);
+  // A difference of the median rounds' figures.
   const minus = (a, b, key) =>
     by[a] && by[b] && by[a][key] !== null && by[b][key] !== null ? by[a][key] - by[b][key] : null;
   const ratios = {
@@ -139,10 +139,7 @@ const summarize = (mode) => {
     authkit_over_node_p50: ratio('authkit', 'node', 'p50_us'),
     authkit_over_node_p99: ratio('authkit', 'node', 'p99_us'),
     // What authentication costs a request beyond the ceiling's work.
-    authkit_minus_none_cpu_us:
-      by.authkit && by.none && by.authkit.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
-        ? by.authkit.cpu_us_per_request - by.none.cpu_us_per_request
-        : null,
+    authkit_minus_none_cpu_us: minus('authkit', 'none', 'cpu_us_per_request'),
     authkit_minus_none_user_us: minus('authkit', 'none', 'user_us_per_request'),
     node_over_authkit_cpu: ratio('node', 'authkit', 'cpu_us_per_request'),
     // Any layer of the AuthKit layer's shape (an `Extension`, the two
@@ -152,10 +149,7 @@ const summarize = (mode) => {
     authkit_over_layer_rps: ratio('authkit', 'layer', 'rps'),
     authkit_over_layer_rps_per_round: perRound('authkit', 'layer'),
     layer_over_none_rps_quartiles: quartiles(roundRatios('layer', 'none')),
-    layer_minus_none_cpu_us:
-      by.layer && by.none && by.layer.cpu_us_per_request !== null && by.none.cpu_us_per_request !== null
-        ? by.layer.cpu_us_per_request - by.none.cpu_us_per_request
-        : null,
+    layer_minus_none_cpu_us: minus('layer', 'none', 'cpu_us_per_request'),
     // The cold modes' bound: the layer against the ceiling that pays the
     // crypto floor under the same load (goal: at most 10 µs more); medians
     // of the per-round differences.

@@ -96,6 +96,20 @@ struct BenchConfig {
     cookie: String,
 }
 
+impl BenchConfig {
+    /// The config the emulator mode wrote to `path`.
+    fn read(path: &str) -> Result<BenchConfig, BoxError> {
+        Ok(serde_json::from_slice(&std::fs::read(path)?)?)
+    }
+
+    /// A client of the emulator it names.
+    fn client(&self) -> Result<UserManagement, BoxError> {
+        Ok(UserManagement::builder(&self.api_key, &self.client_id)
+            .with_base_url(&self.base_url)
+            .build()?)
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((mode, rest)) = args.split_first() else {
@@ -402,7 +416,7 @@ async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
             "none, one Extension layer, Cache-Control and Vary",
         ),
         App::Floor { config, sessions } => {
-            let config: BenchConfig = serde_json::from_slice(&std::fs::read(config)?)?;
+            let config = BenchConfig::read(config)?;
             let floor = floor::Floor::load(&config, &std::fs::read_to_string(sessions)?).await?;
             (
                 Router::new()
@@ -416,11 +430,8 @@ async fn run_app(port: u16, app: App<'_>) -> Result<(), BoxError> {
             config: path,
             caches,
         } => {
-            let config: BenchConfig = serde_json::from_slice(&std::fs::read(path)?)?;
-            let client = UserManagement::builder(config.api_key, config.client_id)
-                .with_base_url(config.base_url)
-                .build()?;
-            let mut builder = bench_authkit(client, port, &config.cookie_password);
+            let config = BenchConfig::read(path)?;
+            let mut builder = bench_authkit(config.client()?, port, &config.cookie_password);
             if !caches {
                 builder = builder
                     .with_session_cache_capacity(0)
@@ -458,7 +469,6 @@ mod floor {
     use std::sync::Arc;
 
     use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
-    use authkit_axum::client::UserManagement;
     use aws_lc_rs::signature::{
         ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
     };
@@ -532,10 +542,7 @@ mod floor {
         /// The sessions of `lines` (`<user id> TAB <sealed cookie> TAB
         /// <access token>`), each checked once here as a request will be.
         pub(super) async fn load(config: &BenchConfig, lines: &str) -> Result<Floor, BoxError> {
-            let client = UserManagement::builder(&config.api_key, &config.client_id)
-                .with_base_url(&config.base_url)
-                .build()?;
-            let jwks = client.get_jwks().await?;
+            let jwks = config.client()?.get_jwks().await?;
             // The key the first session's token names (the emulator signs
             // every token with one key).
             let kid = {
