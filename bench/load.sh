@@ -92,6 +92,24 @@
 #   WAIT_IDLE=0       seconds to wait for the machine to be idle (other
 #                     processes using < 10% of the CPUs) before measuring;
 #                     the background load seen is printed and recorded
+#   IDLE_POLL=auto    1: hold a PM QoS request of 0 µs (/dev/cpu_dma_latency)
+#                     for the whole run, so an idle core polls instead of
+#                     halting (fails when it cannot), 0: leave the CPU idle
+#                     states as they are, auto: 1 when the file is writable.
+#                     Recorded and printed with the results.
+#
+# Idle polling: wrk's core sits idle whenever the server is the slower side,
+# and on a VM whose idle cores halt (this project's Firecracker guests:
+# cpuidle haltpoll with guest_halt_poll_ns=0) every answer the server writes
+# then has to wake that core: an inter-processor interrupt, a VM exit, which
+# the kernel charges to the server as system time in writev. The slower the
+# server, the idler wrk and the dearer each of its requests, so the ratios
+# would measure the load generator's wake-ups as much as the server. A real
+# server's clients are on other machines. Holding cpu_dma_latency at 0 (what
+# tuned's latency-performance profile does) keeps idle cores in the POLL
+# state: a wake-up is a flag the polling core sees, no interrupt. Polling
+# burns the idle cores' time, which /proc/stat counts as idle. BENCHMARKS.md
+# has the same servers measured both ways.
 #
 # Pinning: with PIN, the server under test runs on SERVER_CPUS and wrk (and
 # the idle emulator) on LOAD_CPUS, so the load generator does not steal the
@@ -138,6 +156,7 @@ SERVER_CPUS=${SERVER_CPUS:-0}
 PERF=${PERF:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
+IDLE_POLL=${IDLE_POLL:-auto}
 
 die() { printf '\nbench/load.sh: FAILED: %s\n' "$*" >&2; exit 1; }
 say() { printf '\n=== %s ===\n' "$*"; }
@@ -184,6 +203,7 @@ done
 in_range BASE_PORT "$BASE_PORT" 1024 65000
 in_range WAIT_IDLE "$WAIT_IDLE" 0 3600
 (( CONNECTIONS >= THREADS )) || die "CONNECTIONS must be at least THREADS"
+[[ "$IDLE_POLL" == 0 || "$IDLE_POLL" == 1 || "$IDLE_POLL" == auto ]] || die "IDLE_POLL=$IDLE_POLL: expected 0, 1 or auto"
 
 NPROC=$(nproc)
 if [[ "$PIN" == auto ]]; then
@@ -336,6 +356,34 @@ echo "node: $NODE_VERSION, @workos-inc/node $WORKOS_NODE_VERSION, iron-session $
 for p in $(seq "$BASE_PORT" $((BASE_PORT + 6))); do
   port_free "$p" || die "127.0.0.1:$p is in use; pick another BASE_PORT"
 done
+
+# ------------------------------------------------------------------ idle states
+
+CPUIDLE=/sys/devices/system/cpu/cpuidle
+IDLE_DRIVER=$(cat "$CPUIDLE/current_driver" 2>/dev/null || echo none)
+[[ -r /sys/module/haltpoll/parameters/guest_halt_poll_ns ]] \
+  && IDLE_DRIVER="$IDLE_DRIVER, guest_halt_poll_ns $(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns)"
+if [[ "$IDLE_POLL" == auto ]]; then
+  if [[ -w /dev/cpu_dma_latency ]]; then IDLE_POLL=1; else IDLE_POLL=0; fi
+fi
+# The POLL state's entries so far, summed over the cores (none: no cpuidle).
+poll_entries() {
+  local f n=0
+  for f in /sys/devices/system/cpu/cpu[0-9]*/cpuidle/state0; do
+    [[ -r $f/name && $(cat "$f/name") == POLL ]] && n=$((n + $(cat "$f/usage")))
+  done
+  echo "$n"
+}
+if [[ "$IDLE_POLL" == 1 ]]; then
+  # The request holds while fd 9 is open: until this script exits.
+  exec 9>/dev/cpu_dma_latency || die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
+  printf '\x00\x00\x00\x00' >&9
+  IDLE_TEXT="idle cores poll (PM QoS: cpu_dma_latency 0 µs; cpuidle $IDLE_DRIVER)"
+else
+  IDLE_TEXT="idle cores as configured (cpuidle $IDLE_DRIVER)"
+fi
+POLL_ENTRIES_START=$(poll_entries)
+echo "$IDLE_TEXT"
 
 # ------------------------------------------------------------------ idle?
 
@@ -701,7 +749,8 @@ say "results"
 export BENCH_DATE BENCH_NPROC BENCH_CPU BENCH_KERNEL BENCH_MEMORY BENCH_COMMIT BENCH_RUSTC \
   BENCH_WRK BENCH_NODE BENCH_WORKOS_NODE BENCH_IRON BENCH_DURATION BENCH_WARMUP \
   BENCH_CONNECTIONS BENCH_THREADS BENCH_ROUNDS BENCH_KEEP BENCH_PINNED BENCH_SERVER_CPUS BENCH_LOAD_CPUS BENCH_STORM \
-  BENCH_BACKGROUND_BUSY BENCH_REPLICA_STORM BENCH_REPLICA_STORM_SKIPPED BENCH_SESSIONS BENCH_MODES BENCH_ELAPSED
+  BENCH_BACKGROUND_BUSY BENCH_REPLICA_STORM BENCH_REPLICA_STORM_SKIPPED BENCH_SESSIONS BENCH_MODES BENCH_ELAPSED \
+  BENCH_IDLE_POLL BENCH_IDLE BENCH_POLL_ENTRIES
 BENCH_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 BENCH_NPROC=$NPROC
 BENCH_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -728,6 +777,9 @@ BENCH_SESSIONS=$([[ "$NEED_SESSIONS" == 1 ]] && echo "$SESSIONS" || echo 0)
 BENCH_MODES=$MODES
 BENCH_ELAPSED=$SECONDS
 BENCH_BACKGROUND_BUSY=$BACKGROUND_BUSY
+BENCH_IDLE_POLL=$IDLE_POLL
+BENCH_IDLE=$IDLE_TEXT
+BENCH_POLL_ENTRIES=$(( $(poll_entries) - POLL_ENTRIES_START ))
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"
 "$NODE" "$ROOT/bench/report.mjs" "$RESULTS" "$RESULTS_DIR"

@@ -237,6 +237,9 @@ const meta = {
     kernel: env.BENCH_KERNEL,
     memory: env.BENCH_MEMORY,
     background_busy_pct_before: Number(env.BENCH_BACKGROUND_BUSY),
+    idle_poll: env.BENCH_IDLE_POLL === '1',
+    idle: env.BENCH_IDLE,
+    poll_state_entries: Number(env.BENCH_POLL_ENTRIES),
   },
   versions: {
     authkit_axum: env.BENCH_COMMIT,
@@ -269,6 +272,10 @@ const stormText = (st) =>
   `${st.ok} answered 200, ${st.errors} failed, **${st.upstream_refresh_calls}** refresh call(s) ` +
   `reached WorkOS (the emulator); ${st.distinct_new_cookies} distinct new cookie(s) handed out, in ${st.elapsed_ms?.toFixed?.(0)} ms.`;
 const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.machine.memory} · Linux ${meta.machine.kernel}`;
+// Older runs' JSON has no idle line.
+const idleLine = meta.machine.idle
+  ? `${meta.machine.idle}${meta.machine.idle_poll ? `, ${meta.machine.poll_state_entries} POLL-state entries during the run` : ''}`
+  : 'idle states not recorded';
 
 // ---- stdout: an aligned table per mode
 const s = meta.settings;
@@ -279,7 +286,8 @@ const cpuNote =
 console.log(`${meta.date} · ${machineLine}`);
 console.log(
   `medians of ${s.rounds} round(s) of ${s.duration_s} s per server; ${s.connections} connections, ${s.threads} wrk threads; ` +
-    (s.pinned ? `server on core(s) ${s.server_cpus}, wrk on ${s.load_cpus}` : 'not pinned'),
+    (s.pinned ? `server on core(s) ${s.server_cpus}, wrk on ${s.load_cpus}` : 'not pinned') +
+    `; ${idleLine}`,
 );
 for (const result of results) {
   const rows = rowsOf(result);
@@ -326,6 +334,7 @@ md.push(
     (s.pinned
       ? `server pinned to core(s) ${s.server_cpus}, wrk and the emulator to core(s) ${s.load_cpus}.`
       : 'not pinned.') +
+    ` ${idleLine[0].toUpperCase()}${idleLine.slice(1)}.` +
     ` Each column is the median over the rounds. The whole run took ${meta.elapsed_s} s.`,
   '',
 );
