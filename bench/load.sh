@@ -493,8 +493,8 @@ LUA
 
 CLK_TCK=$(getconf CLK_TCK)
 # A process's CPU jiffies, "total user": utime + stime, and utime alone
-# (its own code, without the kernel's network work, which on a VM grows per
-# request as a server's throughput falls: BENCHMARKS.md).
+# (its own code, without the kernel's network work, which on a VM whose idle
+# cores halt grows per request as a server's throughput falls: IDLE_POLL).
 proc_cpu() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13, $12}'; }
 # "busy total" jiffies summed over a list of cores.
 cores_ticks() {
