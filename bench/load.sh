@@ -100,14 +100,15 @@
 #
 # Idle polling: wrk's core sits idle whenever the server is the slower side,
 # and on a VM whose idle cores halt (this project's Firecracker guests:
-# cpuidle haltpoll with guest_halt_poll_ns=0) every answer the server writes
-# then has to wake that core: an inter-processor interrupt, a VM exit, which
+# cpuidle haltpoll with guest_halt_poll_ns=0) an answer that finds that core
+# halted has to wake it: an inter-processor interrupt, a VM exit, which
 # the kernel charges to the server as system time in writev. The slower the
 # server, the idler wrk and the dearer each of its requests, so the ratios
 # would measure the load generator's wake-ups as much as the server. A real
-# server's clients are on other machines. Holding cpu_dma_latency at 0 (what
-# tuned's latency-performance profile does) keeps idle cores in the POLL
-# state: a wake-up is a flag the polling core sees, no interrupt. Polling
+# server's clients are on other machines. Holding cpu_dma_latency at 0 (the
+# effect of idle=poll, without a reboot; tuned's latency profiles ask for
+# 1 µs, which still lets this guest's cores halt) keeps idle cores in the
+# POLL state: a wake-up is a flag the polling core sees, no interrupt. Polling
 # burns the idle cores' time, which /proc/stat counts as idle. BENCHMARKS.md
 # has the same servers measured both ways.
 #
@@ -363,8 +364,16 @@ CPUIDLE=/sys/devices/system/cpu/cpuidle
 IDLE_DRIVER=$(cat "$CPUIDLE/current_driver" 2>/dev/null || echo none)
 [[ -r /sys/module/haltpoll/parameters/guest_halt_poll_ns ]] \
   && IDLE_DRIVER="$IDLE_DRIVER, guest_halt_poll_ns $(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns)"
+# Whether this process may open the PM QoS file (root, and a device cgroup
+# that allows it; access() alone says yes to root).
+can_hold_latency() { (exec 9>/dev/cpu_dma_latency) 2>/dev/null; }
 if [[ "$IDLE_POLL" == auto ]]; then
-  if [[ -w /dev/cpu_dma_latency ]]; then IDLE_POLL=1; else IDLE_POLL=0; fi
+  if can_hold_latency; then
+    IDLE_POLL=1
+  else
+    IDLE_POLL=0
+    echo "note: /dev/cpu_dma_latency cannot be opened (it needs root): idle cores stay as configured (IDLE_POLL=0)"
+  fi
 fi
 # The POLL state's entries so far, summed over the cores (none: no cpuidle).
 poll_entries() {
@@ -375,9 +384,15 @@ poll_entries() {
   echo "$n"
 }
 if [[ "$IDLE_POLL" == 1 ]]; then
-  # The request holds while fd 9 is open: until this script exits.
-  exec 9>/dev/cpu_dma_latency || die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
-  printf '\x00\x00\x00\x00' >&9
+  can_hold_latency || die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
+  # One holder process keeps the request open (no other child inherits it)
+  # while this script lives, and gives it up within a second of its end,
+  # however it ends.
+  ( exec 9>/dev/cpu_dma_latency; printf '\x00\x00\x00\x00' >&9
+    while kill -0 $$ 2>/dev/null; do sleep 1; done ) &
+  PIDS+=($!)
+  sleep 0.2
+  kill -0 "${PIDS[-1]}" 2>/dev/null || die "IDLE_POLL=1: could not hold a request on /dev/cpu_dma_latency"
   IDLE_TEXT="idle cores poll (PM QoS: cpu_dma_latency 0 µs; cpuidle $IDLE_DRIVER)"
 else
   IDLE_TEXT="idle cores as configured (cpuidle $IDLE_DRIVER)"
@@ -780,6 +795,10 @@ BENCH_BACKGROUND_BUSY=$BACKGROUND_BUSY
 BENCH_IDLE_POLL=$IDLE_POLL
 BENCH_IDLE=$IDLE_TEXT
 BENCH_POLL_ENTRIES=$(( $(poll_entries) - POLL_ENTRIES_START ))
+if [[ "$IDLE_POLL" == 1 && "$BENCH_POLL_ENTRIES" == 0 ]]; then
+  echo "WARNING: IDLE_POLL=1, yet no core entered a POLL idle state (no cpuidle driver, or none with POLL): idle cores halted as configured" >&2
+  BENCH_IDLE="$IDLE_TEXT, but no POLL state was entered"
+fi
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"
 "$NODE" "$ROOT/bench/report.mjs" "$RESULTS" "$RESULTS_DIR"

@@ -237,7 +237,7 @@ const meta = {
     kernel: env.BENCH_KERNEL,
     memory: env.BENCH_MEMORY,
     background_busy_pct_before: Number(env.BENCH_BACKGROUND_BUSY),
-    idle_poll: env.BENCH_IDLE_POLL === '1',
+    idle_poll: env.BENCH_IDLE_POLL === undefined ? null : env.BENCH_IDLE_POLL === '1',
     idle: env.BENCH_IDLE,
     poll_state_entries: Number(env.BENCH_POLL_ENTRIES),
   },
@@ -274,14 +274,14 @@ const stormText = (st) =>
 const machineLine = `${meta.machine.nproc} CPUs (${meta.machine.cpu}) · ${meta.machine.memory} · Linux ${meta.machine.kernel}`;
 // Older runs' JSON has no idle line.
 const idleLine = meta.machine.idle
-  ? `${meta.machine.idle}${meta.machine.idle_poll ? `, ${meta.machine.poll_state_entries} POLL-state entries during the run` : ''}`
+  ? `${meta.machine.idle}, ${meta.machine.poll_state_entries} POLL-state entries during the run`
   : 'idle states not recorded';
 
 // ---- stdout: an aligned table per mode
 const s = meta.settings;
 const cpuNote =
   'CPU µs/req: the server process\'s utime+stime over the measured window ÷ its requests; user µs/req: its utime alone ' +
-  '(its own code; the rest is the kernel\'s network work, which on a VM can grow per request as a server\'s throughput falls; the kernel splits the two by clock-tick samples, so the split is an estimate, about ±1 µs a request in a 3 s round). ' +
+  '(its own code; the rest is the kernel\'s network work, which on a VM whose idle cores halt can grow per request as a server\'s throughput falls (IDLE_POLL); the kernel splits the two by clock-tick samples, so the split is an estimate, about ±1 µs a request in a 3 s round). ' +
   'RSS: VmRSS at start (before the warm-up) and at the end (of the last round, for servers kept up across the rounds; else the median round), and VmHWM (peak; the highest for kept servers).';
 console.log(`${meta.date} · ${machineLine}`);
 console.log(
