@@ -95,7 +95,7 @@
 #   IDLE_POLL=auto    1: hold a PM QoS request of 0 µs (/dev/cpu_dma_latency)
 #                     for the whole run, so an idle core polls instead of
 #                     halting (fails when it cannot), 0: leave the CPU idle
-#                     states as they are, auto: 1 when the file is writable.
+#                     states as they are, auto: 1 when it can be opened (root).
 #                     Recorded and printed with the results.
 #
 # Idle polling: wrk's core sits idle whenever the server is the slower side,
@@ -103,8 +103,8 @@
 # cpuidle haltpoll with guest_halt_poll_ns=0) an answer that finds that core
 # halted has to wake it: an inter-processor interrupt, a VM exit, which
 # the kernel charges to the server as system time in writev. The slower the
-# server, the idler wrk and the dearer each of its requests, so the ratios
-# would measure the load generator's wake-ups as much as the server. A real
+# server, the idler wrk and the dearer each of its requests, so the cold
+# modes' figures would largely measure the load generator's wake-ups. A real
 # server's clients are on other machines. Holding cpu_dma_latency at 0 (the
 # effect of idle=poll, without a reboot; tuned's latency profiles ask for
 # 1 µs, which still lets this guest's cores halt) keeps idle cores in the
@@ -366,13 +366,13 @@ IDLE_DRIVER=$(cat "$CPUIDLE/current_driver" 2>/dev/null || echo none)
   && IDLE_DRIVER="$IDLE_DRIVER, guest_halt_poll_ns $(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns)"
 # Whether this process may open the PM QoS file (root, and a device cgroup
 # that allows it; access() alone says yes to root).
-can_hold_latency() { (exec 9>/dev/cpu_dma_latency) 2>/dev/null; }
+can_hold_latency() { [[ -c /dev/cpu_dma_latency ]] && (exec 9>/dev/cpu_dma_latency) 2>/dev/null; }
 if [[ "$IDLE_POLL" == auto ]]; then
   if can_hold_latency; then
     IDLE_POLL=1
   else
     IDLE_POLL=0
-    echo "note: /dev/cpu_dma_latency cannot be opened (it needs root): idle cores stay as configured (IDLE_POLL=0)"
+    echo "note: /dev/cpu_dma_latency cannot be opened (it needs root): idle cores stay as configured (IDLE_POLL=0)" >&2
   fi
 fi
 # The POLL state's entries so far, summed over the cores (none: no cpuidle).
@@ -386,10 +386,12 @@ poll_entries() {
 if [[ "$IDLE_POLL" == 1 ]]; then
   can_hold_latency || die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
   # One holder process keeps the request open (no other child inherits it)
-  # while this script lives, and gives it up within a second of its end,
-  # however it ends.
+  # while this script is its parent, and gives it up within a second of the
+  # script's end, however it ends (its stdio closed, so it never holds a
+  # caller's pipe open).
   ( exec 9>/dev/cpu_dma_latency; printf '\x00\x00\x00\x00' >&9
-    while kill -0 $$ 2>/dev/null; do sleep 1; done ) &
+    while read -r _ _ _ ppid _ <"/proc/$BASHPID/stat" && [[ $ppid == "$$" ]]; do sleep 1 9>&-; done
+  ) </dev/null >/dev/null 2>&1 &
   PIDS+=($!)
   sleep 0.2
   kill -0 "${PIDS[-1]}" 2>/dev/null || die "IDLE_POLL=1: could not hold a request on /dev/cpu_dma_latency"
