@@ -367,14 +367,12 @@ IDLE_DRIVER=$(cat "$CPUIDLE/current_driver" 2>/dev/null || echo none)
 # Whether this process may open the PM QoS file (root, and a device cgroup
 # that allows it; access() alone says yes to root).
 can_hold_latency() { [[ -c /dev/cpu_dma_latency ]] && (exec 9>/dev/cpu_dma_latency) 2>/dev/null; }
-if [[ "$IDLE_POLL" == auto ]]; then
-  if can_hold_latency; then
-    IDLE_POLL=1
-  else
-    IDLE_POLL=0
-    echo "note: /dev/cpu_dma_latency cannot be opened (it needs root): idle cores stay as configured (IDLE_POLL=0)" >&2
-  fi
+if [[ "$IDLE_POLL" != 0 ]] && ! can_hold_latency; then
+  [[ "$IDLE_POLL" == 1 ]] && die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
+  IDLE_POLL=0
+  echo "note: /dev/cpu_dma_latency cannot be opened (it needs root): idle cores stay as configured (IDLE_POLL=0)" >&2
 fi
+if [[ "$IDLE_POLL" == auto ]]; then IDLE_POLL=1; fi
 # The POLL state's entries so far, summed over the cores (none: no cpuidle).
 poll_entries() {
   local f n=0
@@ -384,7 +382,6 @@ poll_entries() {
   echo "$n"
 }
 if [[ "$IDLE_POLL" == 1 ]]; then
-  can_hold_latency || die "IDLE_POLL=1: cannot open /dev/cpu_dma_latency (needs root)"
   # One holder process keeps the request open (no other child inherits it)
   # while this script is its parent, and gives it up within a second of the
   # script's end, however it ends (its stdio closed, so it never holds a
