@@ -439,7 +439,7 @@ impl IntoResponse for AuthRejection {
                     AuthRejectionReason::Unavailable { retry_after } => retry_after,
                     _ => None,
                 };
-                let secs = retry_after.map_or(5, |d| d.as_secs().max(1));
+                let secs = retry_after_secs(retry_after);
                 let mut response = json(status, "authentication_unavailable", &body);
                 response
                     .headers_mut()
@@ -456,6 +456,12 @@ impl IntoResponse for AuthRejection {
             Answer::MissingLayer => (status, body).into_response(),
         }
     }
+}
+
+/// The seconds of every 503 of the crate's `Retry-After`: what WorkOS asked
+/// for, at least 1, or 5 when it did not say.
+pub(crate) fn retry_after_secs(retry_after: Option<Duration>) -> u64 {
+    retry_after.map_or(5, |d| d.as_secs().max(1))
 }
 
 fn json(status: StatusCode, error: &str, message: &str) -> Response {

@@ -238,10 +238,21 @@ impl Error {
         }
     }
 
-    /// How long WorkOS asked to wait, for rate limits.
+    /// How long WorkOS asked to wait before trying again: the `Retry-After`
+    /// of a 429, or of an API error that carried one (a 503).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authkit_axum::client::Error;
+    ///
+    /// let limited = Error::RateLimited { retry_after: Some(Duration::from_secs(30)), request_id: None };
+    /// assert_eq!(limited.retry_after(), Some(Duration::from_secs(30)));
+    /// assert_eq!(Error::Timeout.retry_after(), None);
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Api(e) => e.retry_after,
             _ => None,
         }
     }
@@ -291,6 +302,9 @@ pub struct ApiError {
     pub entity_id: Option<String>,
     /// The `X-Request-ID`.
     pub request_id: Option<String>,
+    /// How long WorkOS asked to wait before trying again (`Retry-After`,
+    /// which a 503 may carry).
+    pub retry_after: Option<Duration>,
 }
 
 string_enum! {
@@ -649,6 +663,7 @@ impl Error {
             errors: body.array("errors"),
             entity_id: body.string("entity_id"),
             request_id,
+            retry_after: retry_after(headers),
         }))
     }
 }
@@ -765,5 +780,23 @@ mod tests {
         );
         let d = retry_after(&h).unwrap();
         assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_503s_retry_after_is_kept_on_its_api_error() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "42".parse().unwrap());
+        let e = Error::from_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &h,
+            br#"{"message": "Service Unavailable"}"#,
+        );
+        let Error::Api(api) = &e else { panic!("{e:?}") };
+        assert_eq!(api.status, 503);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(42)));
+        assert!(e.is_transient());
+        // Without the header, nothing is made up.
+        let e = Error::from_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>");
+        assert_eq!(e.retry_after(), None);
     }
 }

@@ -11,7 +11,10 @@ use super::{Error, Idempotency};
 /// is not safe to repeat is retried only when WorkOS certainly did not act on
 /// it: a 429 or a connection that never opened. A refresh is repeated after
 /// a lost answer only while WorkOS would still answer the repeat as a replay
-/// (within its replay window, counted from the first attempt).
+/// (within its replay window, counted from the first attempt). A 5xx whose
+/// `Retry-After` asks for longer than the backoff is not repeated sooner:
+/// the call fails at once with the error, whose
+/// [`retry_after`](Error::retry_after) the crate's 503s pass on.
 ///
 /// ```
 /// use std::time::Duration;
@@ -109,7 +112,17 @@ impl RetryPolicy {
             Error::Decode { status, .. } => idempotent && *status >= 500,
             _ => false,
         };
-        retryable.then(|| self.backoff(attempt))
+        if !retryable {
+            return None;
+        }
+        let delay = self.backoff(attempt);
+        // A 5xx's `Retry-After` is not waited out inside the call (an
+        // outage must not hold the app's request): a repeat sooner than
+        // WorkOS asked is not sent, and the call fails carrying the wait.
+        match error.retry_after() {
+            Some(asked) if asked > delay => None,
+            _ => Some(delay),
+        }
     }
 
     /// The longest wait [`backoff`](Self::backoff) may pick for `attempt`.
@@ -161,7 +174,44 @@ mod tests {
             errors: vec![],
             entity_id: None,
             request_id: None,
+            retry_after: None,
         }))
+    }
+
+    fn unavailable_for(status: u16, secs: u64) -> Error {
+        let Error::Api(mut e) = api(status) else {
+            unreachable!()
+        };
+        e.retry_after = Some(Duration::from_secs(secs));
+        Error::Api(e)
+    }
+
+    #[test]
+    fn a_5xx_is_not_repeated_sooner_than_its_retry_after_and_fails_carrying_it() {
+        let p = RetryPolicy::default()
+            .with_base_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(5));
+        // Asked for longer than the backoff: not repeated, the wait kept.
+        let long = unavailable_for(503, 2);
+        assert!(
+            p.delay_before_retry(0, &long, Idempotency::Idempotent, Duration::ZERO)
+                .is_none()
+        );
+        assert_eq!(long.retry_after(), Some(Duration::from_secs(2)));
+        // Asked for no wait at all: repeated after the usual backoff.
+        let now = unavailable_for(503, 0);
+        let d = p
+            .delay_before_retry(0, &now, Idempotency::Idempotent, Duration::ZERO)
+            .unwrap();
+        assert!(
+            d >= Duration::from_millis(50) && d <= Duration::from_millis(100),
+            "{d:?}"
+        );
+        // Still never repeated when it is not safe to.
+        assert!(
+            p.delay_before_retry(0, &now, Idempotency::NotIdempotent, Duration::ZERO)
+                .is_none()
+        );
     }
 
     #[test]

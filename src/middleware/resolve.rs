@@ -129,7 +129,9 @@ async fn verify_bearer(shared: &Shared, token: &str) -> Resolved {
         }
         Err(TokenError::Keys(e)) if e.is_transient() => {
             tracing::warn!(error = %e, "a Bearer token could not be verified: WorkOS's keys are unavailable");
-            AuthStatus::Unavailable { retry_after: None }
+            AuthStatus::Unavailable {
+                retry_after: e.retry_after(),
+            }
         }
         // Tampered, malformed, not yet valid, another issuer's, or signed
         // by a key WorkOS does not publish.
@@ -170,7 +172,7 @@ async fn resolve_cookie(
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "session could not be verified; keeping the cookie");
-            return unavailable(None);
+            return unavailable(e.retry_after());
         }
     };
     match outcome {

@@ -6,6 +6,7 @@ use http::{HeaderValue, header};
 
 use crate::hooks::CallbackError;
 use crate::pages::{self, PageKind};
+use crate::rejection::retry_after_secs;
 use crate::shared::Shared;
 
 /// The page of a failed callback: the app's, or the built-in one.
@@ -33,9 +34,13 @@ pub(super) fn error_response(shared: &Shared, e: CallbackError) -> Response {
             &shared.settings.login_path(),
         );
         if e.status() == http::StatusCode::SERVICE_UNAVAILABLE {
+            let asked = match &e {
+                CallbackError::Unavailable(client) => client.retry_after(),
+                _ => None,
+            };
             page.headers_mut()
                 .entry(header::RETRY_AFTER)
-                .or_insert(HeaderValue::from_static("5"));
+                .or_insert(HeaderValue::from(retry_after_secs(asked)));
         }
         page
     })

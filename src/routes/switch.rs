@@ -8,6 +8,7 @@
 //! resolved holds the fresh one.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,6 +21,7 @@ use super::return_to;
 use crate::client::Error as ClientError;
 use crate::cookies;
 use crate::pages::{self, PageKind};
+use crate::rejection::retry_after_secs;
 use crate::session::{Authentication, RefreshError, RefreshOptions, Refreshed};
 use crate::shared::Shared;
 use crate::state::{AuthState, AuthStatus};
@@ -60,7 +62,9 @@ pub(crate) async fn switch_organization(
         Some(AuthStatus::Authenticated(session)) => {
             shared.refresh(&session.to_data(), options).await
         }
-        Some(AuthStatus::Unavailable { .. }) => return unavailable(&shared, &login),
+        Some(AuthStatus::Unavailable { retry_after }) => {
+            return unavailable(&shared, &login, *retry_after);
+        }
         // A Bearer token is not a session to switch.
         Some(AuthStatus::Unauthenticated(_) | AuthStatus::Bearer { .. }) => {
             return Redirect::to(&login).into_response();
@@ -80,7 +84,7 @@ pub(crate) async fn switch_organization(
                     Some(data) => shared.refresh(&data, options).await,
                     None => return Redirect::to(&login).into_response(),
                 },
-                Err(_) => return unavailable(&shared, &login),
+                Err(e) => return unavailable(&shared, &login, e.retry_after()),
             }
         }
     };
@@ -133,7 +137,7 @@ fn answer(
             login,
         ),
         Err(e) if !e.is_terminal() => {
-            let mut response = unavailable(shared, login);
+            let mut response = unavailable(shared, login, e.retry_after());
             // A new pair WorkOS gave that could not be verified yet is kept.
             if let Some(sealed) = e.new_session_cookie() {
                 for value in cookies::write_session(&config.cookie_for(headers), sealed, headers) {
@@ -162,7 +166,7 @@ fn answer(
     }
 }
 
-fn unavailable(shared: &Shared, login: &str) -> Response {
+fn unavailable(shared: &Shared, login: &str, retry_after: Option<Duration>) -> Response {
     let mut response = pages::error_page(
         shared.hooks.page.as_ref(),
         PageKind::SwitchRefused,
@@ -172,9 +176,10 @@ fn unavailable(shared: &Shared, login: &str) -> Response {
         login,
     );
     // As every 503 of the crate: when to try again.
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        http::HeaderValue::from(retry_after_secs(retry_after)),
+    );
     response
 }
 

@@ -43,6 +43,15 @@ pub enum JwksError {
 }
 
 impl JwksError {
+    /// How long WorkOS asked to wait before fetching the keys again
+    /// (`Retry-After` on its 429 or 503), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            JwksError::Unavailable(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
     /// Whether WorkOS being unreachable is the cause (so a user must not be logged out).
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -313,6 +313,13 @@ impl Authentication {
 #[error("the session could not be verified: {0}")]
 pub struct SessionUnavailable(#[from] pub JwksError);
 
+impl SessionUnavailable {
+    /// How long WorkOS asked to wait (`Retry-After`), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.0.retry_after()
+    }
+}
+
 /// Why [`SessionManager::bearer_session`] has no user for a valid token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

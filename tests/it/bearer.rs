@@ -550,19 +550,22 @@ async fn with_session_cookies_false_ignores_the_cookie() {
 }
 
 #[tokio::test]
-async fn an_unreachable_jwks_is_503_with_retry_after_for_a_bearer_token() {
+async fn an_unreachable_jwks_is_503_with_workos_retry_after_for_a_bearer_token() {
     // A fresh app whose keys were never fetched, and WorkOS down.
     let app = start().await;
     let (_, token) = sign_in(&app, EMAIL).await;
     // Refetches are not throttled, so the keys are fetched as soon as WorkOS is back.
     let jwks = JwksCache::new(app.emulator.client()).with_min_refetch_interval(Duration::ZERO);
     let cold = app::start_with(app.emulator.clone(), |b| b.with_jwks(jwks), api()).await;
-    cold.emulator
-        .faults()
-        .inject("/sso/jwks", Fault::status(503).forever());
+    cold.emulator.faults().inject(
+        "/sso/jwks",
+        Fault::status(503)
+            .with_retry_after(Duration::from_secs(20))
+            .forever(),
+    );
     let r = bearer(&cold, "/api/claims", &token).await;
     assert_eq!(r.status(), 503);
-    assert!(r.headers().contains_key(RETRY_AFTER));
+    assert_eq!(r.headers()[RETRY_AFTER], "20", "WorkOS's wait, passed on");
     assert_no_set_cookie(&r);
     cold.emulator.faults().clear();
     assert_eq!(bearer(&cold, "/api/claims", &token).await.status(), 200);

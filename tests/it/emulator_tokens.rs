@@ -338,6 +338,24 @@ async fn a_503_twice_then_ok_is_retried_through_and_counted() {
 }
 
 #[tokio::test]
+async fn a_503_asking_for_longer_than_the_backoff_is_not_repeated_and_its_wait_kept() {
+    let emu = start().await;
+    let alice = user_id(&emu, ALICE);
+    emu.faults().inject(
+        "/user_management/users",
+        Fault::status(503).with_retry_after(Duration::from_secs(30)),
+    );
+    let e = emu.client().get_user(&alice).await.unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
+    assert_eq!(
+        emu.request_count(&format!("/user_management/users/{alice}")),
+        1,
+        "not repeated sooner than WorkOS asked"
+    );
+}
+
+#[tokio::test]
 async fn injected_statuses_carry_retry_after_and_a_workos_body() {
     let emu = start().await;
     emu.faults().inject(

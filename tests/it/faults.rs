@@ -48,12 +48,24 @@ async fn start() -> App {
     app::start_with(emulator, |b| b.with_client(c), Router::new()).await
 }
 
+/// The seconds a fault of [`faults`] asks to wait, when it says.
+fn asked_retry_after(what: &str) -> Option<u64> {
+    let (_, secs) = what.split_once("Retry-After ")?;
+    Some(secs.parse().unwrap())
+}
+
 /// The faults WorkOS may throw at us, each outlasting the client's retries.
 fn faults() -> Vec<(&'static str, Fault)> {
     vec![
         ("500", Fault::status(500).forever()),
         ("502", Fault::status(502).forever()),
         ("503", Fault::status(503).forever()),
+        (
+            "503 with Retry-After 30",
+            Fault::status(503)
+                .with_retry_after(Duration::from_secs(30))
+                .forever(),
+        ),
         (
             "429 with Retry-After 9",
             Fault::status(429)
@@ -81,6 +93,10 @@ async fn workos_failing_the_code_exchange_gives_a_clear_error_page_quickly() {
         let elapsed = started.elapsed();
         let status = r.status().as_u16();
         let set = sets_session(&r);
+        let retry = r
+            .headers()
+            .get(RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
         let body = r.text().await.unwrap();
         eprintln!("code exchange, WorkOS {what}: {status} in {elapsed:?}");
         assert!(elapsed < BOUND, "{what}: took {elapsed:?}");
@@ -94,6 +110,14 @@ async fn workos_failing_the_code_exchange_gives_a_clear_error_page_quickly() {
         );
         assert!(body.contains("/auth/login"), "{what}: a way to retry");
         assert!(!set && jar.session().is_none(), "{what}: not signed in");
+        if status == 503 {
+            let retry_after: u64 = retry.expect("a 503 says when to retry").parse().unwrap();
+            assert_eq!(
+                retry_after,
+                asked_retry_after(what).unwrap_or(5),
+                "{what}: WorkOS's Retry-After is passed on"
+            );
+        }
     }
     // Once WorkOS is back, signing in works.
     app.emulator.faults().clear();
@@ -133,8 +157,11 @@ async fn workos_failing_a_refresh_keeps_the_session_and_answers_503() {
             assert_eq!(r.status(), 503, "{what} {kind}: not a logout");
             let retry_after: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
             assert!(retry_after >= 1, "{what}");
-            if what.contains("Retry-After 9") {
-                assert_eq!(retry_after, 9, "WorkOS's Retry-After is passed on");
+            if let Some(asked) = asked_retry_after(what) {
+                assert_eq!(
+                    retry_after, asked,
+                    "{what}: WorkOS's Retry-After is passed on"
+                );
             }
             assert!(
                 app::set_cookies(&r)

@@ -417,6 +417,19 @@ async fn a_switch_while_workos_is_down_is_503_with_retry_after_and_keeps_the_ses
     assert_eq!(r.status_code(), 503);
     assert_eq!(r.header(RETRY_AFTER), "5");
     assert_eq!(session_set(&r), None, "the session is kept");
+
+    // WorkOS said when: that is what the answer says.
+    app.fake
+        .with(|s| s.refresh_faults.push((503, json!({}), Some(40))));
+    let r = app
+        .server
+        .post("/auth/switch-organization")
+        .add_header(COOKIE, format!("wos-session={live}"))
+        .form(&[("organization_id", "org_2"), ("return_to", "/account")])
+        .await;
+    assert_eq!(r.status_code(), 503);
+    assert_eq!(r.header(RETRY_AFTER), "40");
+    assert_eq!(session_set(&r), None, "the session is kept");
 }
 
 // Item 4: the switch uses the session the layer resolved.
