@@ -12,14 +12,20 @@
 //! ```
 //!
 //! One scenario signs in through `examples/custom_login.rs` instead: the
-//! app's own form, no hosted page.
+//! app's own form, no hosted page. Another drives an app of the shared
+//! harness (`tests/support/app.rs`, real HTTP on 127.0.0.1) whose emulator
+//! leaves the organization to the app: the crate's organization picker and
+//! its 503 page, which the quickstart never shows.
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use authkit_axum::emulator::{DEFAULT_API_KEY, DEMO_PASSWORD};
+use authkit_axum::emulator::{
+    DEFAULT_API_KEY, DEMO_PASSWORD, Emulator, Fault, Seed, SeedMembership, SeedOrganization,
+    SeedUser,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{Value, json};
@@ -299,8 +305,13 @@ fn on_emulator(page: &Page, emulator: &Url) -> bool {
 
 /// Waits for the emulator's sign-in form (an `email` and a `password` input).
 async fn wait_for_login_form(client: &Client, qs: &Quickstart) -> Page {
+    wait_for_login_form_of(client, &qs.emulator).await
+}
+
+/// Waits for the sign-in form of the emulator at `emulator`.
+async fn wait_for_login_form_of(client: &Client, emulator: &Url) -> Page {
     let page = wait_for_page(client, "the emulator's sign-in page", |p| {
-        on_emulator(p, &qs.emulator) && p.title.contains("Sign in")
+        on_emulator(p, emulator) && p.title.contains("Sign in")
     })
     .await;
     for name in ["email", "password"] {
@@ -708,6 +719,12 @@ async fn custom_login_form_signs_in_without_the_hosted_page_in_a_real_browser() 
 /// `title` is visible in its `<main>`, with one action, and saves a
 /// screenshot as `target/browser-pages/{name}.png` (a CI artifact).
 async fn check_page(client: &Client, name: &str, title: &str) {
+    check_page_with_actions(client, name, title, 1).await;
+}
+
+/// [`check_page`] for a page of `actions` actions (the organization
+/// picker's, one a choice).
+async fn check_page_with_actions(client: &Client, name: &str, title: &str, actions: usize) {
     wait_for_page(client, title, |p| p.title == title).await;
     let heading = client
         .find(Locator::Css("main h1"))
@@ -718,11 +735,13 @@ async fn check_page(client: &Client, name: &str, title: &str) {
         heading.is_displayed().await.unwrap(),
         "{name}: the heading is not visible"
     );
-    let actions = client
+    let actions_found = client
         .find_all(Locator::Css("main a[href], main button[type=submit]"))
         .await
         .unwrap();
-    assert_eq!(actions.len(), 1, "{name}: one action");
+    let expected = actions;
+    let actions = actions_found;
+    assert_eq!(actions.len(), expected, "{name}: {expected} action(s)");
     let dir = profile_dir()
         .parent()
         .expect("the target directory")
@@ -790,6 +809,125 @@ async fn the_crates_pages_show_their_heading_and_one_action_in_a_real_browser() 
                 qs.url("/admin"),
                 "the 403 page is /admin's answer"
             );
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run by .ci/run"]
+async fn the_organization_picker_and_the_unavailable_page_in_a_real_browser() {
+    // An app of the shared harness (real HTTP on 127.0.0.1) in front of an
+    // emulator that leaves the choice of organization to the app, as WorkOS
+    // does for a sign-in that answers `organization_selection_required`: the
+    // quickstart's emulator picks the organization on its hosted page.
+    let seed = Seed {
+        users: vec![SeedUser::new(DEMO_EMAIL, DEMO_PASSWORD)],
+        organizations: vec![
+            SeedOrganization::new("Acme"),
+            SeedOrganization::new("Globex"),
+        ],
+        memberships: vec![
+            SeedMembership::new(DEMO_EMAIL, "Acme", "member"),
+            SeedMembership::new(DEMO_EMAIL, "Globex", "member"),
+        ],
+        ..Seed::default()
+    };
+    let emulator = Emulator::builder()
+        .with_seed(seed)
+        .with_hosted_organization_picker(false)
+        .start()
+        .await
+        .unwrap();
+    let app = support::app::start_with(emulator, |b| b, axum::Router::new()).await;
+    let emulator_url = Url::parse(app.emulator.base_url()).unwrap();
+    let globex = app
+        .emulator
+        .organizations()
+        .into_iter()
+        .find(|o| o.name == "Globex")
+        .unwrap()
+        .id;
+    let browser = Browser::start().await;
+    let app_ref = &app;
+    browser
+        .run(|client: Client| async move {
+            let app = app_ref;
+            // Signing in: the emulator's hosted page, then the crate's picker.
+            client
+                .goto(&format!("{}/auth/login?return_to=/account", app.base))
+                .await
+                .unwrap();
+            wait_for_login_form_of(&client, &emulator_url).await;
+            sign_in(&client, DEMO_EMAIL, DEMO_PASSWORD).await;
+            check_page_with_actions(&client, "organization-picker", "Choose an organization", 2)
+                .await;
+            let picker = page(&client).await.unwrap();
+            assert!(
+                picker.text.contains(DEMO_EMAIL),
+                "the picker says who is signing in: {}",
+                picker.text
+            );
+            // Choosing Globex signs in to it and lands on the return_to.
+            client
+                .find(Locator::XPath("//main//button[normalize-space()='Globex']"))
+                .await
+                .expect("a Globex button")
+                .click()
+                .await
+                .unwrap();
+            let account = wait_for_page(&client, "the account, signed in", |p| {
+                url_path(&p.url) == format!("{}/account", app.base)
+            })
+            .await;
+            let account: Value = serde_json::from_str(&account.text)
+                .unwrap_or_else(|e| panic!("the account's JSON: {e}: {}", account.text));
+            assert_eq!(account["email"], DEMO_EMAIL);
+            assert_eq!(
+                account["org"],
+                globex.as_str(),
+                "signed in to the chosen one"
+            );
+
+            // WorkOS down when the access token needs a refresh: the 503
+            // page, one "Try again" link back to the same page, still
+            // signed in.
+            app.emulator.clock().advance(Duration::from_secs(6 * 60));
+            app.emulator.faults().inject(
+                "/user_management/authenticate",
+                Fault::status(503)
+                    .with_retry_after(Duration::from_secs(30))
+                    .forever()
+                    .for_grant("refresh_token"),
+            );
+            let kept = session_cookie(&client).await.expect("a session cookie");
+            client.goto(&format!("{}/account", app.base)).await.unwrap();
+            check_page(&client, "unavailable", "Sign-in is temporarily unavailable").await;
+            let link = client
+                .find(Locator::Css("main a[href]"))
+                .await
+                .unwrap()
+                .attr("href")
+                .await
+                .unwrap();
+            assert_eq!(link.as_deref(), Some("/account"), "retries the same page");
+            assert_eq!(
+                session_cookie(&client).await.map(|c| c.value().to_owned()),
+                Some(kept.value().to_owned()),
+                "the session is kept"
+            );
+            // WorkOS back: "Try again" works, signed in still.
+            app.emulator.faults().clear();
+            client
+                .find(Locator::Css("main a[href]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_for_page(&client, "the account again, signed in", |p| {
+                p.text.contains(DEMO_EMAIL) && p.title != "Sign-in is temporarily unavailable"
+            })
+            .await;
         })
         .await;
 }
