@@ -458,8 +458,8 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// The seconds of every 503 of the crate's `Retry-After`: what WorkOS asked
-/// for, at least 1, or 5 when it did not say.
+/// The `Retry-After` seconds of every 503 of the crate: what WorkOS asked
+/// for (at least 1), or 5 when it did not say.
 pub(crate) fn retry_after_secs(retry_after: Option<Duration>) -> u64 {
     retry_after.map_or(5, |d| d.as_secs().max(1))
 }

@@ -336,6 +336,7 @@ fn expired_locally() -> Error {
             "the device authorization's expires_in passed before the user approved it".into(),
         ),
         request_id: None,
+        retry_after: None,
     }))
 }
 
@@ -398,14 +399,20 @@ impl Schedule {
                     self.interval = self.interval.saturating_add(SLOW_DOWN_STEP);
                     Step::Again
                 }
-                _ if e.is_transient() => Step::Again,
+                _ if e.is_transient() => {
+                    self.extra = e.retry_after();
+                    Step::Again
+                }
                 _ => Step::Done,
             },
             Error::RateLimited { retry_after, .. } => {
                 self.extra = *retry_after;
                 Step::Again
             }
-            _ if e.is_transient() => Step::Again,
+            _ if e.is_transient() => {
+                self.extra = e.retry_after();
+                Step::Again
+            }
             _ => Step::Done,
         }
     }
@@ -453,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn transient_failures_keep_polling_and_a_429_waits_its_retry_after() {
+    fn transient_failures_keep_polling_and_a_429_or_503_waits_its_retry_after() {
         let mut s = Schedule::new(S(5), S(300));
         assert_eq!(s.after(&Err(Error::Timeout)), Step::Again);
         let busy = Err(Error::from_response(
@@ -468,6 +475,17 @@ mod tests {
         });
         assert_eq!(s.after(&limited), Step::Again);
         assert_eq!(s.next_wait(S(0)), Some(S(30)));
+        assert_eq!(s.next_wait(S(0)), Some(S(5)), "once");
+        // A 503's wait too.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, "20".parse().unwrap());
+        let down = Err(Error::from_response(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            &headers,
+            b"",
+        ));
+        assert_eq!(s.after(&down), Step::Again);
+        assert_eq!(s.next_wait(S(0)), Some(S(20)));
         assert_eq!(s.next_wait(S(0)), Some(S(5)), "once");
     }
 

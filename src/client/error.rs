@@ -239,7 +239,7 @@ impl Error {
     }
 
     /// How long WorkOS asked to wait before trying again: the `Retry-After`
-    /// of a 429, or of an API error that carried one (a 503).
+    /// of a 429, or of an API or OAuth error that carried one (a 503).
     ///
     /// ```
     /// use std::time::Duration;
@@ -253,6 +253,7 @@ impl Error {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
             Error::Api(e) => e.retry_after,
+            Error::OAuth(e) => e.retry_after,
             _ => None,
         }
     }
@@ -345,6 +346,9 @@ pub struct OAuthError {
     pub description: Option<String>,
     /// The `X-Request-ID`.
     pub request_id: Option<String>,
+    /// How long WorkOS asked to wait before trying again (`Retry-After`,
+    /// which a 503 may carry).
+    pub retry_after: Option<Duration>,
 }
 
 /// `email_verification_required`: send the user a code, then call
@@ -654,6 +658,7 @@ impl Error {
                 error: OAuthErrorCode::from(error),
                 description: error_description,
                 request_id,
+                retry_after: retry_after(headers),
             }));
         }
         Error::Api(Box::new(ApiError {
@@ -795,6 +800,14 @@ mod tests {
         assert_eq!(api.status, 503);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(42)));
         assert!(e.is_transient());
+        // An OAuth-shaped body (the authenticate endpoint's) keeps it too.
+        let e = Error::from_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &h,
+            br#"{"error": "temporarily_unavailable", "error_description": "try later"}"#,
+        );
+        assert!(matches!(e, Error::OAuth(_)), "{e:?}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(42)));
         // Without the header, nothing is made up.
         let e = Error::from_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>");
         assert_eq!(e.retry_after(), None);

@@ -347,6 +347,7 @@ impl UserManagement {
                         method = %call.method,
                         path = %loggable_path(call.path),
                         error = %summary(&outcome),
+                        retry_after_ms = outcome.retry_after().map(|d| d.as_millis() as u64),
                         "WorkOS request failed"
                     );
                     let replayed = matches!(call.retry, Idempotency::ReplayWithin(_));

@@ -11,9 +11,10 @@ use super::{Error, Idempotency};
 /// is not safe to repeat is retried only when WorkOS certainly did not act on
 /// it: a 429 or a connection that never opened. A refresh is repeated after
 /// a lost answer only while WorkOS would still answer the repeat as a replay
-/// (within its replay window, counted from the first attempt). A 5xx whose
-/// `Retry-After` asks for longer than the backoff is not repeated sooner:
-/// the call fails at once with the error, whose
+/// (within its replay window, counted from the first attempt). A 5xx's
+/// `Retry-After` is honoured as a 429's is: the repeat waits at least that
+/// long, and a wait longer than [`with_max_delay`](Self::with_max_delay) is
+/// not waited out: the call fails at once with the error, whose
 /// [`retry_after`](Error::retry_after) the crate's 503s pass on.
 ///
 /// ```
@@ -63,8 +64,10 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest single wait. A `Retry-After` longer than this is not waited
-    /// out: the call fails with [`Error::RateLimited`] carrying it instead.
+    /// The longest single wait. A `Retry-After` longer than this (of a 429 or
+    /// a 5xx) is not waited out: the call fails with the error
+    /// ([`Error::RateLimited`], or [`Error::Api`] for a 503) carrying it
+    /// instead.
     pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
         self.max_delay = max_delay;
         self
@@ -90,11 +93,22 @@ impl RetryPolicy {
         if attempt >= self.max_retries {
             return None;
         }
+        // A 5xx's `Retry-After`, as a 429's: waited at least, and not
+        // waited out when longer than `max_delay` (the call fails at once,
+        // carrying it, for the app's 503 to pass on).
+        let asked = match error {
+            Error::RateLimited { .. } => None,
+            other => other.retry_after(),
+        };
+        if asked.is_some_and(|wait| wait > self.max_delay) {
+            return None;
+        }
         let idempotent = match idempotency {
             Idempotency::Idempotent => true,
             Idempotency::NotIdempotent => false,
             Idempotency::ReplayWithin(window) => {
-                elapsed.saturating_add(self.backoff_ceiling(attempt)) < window
+                let longest = self.backoff_ceiling(attempt).max(asked.unwrap_or_default());
+                elapsed.saturating_add(longest) < window
             }
         };
         let retryable = match error {
@@ -112,17 +126,7 @@ impl RetryPolicy {
             Error::Decode { status, .. } => idempotent && *status >= 500,
             _ => false,
         };
-        if !retryable {
-            return None;
-        }
-        let delay = self.backoff(attempt);
-        // A 5xx's `Retry-After` is not waited out inside the call (an
-        // outage must not hold the app's request): a repeat sooner than
-        // WorkOS asked is not sent, and the call fails carrying the wait.
-        match error.retry_after() {
-            Some(asked) if asked > delay => None,
-            _ => Some(delay),
-        }
+        retryable.then(|| self.backoff(attempt).max(asked.unwrap_or_default()))
     }
 
     /// The longest wait [`backoff`](Self::backoff) may pick for `attempt`.
@@ -187,18 +191,20 @@ mod tests {
     }
 
     #[test]
-    fn a_5xx_is_not_repeated_sooner_than_its_retry_after_and_fails_carrying_it() {
+    fn a_5xx_retry_after_is_waited_at_least_and_a_longer_one_than_max_delay_not_at_all() {
         let p = RetryPolicy::default()
             .with_base_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(5));
-        // Asked for longer than the backoff: not repeated, the wait kept.
-        let long = unavailable_for(503, 2);
-        assert!(
-            p.delay_before_retry(0, &long, Idempotency::Idempotent, Duration::ZERO)
-                .is_none()
-        );
-        assert_eq!(long.retry_after(), Some(Duration::from_secs(2)));
-        // Asked for no wait at all: repeated after the usual backoff.
+        // Longer than the backoff: the repeat waits what WorkOS asked.
+        let asked = unavailable_for(503, 2);
+        for attempt in 0..3 {
+            assert_eq!(
+                p.delay_before_retry(attempt, &asked, Idempotency::Idempotent, Duration::ZERO),
+                Some(Duration::from_secs(2)),
+                "attempt {attempt}"
+            );
+        }
+        // Asked for no wait: the usual backoff.
         let now = unavailable_for(503, 0);
         let d = p
             .delay_before_retry(0, &now, Idempotency::Idempotent, Duration::ZERO)
@@ -207,11 +213,45 @@ mod tests {
             d >= Duration::from_millis(50) && d <= Duration::from_millis(100),
             "{d:?}"
         );
-        // Still never repeated when it is not safe to.
+        // Longer than max_delay: the call fails now, carrying the wait.
+        let long = unavailable_for(503, 60);
         assert!(
-            p.delay_before_retry(0, &now, Idempotency::NotIdempotent, Duration::ZERO)
+            p.delay_before_retry(0, &long, Idempotency::Idempotent, Duration::ZERO)
                 .is_none()
         );
+        assert_eq!(long.retry_after(), Some(Duration::from_secs(60)));
+        // Still never repeated when it is not safe to.
+        assert!(
+            p.delay_before_retry(0, &asked, Idempotency::NotIdempotent, Duration::ZERO)
+                .is_none()
+        );
+        // A replay window the wait would overrun: not repeated; inside it: repeated.
+        let within = |elapsed| {
+            p.delay_before_retry(
+                0,
+                &asked,
+                Idempotency::ReplayWithin(Duration::from_secs(3)),
+                Duration::from_secs(elapsed),
+            )
+        };
+        assert_eq!(within(2), None);
+        assert_eq!(within(0), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_429_still_waits_its_retry_after_up_to_max_delay() {
+        let p = RetryPolicy::default().with_max_delay(Duration::from_secs(5));
+        for (secs, expected) in [(0, Some(0)), (5, Some(5)), (6, None)] {
+            let limited = Error::RateLimited {
+                retry_after: Some(Duration::from_secs(secs)),
+                request_id: None,
+            };
+            assert_eq!(
+                p.delay_before_retry(0, &limited, Idempotency::NotIdempotent, Duration::ZERO),
+                expected.map(Duration::from_secs),
+                "{secs} s"
+            );
+        }
     }
 
     #[test]

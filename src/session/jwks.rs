@@ -33,9 +33,14 @@ pub enum JwksError {
     /// The JWKS could not be fetched and no cached key matches.
     #[error("the JWKS could not be fetched: {0}")]
     Unavailable(#[source] ClientError),
-    /// The JWKS could not be fetched recently and refetching is throttled.
+    /// The JWKS could not be fetched recently and refetching is throttled
+    /// (for the cache's minimum refetch interval, or as long as WorkOS's
+    /// `Retry-After` asked, up to a minute).
     #[error("the JWKS is unavailable (refetch throttled)")]
-    Throttled,
+    Throttled {
+        /// What is left of the wait WorkOS asked for, if it did.
+        retry_after: Option<Duration>,
+    },
     /// The JWKS document holds no usable RS256 key: an incident at WorkOS;
     /// the cached keys are kept.
     #[error("the JWKS holds no usable key")]
@@ -45,9 +50,10 @@ pub enum JwksError {
 impl JwksError {
     /// How long WorkOS asked to wait before fetching the keys again
     /// (`Retry-After` on its 429 or 503), if it said.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         match self {
             JwksError::Unavailable(e) => e.retry_after(),
+            JwksError::Throttled { retry_after } => *retry_after,
             _ => None,
         }
     }
@@ -56,7 +62,7 @@ impl JwksError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            JwksError::Unavailable(_) | JwksError::Throttled | JwksError::NoUsableKey
+            JwksError::Unavailable(_) | JwksError::Throttled { .. } | JwksError::NoUsableKey
         )
     }
 }
@@ -105,7 +111,14 @@ struct FetchState {
     /// Whether the last fetch failed or never finished (it counts as failed
     /// until it succeeds, so one abandoned by a timeout reads as an outage).
     last_failed: bool,
+    /// The `Retry-After` of the last fetch's failure, if WorkOS sent one.
+    asked: Option<Duration>,
 }
+
+/// The longest `Retry-After` the cache waits out before fetching the keys
+/// again: a longer one (or a date far ahead) must not keep a fresh
+/// deployment without keys for longer.
+const MAX_ASKED_WAIT: Duration = Duration::from_secs(60);
 
 /// What the cache and its background refreshes share.
 struct Store {
@@ -260,7 +273,9 @@ impl JwksCache {
         }
         if lookup == Lookup::Throttled && state.throttled(self.min_refetch_interval) {
             return Err(if state.last_failed {
-                JwksError::Throttled
+                JwksError::Throttled {
+                    retry_after: state.asked_remaining(),
+                }
             } else {
                 JwksError::UnknownKid
             });
@@ -281,10 +296,15 @@ impl Store {
     async fn fetch_now(&self, state: &mut FetchState) -> Result<Arc<KeySet>, JwksError> {
         state.last_attempt = Some(Instant::now());
         state.last_failed = true;
-        let set = self.client.get_jwks().await.map_err(|e| {
-            tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
-            JwksError::Unavailable(e)
-        })?;
+        state.asked = None;
+        let set = match self.client.get_jwks().await {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
+                state.asked = e.retry_after().map(|wait| wait.min(MAX_ASKED_WAIT));
+                return Err(JwksError::Unavailable(e));
+            }
+        };
         let keys = usable_keys(&set);
         // A document without one usable key is an incident at WorkOS, not a
         // rotation to no keys: installing it would void every session.
@@ -326,8 +346,17 @@ impl Store {
 }
 
 impl FetchState {
+    /// Whether a fetch now would come too soon after the last: within the
+    /// minimum `interval`, or the wait WorkOS asked for after a failure.
     fn throttled(&self, interval: Duration) -> bool {
-        self.last_attempt.is_some_and(|at| at.elapsed() < interval)
+        let window = interval.max(self.asked.unwrap_or_default());
+        self.last_attempt.is_some_and(|at| at.elapsed() < window)
+    }
+
+    /// What is left of the wait WorkOS asked for after the last failure.
+    fn asked_remaining(&self) -> Option<Duration> {
+        let at = self.last_attempt?;
+        Some(self.asked?.saturating_sub(at.elapsed()))
     }
 }
 

@@ -315,7 +315,7 @@ pub struct SessionUnavailable(#[from] pub JwksError);
 
 impl SessionUnavailable {
     /// How long WorkOS asked to wait (`Retry-After`), if it said.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after()
     }
 }
@@ -334,7 +334,8 @@ pub enum UserLookupError {
 }
 
 impl UserLookupError {
-    /// How long WorkOS asked to wait, for rate limits.
+    /// How long WorkOS asked to wait (`Retry-After` on its 429 or 503), if
+    /// it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             UserLookupError::Unavailable(e) => e.retry_after(),
@@ -358,7 +359,8 @@ pub enum OrganizationLookupError {
 }
 
 impl OrganizationLookupError {
-    /// How long WorkOS asked to wait, for rate limits.
+    /// How long WorkOS asked to wait (`Retry-After` on its 429 or 503), if
+    /// it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             OrganizationLookupError::Unavailable(e) => e.retry_after(),
@@ -470,10 +472,12 @@ impl RefreshError {
         }
     }
 
-    /// How long WorkOS asked to wait, for rate limits.
+    /// How long WorkOS asked to wait (`Retry-After` on its 429 or 503), if
+    /// it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             RefreshError::Unavailable(e) => e.retry_after(),
+            RefreshError::KeysUnavailable { source, .. } => source.retry_after(),
             _ => None,
         }
     }

@@ -550,11 +550,33 @@ async fn with_session_cookies_false_ignores_the_cookie() {
 }
 
 #[tokio::test]
-async fn an_unreachable_jwks_is_503_with_workos_retry_after_for_a_bearer_token() {
+async fn an_unreachable_jwks_is_503_with_retry_after_for_a_bearer_token() {
     // A fresh app whose keys were never fetched, and WorkOS down.
     let app = start().await;
     let (_, token) = sign_in(&app, EMAIL).await;
     // Refetches are not throttled, so the keys are fetched as soon as WorkOS is back.
+    let jwks = JwksCache::new(app.emulator.client()).with_min_refetch_interval(Duration::ZERO);
+    let cold = app::start_with(app.emulator.clone(), |b| b.with_jwks(jwks), api()).await;
+    cold.emulator
+        .faults()
+        .inject("/sso/jwks", Fault::status(503).forever());
+    let r = bearer(&cold, "/api/claims", &token).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()[RETRY_AFTER],
+        "5",
+        "WorkOS said no wait: the default"
+    );
+    assert_no_set_cookie(&r);
+    cold.emulator.faults().clear();
+    assert_eq!(bearer(&cold, "/api/claims", &token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_jwks_outage_asking_for_a_wait_is_not_refetched_sooner_and_every_503_says_so() {
+    let app = start().await;
+    let (_, token) = sign_in(&app, EMAIL).await;
+    // No minimum refetch interval: only WorkOS's wait holds the refetch back.
     let jwks = JwksCache::new(app.emulator.client()).with_min_refetch_interval(Duration::ZERO);
     let cold = app::start_with(app.emulator.clone(), |b| b.with_jwks(jwks), api()).await;
     cold.emulator.faults().inject(
@@ -563,12 +585,21 @@ async fn an_unreachable_jwks_is_503_with_workos_retry_after_for_a_bearer_token()
             .with_retry_after(Duration::from_secs(20))
             .forever(),
     );
+    let jwks_path = format!("/sso/jwks/{}", cold.emulator.client_id());
+    let before = cold.emulator.request_count(&jwks_path);
     let r = bearer(&cold, "/api/claims", &token).await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()[RETRY_AFTER], "20", "WorkOS's wait, passed on");
-    assert_no_set_cookie(&r);
-    cold.emulator.faults().clear();
-    assert_eq!(bearer(&cold, "/api/claims", &token).await.status(), 200);
+    // Asked again at once: not refetched, and the answer counts down.
+    let r = bearer(&cold, "/api/claims", &token).await;
+    assert_eq!(r.status(), 503);
+    let left: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((19..=20).contains(&left), "{left}");
+    assert_eq!(
+        cold.emulator.request_count(&jwks_path) - before,
+        1,
+        "one fetch, not repeated sooner than WorkOS asked"
+    );
 }
 
 #[tokio::test]

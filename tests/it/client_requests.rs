@@ -197,6 +197,7 @@ fn expect_invalid_grant<T: Debug>(fx: &Fixture, result: Result<T, Error>) -> OAu
                 .as_str()
                 .map(str::to_owned),
             request_id: fx.request_id.clone(),
+            retry_after: None,
         },
         "{}",
         fx.name

@@ -6,15 +6,16 @@
 //! exactly as the callback does (cookie, sign-in hook, `return_to`).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::support::app::{self, App, Jar, location, set_cookies};
 use authkit_axum::CallbackError;
 use authkit_axum::emulator::{
-    DEMO_PASSWORD, Emulator, Seed, SeedMembership, SeedOrganization, SeedUser,
+    DEMO_PASSWORD, Emulator, Fault, Seed, SeedMembership, SeedOrganization, SeedUser,
 };
 use axum::Router;
 use axum::response::{Html, IntoResponse};
-use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, ORIGIN, REFERRER_POLICY};
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, ORIGIN, REFERRER_POLICY, RETRY_AFTER};
 use serde_json::Value;
 
 const USER: &str = "consultant@example.com";
@@ -173,6 +174,30 @@ async fn the_callback_lists_the_organizations_and_the_chosen_one_signs_in() {
     let r = choose(&app, &mut replay, &org_id(&app, "Globex"), &app.base).await;
     assert_eq!(r.status(), 400, "WorkOS spent the pending token");
     assert!(replay.session().is_none());
+}
+
+#[tokio::test]
+async fn workos_down_when_the_choice_is_posted_is_a_503_page_with_its_wait_and_a_retry() {
+    let (app, sign_ins) = start(|b| b).await;
+    let (mut jar, _) = to_the_picker(&app).await;
+    let globex = org_id(&app, "Globex");
+    app.emulator.faults().inject(
+        "/user_management/authenticate",
+        Fault::status(503)
+            .with_retry_after(Duration::from_secs(25))
+            .forever()
+            .for_grant("urn:workos:oauth:grant-type:organization-selection"),
+    );
+    let r = choose(&app, &mut jar, &globex, &app.base).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()[RETRY_AFTER], "25", "WorkOS's wait, passed on");
+    assert!(jar.session().is_none(), "not signed in");
+    assert!(sign_ins.lock().unwrap().is_empty());
+    // The pending choice is kept: once WorkOS is back, the same choice signs in.
+    app.emulator.faults().clear();
+    let r = choose(&app, &mut jar, &globex, &app.base).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert!(jar.session().is_some(), "signed in");
 }
 
 #[tokio::test]

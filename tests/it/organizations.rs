@@ -480,12 +480,15 @@ async fn workos_down_is_503_with_retry_after_and_the_session_kept() {
     let app = start(|b| b).await;
     let mut jar = signed_in(&app, EMAIL).await;
     let session = jar.session().cloned().unwrap();
-    app.emulator
-        .faults()
-        .inject("/organizations", Fault::status(503).forever());
+    app.emulator.faults().inject(
+        "/organizations",
+        Fault::status(503)
+            .with_retry_after(Duration::from_secs(12))
+            .forever(),
+    );
     let r = app.get_json(&mut jar, "/api/organization").await;
     assert_eq!(r.status(), 503);
-    assert!(r.headers().get(RETRY_AFTER).is_some());
+    assert_eq!(r.headers()[RETRY_AFTER], "12", "WorkOS's wait, passed on");
     assert!(
         set_cookies(&r).is_empty(),
         "the cookie is neither set nor cleared"
