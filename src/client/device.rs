@@ -357,7 +357,8 @@ struct Schedule {
     lifetime: Duration,
     /// The sum of the waits: a fake sleep's time counts too.
     waited: Duration,
-    /// A wait longer than the interval asked for by a 429's `Retry-After`.
+    /// A wait longer than the interval asked for by a 429's or 503's
+    /// `Retry-After`.
     extra: Option<Duration>,
 }
 
@@ -374,13 +375,16 @@ impl Schedule {
     /// The wait before the next poll, or `None` once `expires_in` has
     /// passed (by the clock or by the waits, whichever says more).
     fn next_wait(&mut self, elapsed: Duration) -> Option<Duration> {
-        if elapsed.max(self.waited) >= self.lifetime {
+        let spent = elapsed.max(self.waited);
+        if spent >= self.lifetime {
             return None;
         }
+        // A `Retry-After` far ahead waits no longer than the flow lives.
+        let left = (self.lifetime - spent).max(self.interval);
         let wait = self
             .extra
             .take()
-            .map_or(self.interval, |extra| extra.max(self.interval));
+            .map_or(self.interval, |extra| extra.max(self.interval).min(left));
         Some(wait)
     }
 
@@ -487,6 +491,16 @@ mod tests {
         assert_eq!(s.after(&down), Step::Again);
         assert_eq!(s.next_wait(S(0)), Some(S(20)));
         assert_eq!(s.next_wait(S(0)), Some(S(5)), "once");
+        // A wait past the flow's end is cut to it.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, "3600".parse().unwrap());
+        let far = Err(Error::from_response(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            &headers,
+            b"",
+        ));
+        assert_eq!(s.after(&far), Step::Again);
+        assert_eq!(s.next_wait(S(100)), Some(S(200)));
     }
 
     #[test]

@@ -323,12 +323,15 @@ impl UserManagement {
                     transport_error(e)
                 }
             };
-            match self.inner.retry.delay_before_retry(
-                attempt,
-                &outcome,
-                call.retry,
-                started.elapsed(),
-            ) {
+            let delay = self
+                .inner
+                .retry
+                .delay_before_retry(attempt, &outcome, call.retry, started.elapsed())
+                .filter(|delay| {
+                    call.budget
+                        .is_none_or(|budget| started.elapsed().saturating_add(*delay) < budget)
+                });
+            match delay {
                 Some(delay) => {
                     tracing::debug!(
                         method = %call.method,
@@ -515,6 +518,10 @@ pub(crate) struct Call<'a> {
     headers: Vec<(http::HeaderName, HeaderValue)>,
     retry: Idempotency,
     auth: Auth,
+    /// How long the call may take, its retries' waits included: a retry
+    /// that would end past it is not made (the key cache's fetch, which a
+    /// request waits for).
+    budget: Option<Duration>,
 }
 
 impl<'a> Call<'a> {
@@ -532,7 +539,14 @@ impl<'a> Call<'a> {
             headers: Vec::new(),
             retry,
             auth: Auth::Required,
+            budget: None,
         }
+    }
+
+    /// No retry whose wait would end after `budget` from the first attempt.
+    pub(crate) fn within(mut self, budget: Option<Duration>) -> Self {
+        self.budget = budget;
+        self
     }
 
     pub(crate) fn get(path: &'a [&'a str]) -> Self {

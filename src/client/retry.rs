@@ -66,7 +66,8 @@ impl RetryPolicy {
 
     /// The longest single wait. A `Retry-After` longer than this (of a 429 or
     /// a 5xx) is not waited out: the call fails with the error
-    /// ([`Error::RateLimited`], or [`Error::Api`] for a 503) carrying it
+    /// ([`Error::RateLimited`], or [`Error::Api`] / [`Error::OAuth`] for a
+    /// 5xx) carrying it
     /// instead.
     pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
         self.max_delay = max_delay;

@@ -253,13 +253,26 @@ impl UserManagement {
     /// Keys this crate cannot use (an unknown `kty`) are skipped rather than
     /// failing the whole set.
     pub async fn get_jwks(&self) -> Result<jsonwebtoken::jwk::JwkSet, Error> {
+        self.get_jwks_within(None).await
+    }
+
+    /// [`get_jwks`](Self::get_jwks), making no retry whose wait would end
+    /// after `budget` (the key cache's, which requests wait for).
+    pub(crate) async fn get_jwks_within(
+        &self,
+        budget: Option<std::time::Duration>,
+    ) -> Result<jsonwebtoken::jwk::JwkSet, Error> {
         #[derive(serde::Deserialize)]
         struct RawSet {
             #[serde(default)]
             keys: Vec<serde_json::Value>,
         }
         let raw: RawSet = self
-            .send(super::Call::get(&["sso", "jwks", self.client_id()]).without_api_key())
+            .send(
+                super::Call::get(&["sso", "jwks", self.client_id()])
+                    .without_api_key()
+                    .within(budget),
+            )
             .await?;
         let keys = raw
             .keys

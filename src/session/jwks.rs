@@ -180,7 +180,9 @@ impl JwksCache {
         }
     }
 
-    /// The least time between two fetches (default 10 s).
+    /// The least time between two fetches (default 10 s). After a failed
+    /// fetch whose answer asked for a longer wait (`Retry-After`), that wait,
+    /// up to a minute.
     pub fn with_min_refetch_interval(mut self, interval: Duration) -> Self {
         self.min_refetch_interval = interval;
         self
@@ -259,9 +261,10 @@ impl JwksCache {
             return;
         }
         let store = self.store.clone();
+        let budget = self.fetch_wait;
         runtime.spawn(async move {
             // A key WorkOS no longer publishes stops being trusted once installed.
-            let _ = store.fetch_now(&mut state).await;
+            let _ = store.fetch_now(&mut state, budget).await;
         });
     }
 
@@ -274,13 +277,13 @@ impl JwksCache {
         if lookup == Lookup::Throttled && state.throttled(self.min_refetch_interval) {
             return Err(if state.last_failed {
                 JwksError::Throttled {
-                    retry_after: state.asked_remaining(),
+                    retry_after: state.asked_remaining(self.min_refetch_interval),
                 }
             } else {
                 JwksError::UnknownKid
             });
         }
-        let set = self.store.fetch_now(&mut state).await?;
+        let set = self.store.fetch_now(&mut state, self.fetch_wait).await?;
         set.keys.get(kid).cloned().ok_or(JwksError::UnknownKid)
     }
 }
@@ -293,11 +296,18 @@ impl Store {
             .clone()
     }
 
-    async fn fetch_now(&self, state: &mut FetchState) -> Result<Arc<KeySet>, JwksError> {
+    /// Fetches the keys, making no retry whose wait would end after
+    /// `budget` (what a request waits for the keys): WorkOS's wait is then
+    /// answered at once, and remembered.
+    async fn fetch_now(
+        &self,
+        state: &mut FetchState,
+        budget: Duration,
+    ) -> Result<Arc<KeySet>, JwksError> {
         state.last_attempt = Some(Instant::now());
         state.last_failed = true;
         state.asked = None;
-        let set = match self.client.get_jwks().await {
+        let set = match self.client.get_jwks_within(Some(budget)).await {
             Ok(set) => set,
             Err(e) => {
                 tracing::warn!(error = %e, "could not fetch the WorkOS JWKS; keeping cached keys");
@@ -353,10 +363,15 @@ impl FetchState {
         self.last_attempt.is_some_and(|at| at.elapsed() < window)
     }
 
-    /// What is left of the wait WorkOS asked for after the last failure.
-    fn asked_remaining(&self) -> Option<Duration> {
+    /// When WorkOS asked for a wait after the last failure: what is left of
+    /// the throttle (that wait, or the minimum `interval` if longer), in
+    /// whole seconds rounded up.
+    fn asked_remaining(&self, interval: Duration) -> Option<Duration> {
         let at = self.last_attempt?;
-        Some(self.asked?.saturating_sub(at.elapsed()))
+        let left = interval.max(self.asked?).saturating_sub(at.elapsed());
+        Some(Duration::from_secs(
+            left.as_secs() + u64::from(left.subsec_nanos() > 0),
+        ))
     }
 }
 
@@ -379,6 +394,40 @@ fn usable_keys(set: &JwkSet) -> HashMap<String, Arc<SigningKey>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn workos_wait_stretches_the_throttle_up_to_its_own_length_and_counts_down() {
+        let interval = Duration::from_secs(10);
+        let mut state = FetchState {
+            last_attempt: Some(Instant::now()),
+            last_failed: true,
+            asked: None,
+        };
+        assert!(state.throttled(interval));
+        assert_eq!(state.asked_remaining(interval), None, "WorkOS said nothing");
+        assert!(!state.throttled(Duration::ZERO));
+        // WorkOS asked for 30 s: longer than the interval.
+        state.asked = Some(Duration::from_secs(30));
+        assert!(state.throttled(Duration::ZERO));
+        assert_eq!(
+            state.asked_remaining(interval),
+            Some(Duration::from_secs(30)),
+            "rounded up"
+        );
+        // Asked for less than the interval: the interval is what is left.
+        state.asked = Some(Duration::from_secs(3));
+        assert_eq!(
+            state.asked_remaining(interval),
+            Some(Duration::from_secs(10))
+        );
+        // Long ago: nothing left, and no longer throttled.
+        state.last_attempt = Instant::now().checked_sub(Duration::from_secs(31));
+        if state.last_attempt.is_some() {
+            assert!(!state.throttled(interval));
+            assert_eq!(state.asked_remaining(interval), Some(Duration::ZERO));
+        }
+    }
+
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
     use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};

@@ -338,7 +338,7 @@ async fn a_503_twice_then_ok_is_retried_through_and_counted() {
 }
 
 #[tokio::test]
-async fn a_503_asking_for_longer_than_the_backoff_is_not_repeated_and_its_wait_kept() {
+async fn a_503_asking_for_longer_than_max_delay_is_not_repeated_and_its_wait_kept() {
     let emu = start().await;
     let alice = user_id(&emu, ALICE);
     emu.faults().inject(
@@ -351,7 +351,28 @@ async fn a_503_asking_for_longer_than_the_backoff_is_not_repeated_and_its_wait_k
     assert_eq!(
         emu.request_count(&format!("/user_management/users/{alice}")),
         1,
-        "not repeated sooner than WorkOS asked"
+        "not waited out: longer than the client's max_delay (1 s)"
+    );
+}
+
+#[tokio::test]
+async fn a_503_asking_for_a_short_wait_is_repeated_after_it() {
+    let emu = start().await;
+    let alice = user_id(&emu, ALICE);
+    emu.faults().inject(
+        "/user_management/users",
+        Fault::status(503).with_retry_after(Duration::from_secs(1)),
+    );
+    let started = std::time::Instant::now();
+    let user = emu.client().get_user(&alice).await.unwrap();
+    assert_eq!(user.email, ALICE);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the repeat waited what WorkOS asked, not the 10 ms backoff"
+    );
+    assert_eq!(
+        emu.request_count(&format!("/user_management/users/{alice}")),
+        2
     );
 }
 

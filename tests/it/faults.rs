@@ -179,6 +179,38 @@ async fn workos_failing_a_refresh_keeps_the_session_and_answers_503() {
     assert_ne!(jar.session(), Some(&cookie), "the cookie was rotated");
 }
 
+#[tokio::test]
+async fn a_key_fetch_answers_workos_wait_at_once_instead_of_sleeping_it_out() {
+    let signer = start().await;
+    let (jar, _) = signer.sign_in(Jar::default(), "/auth/login", EMAIL).await;
+    // A fresh app (no keys) whose client has the default retry policy: it
+    // would wait out a 3 s Retry-After (under its 10 s max_delay) three
+    // times, past the 5 s a request waits for the keys.
+    let c = signer.emulator.client_builder().build().unwrap();
+    assert_eq!(c.retry_policy(), &RetryPolicy::default());
+    let app = app::start_with(signer.emulator.clone(), |b| b.with_client(c), Router::new()).await;
+    app.emulator.faults().inject(
+        &format!("/sso/jwks/{}", app.emulator.client_id()),
+        Fault::status(503)
+            .with_retry_after(Duration::from_secs(3))
+            .forever(),
+    );
+    let r = app
+        .http
+        .get(format!("{}/account", app.base))
+        .header(ACCEPT, "application/json")
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()[RETRY_AFTER],
+        "3",
+        "WorkOS's wait, not a timeout's default"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_authkit_whose_first_jwks_fetch_fails_answers_503_and_recovers() {
     let signer = start().await;
