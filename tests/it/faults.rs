@@ -190,7 +190,7 @@ async fn a_key_fetch_answers_workos_wait_at_once_instead_of_sleeping_it_out() {
     assert_eq!(c.retry_policy(), &RetryPolicy::default());
     let app = app::start_with(signer.emulator.clone(), |b| b.with_client(c), Router::new()).await;
     app.emulator.faults().inject(
-        &format!("/sso/jwks/{}", app.emulator.client_id()),
+        format!("/sso/jwks/{}", app.emulator.client_id()),
         Fault::status(503)
             .with_retry_after(Duration::from_secs(3))
             .forever(),
