@@ -409,10 +409,7 @@ impl Schedule {
                 }
                 _ => Step::Done,
             },
-            Error::RateLimited { retry_after, .. } => {
-                self.extra = *retry_after;
-                Step::Again
-            }
+            // A 429 too: its `Retry-After`, as a 503's, is waited once.
             _ if e.is_transient() => {
                 self.extra = e.retry_after();
                 Step::Again
